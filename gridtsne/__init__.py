@@ -1,0 +1,37 @@
+"""gridtsne: similarity-sorted image mosaics (embeddings -> t-SNE -> grid).
+
+The core functions (``assign_to_grid``, ``grid_shape``, ``tsne_2d``,
+``render_mosaic``) need no database. ``compute_grid`` and friends work on
+FiftyOne datasets and views and are imported lazily, so ``import gridtsne``
+stays light.
+"""
+
+__version__ = "0.1.0"
+
+from gridtsne.core.grid import assign_to_grid, grid_shape, scale_to_grid
+from gridtsne.core.metrics import neighbor_label_agreement
+from gridtsne.core.reduce import tsne_2d
+from gridtsne.core.render import render_mosaic
+
+_FIFTYONE_API = {
+    "compute_grid": "gridtsne.fo.compute",
+    "GridError": "gridtsne.fo.compute",
+    "load_grid": "gridtsne.fo.runs",
+    "list_grids": "gridtsne.fo.runs",
+    "delete_grid": "gridtsne.fo.runs",
+    "GridResults": "gridtsne.fo.runs",
+    "load_model": "gridtsne.fo.model",
+}
+
+__all__ = [
+    "assign_to_grid", "grid_shape", "scale_to_grid", "neighbor_label_agreement",
+    "tsne_2d", "render_mosaic", *_FIFTYONE_API,
+]
+
+
+def __getattr__(name):
+    if name in _FIFTYONE_API:
+        import importlib
+
+        return getattr(importlib.import_module(_FIFTYONE_API[name]), name)
+    raise AttributeError("module 'gridtsne' has no attribute %r" % name)

@@ -1,0 +1,94 @@
+"""Embeddings -> 2-D with openTSNE.
+
+Defaults come from measurements on recaptcha-dev (see README): cosine
+distances and perplexity 20 gave the best grids; PCA initialisation keeps the
+global arrangement stable across seeds; learning rate N/12 (openTSNE's
+"auto") keeps large N converging.
+"""
+
+import numpy as np
+
+DEFAULT_PERPLEXITY = 20.0
+DEFAULT_METRIC = "cosine"
+EARLY_EXAGGERATION_ITERS = 250
+ITERS = 500
+# Above this many samples, t-SNE runs on a PCA projection (faster kNN, same
+# neighbourhoods) and uses approximate neighbours.
+PCA_ABOVE_N = 5000
+PCA_COMPONENTS = 50
+
+
+def effective_perplexity(n, perplexity=None):
+    """openTSNE needs 3 * perplexity < N; small sets get the largest allowed."""
+    p = DEFAULT_PERPLEXITY if perplexity is None else float(perplexity)
+    return max(1.0, min(p, (n - 1) / 3.0))
+
+
+def tsne_2d(
+    features,
+    perplexity=None,
+    metric=DEFAULT_METRIC,
+    seed=0,
+    n_jobs=-1,
+    progress=None,
+):
+    """(N, D) features -> (N, 2) t-SNE coordinates.
+
+    Args:
+        progress: optional callable taking the fraction done in [0, 1]
+    """
+    x = np.asarray(features, dtype=np.float32)
+    n = len(x)
+    if n < 2:
+        raise ValueError("t-SNE needs at least 2 samples, got %d" % n)
+    if n < 5:
+        # too few points for a neighbourhood graph: PCA keeps their order
+        return _pca(x, 2, seed)
+
+    if n > PCA_ABOVE_N and x.shape[1] > PCA_COMPONENTS:
+        if metric == "cosine":
+            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+            metric = "euclidean"
+        x = _pca(x, PCA_COMPONENTS, seed)
+
+    from openTSNE import TSNE
+
+    total = EARLY_EXAGGERATION_ITERS + ITERS
+    state = {"done": 0}
+
+    def callback(iteration, error, embedding):
+        state["done"] += 25
+        if progress is not None:
+            progress(min(state["done"] / total, 1.0))
+        return False
+
+    tsne = TSNE(
+        n_components=2,
+        perplexity=effective_perplexity(n, perplexity),
+        metric=metric,
+        initialization="pca",
+        learning_rate="auto",
+        early_exaggeration_iter=EARLY_EXAGGERATION_ITERS,
+        n_iter=ITERS,
+        neighbors="auto",
+        negative_gradient_method="auto",
+        n_jobs=n_jobs,
+        random_state=seed,
+        callbacks=callback if progress is not None else None,
+        callbacks_every_iters=25,
+        verbose=False,
+    )
+    y = np.asarray(tsne.fit(x), dtype=np.float64)
+    if progress is not None:
+        progress(1.0)
+    return y
+
+
+def _pca(x, k, seed):
+    from sklearn.decomposition import PCA
+
+    k = min(k, x.shape[0], x.shape[1])
+    y = PCA(n_components=k, random_state=seed).fit_transform(x)
+    if y.shape[1] < 2:
+        y = np.pad(y, ((0, 0), (0, 2 - y.shape[1])))
+    return np.asarray(y, dtype=np.float64)

@@ -1,0 +1,108 @@
+"""Drawing the mosaic: each image centre-cropped into its cell."""
+
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+from PIL import Image, ImageDraw
+
+from .images import BadImageError, center_crop_square, load_rgb
+
+DEFAULT_CELL_PX = 64
+BACKGROUND = (24, 24, 24)
+MISSING = (90, 90, 90)
+
+# Tableau-20-like: distinct on a dark background, stable order
+PALETTE = [
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40),
+    (148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127),
+    (188, 189, 34), (23, 190, 207), (174, 199, 232), (255, 187, 120),
+    (152, 223, 138), (255, 152, 150), (197, 176, 213), (196, 156, 148),
+    (247, 182, 210), (199, 199, 199), (219, 219, 141), (158, 218, 229),
+]
+
+
+def label_colors(labels):
+    """A stable colour per distinct label (None excluded), sorted by name."""
+    names = sorted({str(l) for l in labels if l is not None})
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+def render_mosaic(
+    paths,
+    cells,
+    rows,
+    cols,
+    cell_px=DEFAULT_CELL_PX,
+    border_colors=None,
+    border_px=None,
+    max_pixels=None,
+    num_threads=None,
+    progress=None,
+):
+    """Returns the mosaic as a PIL RGB image of (cols*cell_px, rows*cell_px).
+
+    Args:
+        paths: N image paths
+        cells: (N, 2) int (row, col) per image
+        border_colors: optional N RGB tuples (or None entries) for a border
+        progress: optional callable taking the fraction done in [0, 1]
+    """
+    cell_px = int(cell_px)
+    if cell_px < 1:
+        raise ValueError("cell size must be at least 1 px, got %d" % cell_px)
+    if border_px is None:
+        border_px = max(1, cell_px // 32)
+    canvas = Image.new("RGB", (cols * cell_px, rows * cell_px), BACKGROUND)
+    draw = ImageDraw.Draw(canvas)
+    kwargs = {} if max_pixels is None else {"max_pixels": max_pixels}
+
+    def tile(path):
+        try:
+            return center_crop_square(load_rgb(path, **kwargs), cell_px)
+        except BadImageError:
+            return None
+
+    n = len(paths)
+    threads = num_threads or min(8, (os.cpu_count() or 1) + 2)
+    with ThreadPoolExecutor(threads) as pool:
+        for i, img in enumerate(pool.map(tile, paths)):
+            r, c = int(cells[i][0]), int(cells[i][1])
+            x0, y0 = c * cell_px, r * cell_px
+            if img is None:
+                canvas.paste(MISSING, (x0, y0, x0 + cell_px, y0 + cell_px))
+            else:
+                canvas.paste(img, (x0, y0))
+            color = border_colors[i] if border_colors is not None else None
+            if color is not None and border_px > 0:
+                draw.rectangle(
+                    (x0, y0, x0 + cell_px - 1, y0 + cell_px - 1),
+                    outline=tuple(color),
+                    width=border_px,
+                )
+            if progress is not None and (i % 64 == 0 or i == n - 1):
+                progress((i + 1) / n)
+    return canvas
+
+
+def save_image_atomic(img, path, quality=90):
+    """Writes ``img`` so that ``path`` is either the old file or the whole new one."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    ext = os.path.splitext(path)[1].lower()
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}.get(ext)
+    if fmt is None:
+        raise ValueError("Mosaic must be .jpg or .png, got %r" % path)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=ext)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if fmt == "JPEG":
+                img.save(f, fmt, quality=quality)
+            else:
+                img.save(f, fmt)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path

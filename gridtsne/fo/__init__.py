@@ -1,0 +1,1 @@
+"""The FiftyOne layer: fields, run records, models and the pipeline on datasets."""

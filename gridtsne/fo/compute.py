@@ -1,0 +1,443 @@
+"""``compute_grid``: embeddings -> t-SNE -> grid -> mosaic, stored on a dataset.
+
+Everything is computed in memory first and only then written, so a failure
+(or a kill) before the write phase leaves the dataset exactly as it was. The
+write phase puts values into temporary fields, then swaps them in by renaming,
+and registers the run record last: a record therefore only exists for a run
+whose fields are complete.
+"""
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+import fiftyone as fo
+import fiftyone.core.media as fom
+
+import gridtsne
+from gridtsne.core import grid as core_grid
+from gridtsne.core import images as core_images
+from gridtsne.core import metrics as core_metrics
+from gridtsne.core import reduce as core_reduce
+from gridtsne.core import render as core_render
+from gridtsne.fo import model as gmodel
+from gridtsne.fo import runs
+from gridtsne.fo.progress import StageProgress
+
+TMP_PREFIX = "gridtsne_tmp_"
+
+
+class GridError(ValueError):
+    """Bad input to a grid run, raised before anything is written."""
+
+
+def compute_grid(
+    samples,
+    key="grid",
+    embeddings=None,
+    model=None,
+    embeddings_field=None,
+    rows=None,
+    cols=None,
+    perplexity=None,
+    metric=core_reduce.DEFAULT_METRIC,
+    seed=0,
+    cell_px=core_render.DEFAULT_CELL_PX,
+    label_field=None,
+    mosaic_dir=None,
+    mosaic_format="jpg",
+    assignment="auto",
+    batch_size=32,
+    num_workers=None,
+    max_pixels=core_images.DEFAULT_MAX_PIXELS,
+    strict=False,
+    overwrite=False,
+    progress=None,
+):
+    """Lays ``samples`` out on a similarity-sorted grid and renders its mosaic.
+
+    Args:
+        samples: a dataset or view of images
+        key: the run key; fields ``{key}_x``, ``{key}_y``, ``{key}_row`` and
+            ``{key}_col`` are written
+        embeddings: None (compute them with ``model``), the name of a field
+            holding vectors, or an (N, D) array in the order of ``samples``
+        model: None (offline EfficientNet-Lite0), a FiftyOne model, a zoo
+            model name or a torch module
+        embeddings_field: where computed embeddings are stored (default
+            ``{key}_embedding``)
+        rows, cols: the grid shape; None for near-square
+        perplexity, metric, seed: t-SNE settings
+        cell_px: mosaic cell size in pixels
+        label_field: optional label field for cell borders and metrics
+        mosaic_dir: where the mosaic is written (default under
+            ``fo.config.default_dataset_dir``)
+        mosaic_format: "jpg" or "png"
+        assignment: "auto", "exact" or "blocks" (see
+            :func:`gridtsne.assign_to_grid`)
+        max_pixels: images with more pixels are skipped
+        strict: fail on the first unusable image instead of skipping it
+        overwrite: replace an existing run with the same key
+        progress: None/True/False for terminal bars, or a callable
+            ``progress(stage, fraction)``
+
+    Returns:
+        a :class:`gridtsne.fo.runs.GridResults`
+    """
+    t_start = time.perf_counter()
+    stages = StageProgress(progress)
+    dataset = samples._dataset
+    plan = _validate(
+        samples, key, embeddings, model, embeddings_field, rows, cols,
+        cell_px, label_field, mosaic_dir, mosaic_format, assignment, overwrite,
+    )
+    plan["params"] = {
+        "rows": rows, "cols": cols, "perplexity": perplexity, "metric": metric,
+        "seed": seed, "cell_px": int(cell_px), "mosaic_format": mosaic_format,
+        "assignment": assignment, "batch_size": batch_size,
+        "max_pixels": max_pixels, "strict": bool(strict),
+    }
+    timings = {}
+
+    ids, filepaths = samples.values(["id", "filepath"])
+    labels = samples.values(plan["label_path"]) if label_field else None
+
+    t = time.perf_counter()
+    with stages.stage("check") as update:
+        reasons = _check_images(filepaths, max_pixels, update)
+    timings["check"] = time.perf_counter() - t
+    skipped = [
+        {"id": ids[i], "filepath": filepaths[i], "reason": r}
+        for i, r in enumerate(reasons)
+        if r is not None
+    ]
+    if strict and skipped:
+        raise GridError(
+            "Sample %s (%s): %s" % (skipped[0]["id"], skipped[0]["filepath"],
+                                    skipped[0]["reason"])
+        )
+    keep = [i for i, r in enumerate(reasons) if r is None]
+
+    t = time.perf_counter()
+    features, keep, failed = _embeddings(
+        samples, dataset, ids, filepaths, keep, embeddings, plan, batch_size,
+        num_workers, stages,
+    )
+    skipped.extend(failed)
+    timings["embed"] = time.perf_counter() - t
+    if len(keep) < 2:
+        raise GridError(
+            "Only %d of %d samples have usable images; a grid needs at least 2%s"
+            % (len(keep), len(ids), _first_reasons(skipped))
+        )
+
+    n = len(keep)
+    shape = core_grid.grid_shape(n, rows, cols)
+
+    t = time.perf_counter()
+    with stages.stage("tsne") as update:
+        xy = core_reduce.tsne_2d(
+            features, perplexity=perplexity, metric=metric, seed=seed,
+            progress=update,
+        )
+    timings["tsne"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    with stages.stage("assign", total=1):
+        cells = core_grid.assign_to_grid(
+            core_grid.scale_to_grid(xy, *shape), *shape, method=assignment
+        )
+    timings["assign"] = time.perf_counter() - t
+
+    keep_ids = [ids[i] for i in keep]
+    keep_labels = [labels[i] for i in keep] if labels is not None else None
+    colors = None
+    if keep_labels is not None:
+        palette = core_render.label_colors(keep_labels)
+        colors = [palette.get(str(l)) if l is not None else None for l in keep_labels]
+
+    t = time.perf_counter()
+    with stages.stage("render") as update:
+        mosaic = core_render.render_mosaic(
+            [filepaths[i] for i in keep], cells, *shape, cell_px=cell_px,
+            border_colors=colors, max_pixels=max_pixels, progress=update,
+        )
+        mosaic_path = os.path.join(plan["mosaic_dir"], "mosaic." + mosaic_format)
+        staged_mosaic = mosaic_path + ".new"
+        core_render.save_image_atomic(mosaic, staged_mosaic + "." + mosaic_format)
+    timings["render"] = time.perf_counter() - t
+
+    metrics = {}
+    if keep_labels is not None:
+        metrics["neighbor_label_agreement"] = core_metrics.neighbor_label_agreement(
+            cells, keep_labels
+        )
+
+    t = time.perf_counter()
+    with stages.stage("save", total=1):
+        values = {
+            "x": xy[:, 0].tolist(),
+            "y": xy[:, 1].tolist(),
+            "row": cells[:, 0].tolist(),
+            "col": cells[:, 1].tolist(),
+        }
+        if plan["embeddings_computed"]:
+            values["embedding"] = [np.asarray(f) for f in features]
+        timings["save"] = 0.0
+        timings["total"] = time.perf_counter() - t_start
+        _write(
+            dataset, key, plan, keep_ids, values, xy, shape, mosaic_path,
+            staged_mosaic + "." + mosaic_format, skipped, len(ids), timings,
+            metrics,
+        )
+    return runs.load_grid(dataset, key)
+
+
+def _validate(samples, key, embeddings, model, embeddings_field, rows, cols,
+              cell_px, label_field, mosaic_dir, mosaic_format, assignment,
+              overwrite):
+    """Every check that can fail before work starts; returns the run's plan."""
+    runs.validate_key(key)
+    dataset = samples._dataset
+    if dataset.media_type != fom.IMAGE:
+        raise GridError(
+            "Dataset %r has %s media; gridtsne lays out images only"
+            % (dataset.name, dataset.media_type)
+        )
+    n = len(samples)
+    if n < 2:
+        raise GridError(
+            "The view has %d sample%s; a grid needs at least 2"
+            % (n, "" if n == 1 else "s")
+        )
+    if embeddings is not None and model is not None:
+        raise GridError("Pass either embeddings or model, not both")
+    try:
+        core_grid.grid_shape(n, rows, cols)
+    except ValueError as e:
+        raise GridError(str(e)) from None
+    if assignment not in ("auto", "exact", "blocks"):
+        raise GridError("assignment must be 'auto', 'exact' or 'blocks'")
+    if mosaic_format not in ("jpg", "png"):
+        raise GridError("mosaic_format must be 'jpg' or 'png'")
+    if int(cell_px) < 4 or int(cell_px) > 1024:
+        raise GridError("cell_px must be between 4 and 1024, got %s" % cell_px)
+
+    existing = None
+    if runs.has_grid(dataset, key):
+        if not overwrite:
+            raise GridError(
+                "Dataset %r already has a grid run %r; pass overwrite=True to "
+                "replace it" % (dataset.name, key)
+            )
+        existing = runs.load_grid(dataset, key).config
+
+    schema = dataset.get_field_schema()
+    mine = set(runs.owned_fields(existing)) if existing else set()
+    new_fields = list(runs.grid_fields(key).values())
+
+    embeddings_computed = embeddings is None
+    if embeddings_computed:
+        embeddings_field = embeddings_field or runs.default_embeddings_field(key)
+        new_fields.append(embeddings_field)
+    elif isinstance(embeddings, str):
+        embeddings_field = embeddings
+        if embeddings_field not in schema:
+            raise GridError(
+                "Embeddings field %r does not exist on dataset %r"
+                % (embeddings_field, dataset.name)
+            )
+    else:
+        embeddings_field = None
+        if len(embeddings) != n:
+            raise GridError(
+                "embeddings has %d rows for %d samples" % (len(embeddings), n)
+            )
+
+    for field in new_fields:
+        if field in schema and field not in mine:
+            raise GridError(
+                "Field %r already exists on dataset %r and is not from grid run "
+                "%r; choose another key or field name" % (field, dataset.name, key)
+            )
+
+    brain_runs = dataset.list_brain_runs()
+    if key in brain_runs and not (existing and existing.get("brain_key") == key):
+        raise GridError(
+            "Dataset %r already has a brain run %r; choose another key"
+            % (dataset.name, key)
+        )
+
+    label_path_ = runs.label_path(samples, label_field) if label_field else None
+
+    mosaic_dir = os.path.abspath(
+        os.path.expanduser(mosaic_dir or runs.default_mosaic_dir(dataset, key))
+    )
+    try:
+        os.makedirs(mosaic_dir, exist_ok=True)
+        probe = os.path.join(mosaic_dir, ".gridtsne-write-test")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as e:
+        raise GridError("Cannot write to mosaic folder %r: %s" % (mosaic_dir, e))
+
+    return {
+        "existing": existing,
+        # re-using the embeddings a run being replaced computed: keep owning them
+        "inherits_embeddings": bool(
+            existing
+            and existing.get("embeddings_computed")
+            and existing.get("embeddings_field") == embeddings_field
+            and not embeddings_computed
+        ),
+        "embeddings_field": embeddings_field,
+        "embeddings_computed": embeddings_computed,
+        "model": gmodel.model_name(model) if embeddings_computed else None,
+        "model_spec": model,
+        "label_path": label_path_,
+        "label_field": label_field,
+        "mosaic_dir": mosaic_dir,
+        "rows": rows,
+        "cols": cols,
+        "params": None,
+    }
+
+
+def _check_images(filepaths, max_pixels, update):
+    threads = min(8, (os.cpu_count() or 1) + 2)
+    reasons = []
+    with ThreadPoolExecutor(threads) as pool:
+        for i, reason in enumerate(
+            pool.map(lambda p: core_images.check_image(p, max_pixels), filepaths)
+        ):
+            reasons.append(reason)
+            if i % 64 == 0:
+                update(i / len(filepaths))
+    return reasons
+
+
+def _embeddings(samples, dataset, ids, filepaths, keep, embeddings, plan,
+                batch_size, num_workers, stages):
+    """(features of the kept samples, kept indices, newly skipped samples)."""
+    failed = []
+    if plan["embeddings_computed"]:
+        model = gmodel.model_from_spec(plan["model_spec"])
+        view = dataset.select([ids[i] for i in keep], ordered=True)
+        with stages.stage("embed", bar=False):
+            vectors = view.compute_embeddings(
+                model, batch_size=batch_size, num_workers=num_workers,
+                skip_failures=True, progress=stages.for_fiftyone("embed"),
+            )
+        vectors = list(vectors)
+    elif isinstance(embeddings, str):
+        vectors = dataset.select([ids[i] for i in keep], ordered=True).values(
+            embeddings
+        )
+    else:
+        vectors = [embeddings[i] for i in keep]
+
+    out, kept, dim = [], [], None
+    for i, v in zip(keep, vectors):
+        if v is None:
+            reason = "no embedding (the model failed on this image)"
+            if not plan["embeddings_computed"]:
+                raise GridError(
+                    "Sample %s (%s) has no value in embeddings field %r"
+                    % (ids[i], filepaths[i], plan["embeddings_field"])
+                )
+            failed.append({"id": ids[i], "filepath": filepaths[i], "reason": reason})
+            continue
+        v = np.asarray(v, dtype=np.float64).ravel()
+        if dim is None:
+            dim = len(v)
+        if len(v) != dim or not np.all(np.isfinite(v)):
+            problem = (
+                "has a %d-d embedding where others are %d-d" % (len(v), dim)
+                if len(v) != dim
+                else "has a non-finite embedding value"
+            )
+            raise GridError("Sample %s (%s) %s" % (ids[i], filepaths[i], problem))
+        out.append(v)
+        kept.append(i)
+    features = np.stack(out) if out else np.zeros((0, 0))
+    return features, kept, failed
+
+
+def _first_reasons(skipped, k=3):
+    if not skipped:
+        return ""
+    shown = "; ".join("%s: %s" % (s["filepath"], s["reason"]) for s in skipped[:k])
+    return " (%s%s)" % (shown, "; ..." if len(skipped) > k else "")
+
+
+def _write(dataset, key, plan, keep_ids, values, xy, shape, mosaic_path,
+           staged_mosaic, skipped, n_total, timings, metrics):
+    """The write phase: temp fields, swap, brain run, mosaic, then the record."""
+    import fiftyone.brain as fob
+
+    targets = dict(runs.grid_fields(key))
+    if plan["embeddings_computed"]:
+        targets["embedding"] = plan["embeddings_field"]
+    tmp = {name: "%s%s_%s" % (TMP_PREFIX, key, name) for name in values}
+
+    _drop_fields(dataset, [f for f in dataset.get_field_schema() if f.startswith(TMP_PREFIX + key + "_")])
+    try:
+        for name, vals in values.items():
+            dataset.set_values(tmp[name], dict(zip(keep_ids, vals)), key_field="id")
+    except BaseException:
+        _drop_fields(dataset, tmp.values())
+        if os.path.exists(staged_mosaic):
+            os.remove(staged_mosaic)
+        raise
+
+    if plan["existing"] is not None:
+        runs.delete_grid(
+            dataset, key, delete_files=False, keep_fields=[plan["embeddings_field"]]
+        )
+
+    for name, field in tmp.items():
+        dataset.rename_sample_field(field, targets[name])
+
+    placed = dataset.select(keep_ids, ordered=True)
+    fob.compute_visualization(placed, points=xy, brain_key=key, progress=False)
+
+    os.replace(staged_mosaic, mosaic_path)
+
+    config = dataset.init_run(
+        method=runs.METHOD,
+        version=gridtsne.__version__,
+        embeddings_field=plan["embeddings_field"],
+        embeddings_computed=plan["embeddings_computed"] or plan["inherits_embeddings"],
+        model=plan["model"],
+        x_field=targets["x"],
+        y_field=targets["y"],
+        row_field=targets["row"],
+        col_field=targets["col"],
+        label_field=plan["label_field"],
+        brain_key=key,
+        mosaic_dir=plan["mosaic_dir"],
+        params=plan["params"],
+    )
+    dataset.register_run(key, config, overwrite=True, cleanup=False)
+    results = dataset.init_run_results(
+        key,
+        rows=int(shape[0]),
+        cols=int(shape[1]),
+        mosaic_path=mosaic_path,
+        n_samples=len(keep_ids),
+        n_total=n_total,
+        skipped=skipped,
+        timings=timings,
+        metrics=metrics,
+    )
+    dataset.save_run_results(key, results, cache=False)
+
+
+def _drop_fields(dataset, fields):
+    schema = dataset.get_field_schema()
+    for field in fields:
+        if field in schema:
+            dataset.delete_sample_field(field)

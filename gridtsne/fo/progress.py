@@ -1,0 +1,70 @@
+"""One progress interface for the pipeline's stages.
+
+``progress`` follows FiftyOne's convention: None (use
+``fo.config.show_progress_bars``), True/False, or a callable. Ours is called as
+``progress(stage, fraction)`` so that an operator can forward it to
+``ctx.set_progress``; terminal bars are FiftyOne's own.
+"""
+
+import contextlib
+
+import fiftyone as fo
+import fiftyone.core.utils as fou
+
+STAGE_LABELS = {
+    "check": "Checking images",
+    "embed": "Computing embeddings",
+    "tsne": "Running t-SNE",
+    "assign": "Assigning grid cells",
+    "render": "Rendering mosaic",
+    "save": "Saving results",
+}
+
+
+class StageProgress:
+    def __init__(self, progress=None):
+        self.callback = progress if callable(progress) else None
+        if progress is None:
+            progress = fo.config.show_progress_bars
+        self.show = progress is True
+
+    @contextlib.contextmanager
+    def stage(self, name, total=100, bar=True):
+        """Yields ``update(fraction)`` for the stage ``name``.
+
+        ``bar=False`` for stages that draw FiftyOne's own bar (see
+        :meth:`for_fiftyone`).
+        """
+        if self.callback is not None:
+            self.callback(name, 0.0)
+        pb = None
+        if self.show:
+            print("%s..." % STAGE_LABELS.get(name, name))
+        if self.show and bar:
+            pb = fou.ProgressBar(total=total, progress=True)
+            pb.start()
+
+        def update(fraction):
+            fraction = min(max(float(fraction), 0.0), 1.0)
+            if pb is not None:
+                pb.set_iteration(int(round(fraction * total)))
+            if self.callback is not None:
+                self.callback(name, fraction)
+
+        try:
+            yield update
+            update(1.0)
+        finally:
+            if pb is not None:
+                pb.close()
+
+    def for_fiftyone(self, name):
+        """A ``progress`` argument for FiftyOne methods (e.g. compute_embeddings)."""
+        if self.callback is None:
+            return self.show
+
+        def forward(pb):
+            if pb.progress is not None:
+                self.callback(name, pb.progress)
+
+        return fou.report_progress(forward, dt=0.5)
