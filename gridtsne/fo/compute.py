@@ -188,7 +188,7 @@ def compute_grid(
         timings["save"] = 0.0
         timings["total"] = time.perf_counter() - t_start
         _write(
-            dataset, key, plan, keep_ids, values, xy, shape, mosaic_path,
+            samples, key, plan, keep_ids, values, xy, shape, mosaic_path,
             staged_mosaic + "." + mosaic_format, skipped, len(ids), timings,
             metrics,
         )
@@ -373,11 +373,12 @@ def _first_reasons(skipped, k=3):
     return " (%s%s)" % (shown, "; ..." if len(skipped) > k else "")
 
 
-def _write(dataset, key, plan, keep_ids, values, xy, shape, mosaic_path,
+def _write(samples, key, plan, keep_ids, values, xy, shape, mosaic_path,
            staged_mosaic, skipped, n_total, timings, metrics):
     """The write phase: temp fields, swap, brain run, mosaic, then the record."""
     import fiftyone.brain as fob
 
+    dataset = samples._dataset
     targets = dict(runs.grid_fields(key))
     if plan["embeddings_computed"]:
         targets["embedding"] = plan["embeddings_field"]
@@ -421,7 +422,8 @@ def _write(dataset, key, plan, keep_ids, values, xy, shape, mosaic_path,
         mosaic_dir=plan["mosaic_dir"],
         params=plan["params"],
     )
-    dataset.register_run(key, config, overwrite=True, cleanup=False)
+    # registered on the view, so that the record keeps the view's stages
+    samples.register_run(key, config, overwrite=True, cleanup=False)
     results = dataset.init_run_results(
         key,
         rows=int(shape[0]),

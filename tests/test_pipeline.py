@@ -1,0 +1,172 @@
+"""compute_grid and friends on real datasets in the embedded MongoDB."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import fiftyone as fo
+from fiftyone import ViewField as F
+
+import gridtsne
+from gridtsne.core.metrics import neighbor_label_agreement
+from gridtsne.fo.compute import GridError
+
+
+def cells_of(samples, key="grid"):
+    return list(zip(*samples.values(["%s_row" % key, "%s_col" % key])))
+
+
+def assert_valid_layout(samples, rows, cols, key="grid"):
+    cells = cells_of(samples, key)
+    assert all(r is not None and c is not None for r, c in cells)
+    assert len(set(cells)) == len(cells), "two samples share a cell"
+    assert all(0 <= r < rows and 0 <= c < cols for r, c in cells)
+
+
+def test_compute_grid_end_to_end(dataset, tmp_path):
+    results = gridtsne.compute_grid(
+        dataset, key="grid", label_field="ground_truth", mosaic_dir=str(tmp_path)
+    )
+    assert (results.rows, results.cols) == (6, 7)  # 40 samples, near-square
+    assert_valid_layout(dataset, 6, 7)
+
+    labels = dataset.values("ground_truth.label")
+    agreement = neighbor_label_agreement(cells_of(dataset), labels)
+    assert agreement >= 0.6, agreement
+    assert results.metrics["neighbor_label_agreement"] == pytest.approx(agreement)
+
+    # stored per sample: embedding, t-SNE x/y, row/col
+    emb = np.array(dataset.values("grid_embedding"))
+    assert emb.shape == (40, 1280) and np.isfinite(emb).all()
+    assert None not in dataset.values("grid_x") and None not in dataset.values("grid_y")
+
+    # the mosaic: right size, not blank, recorded
+    assert results.mosaic_path == str(tmp_path / "mosaic.jpg")
+    img = Image.open(results.mosaic_path)
+    assert img.size == (7 * 64, 6 * 64)
+    assert np.asarray(img).std() > 20
+    assert sorted(os.listdir(tmp_path)) == ["mosaic.jpg"]
+
+    # the run record, FiftyOne-style
+    assert gridtsne.list_grids(dataset) == ["grid"]
+    loaded = gridtsne.load_grid(dataset, "grid")
+    assert loaded.config["embeddings_field"] == "grid_embedding"
+    assert loaded.config["params"]["cell_px"] == 64
+    assert set(loaded.timings) >= {"embed", "tsne", "assign", "render", "total"}
+    assert loaded.n_samples == 40 and loaded.skipped == []
+
+    # the same points as a brain visualization for the Embeddings panel
+    info = dataset.get_brain_info("grid")
+    assert info.config.method == "manual"
+    vis = dataset.load_brain_results("grid")
+    np.testing.assert_allclose(
+        vis.points, np.stack([dataset.values("grid_x"), dataset.values("grid_y")], 1)
+    )
+
+
+def test_existing_key_needs_overwrite_and_overwrite_replaces(dataset, tmp_path):
+    gridtsne.compute_grid(dataset, key="grid", mosaic_dir=str(tmp_path))
+    before = dataset.values("grid_row")
+    with pytest.raises(GridError, match="overwrite=True"):
+        gridtsne.compute_grid(dataset, key="grid", mosaic_dir=str(tmp_path))
+    assert dataset.values("grid_row") == before
+
+    res = gridtsne.compute_grid(
+        dataset, key="grid", embeddings="grid_embedding", rows=4,
+        mosaic_dir=str(tmp_path), overwrite=True,
+    )
+    assert (res.rows, res.cols) == (4, 10)
+    assert_valid_layout(dataset, 4, 10)
+    # the embeddings it re-used still belong to the run and are kept
+    assert dataset.has_field("grid_embedding")
+    assert gridtsne.load_grid(dataset, "grid").config["embeddings_computed"]
+    assert not [f for f in dataset.get_field_schema() if f.startswith("gridtsne_tmp")]
+
+
+def test_views_only_place_their_samples(dataset, tmp_path):
+    view = dataset.match(F("ground_truth.label") != "yellow_bar")
+    res = gridtsne.compute_grid(view, key="noyellow", mosaic_dir=str(tmp_path))
+    assert res.n_samples == 30 and (res.rows, res.cols) == (5, 6)
+    assert_valid_layout(view, 5, 6, key="noyellow")
+    other = dataset.match(F("ground_truth.label") == "yellow_bar")
+    assert set(other.values("noyellow_row")) == {None}
+    assert len(res.view) == 30
+
+    take = dataset.take(12, seed=1)
+    res = gridtsne.compute_grid(take, key="some", mosaic_dir=str(tmp_path / "t"))
+    assert len(dataset.exists("some_row")) == 12
+    assert set(dataset.exists("some_row").values("id")) == set(take.values("id"))
+
+
+def test_existing_embeddings_field_is_used_and_kept(dataset, tmp_path):
+    rng = np.random.default_rng(0)
+    labels = dataset.values("ground_truth.label")
+    names = sorted(set(labels))
+    vecs = [np.eye(8)[names.index(l)] * 10 + rng.normal(0, 0.1, 8) for l in labels]
+    dataset.set_values("my_vectors", vecs)
+
+    res = gridtsne.compute_grid(
+        dataset, key="mine", embeddings="my_vectors", label_field="ground_truth",
+        mosaic_dir=str(tmp_path),
+    )
+    assert res.config["embeddings_computed"] is False
+    assert res.config["model"] is None
+    assert not dataset.has_field("mine_embedding")
+    assert res.metrics["neighbor_label_agreement"] > 0.7
+
+    gridtsne.delete_grid(dataset, "mine")
+    assert dataset.has_field("my_vectors")
+    assert not any(dataset.has_field("mine_" + s) for s in ("x", "y", "row", "col"))
+    assert "mine" not in dataset.list_brain_runs()
+    assert not os.path.exists(res.mosaic_path)
+    assert gridtsne.list_grids(dataset) == []
+
+
+def test_bad_parameters_fail_before_anything_is_written(dataset, tmp_path):
+    fields = set(dataset.get_field_schema())
+    with pytest.raises(ValueError, match="Invalid key"):
+        gridtsne.compute_grid(dataset, key="../evil", mosaic_dir=str(tmp_path))
+    with pytest.raises(GridError, match="too few for 40"):
+        gridtsne.compute_grid(dataset, rows=3, cols=3, mosaic_dir=str(tmp_path))
+    with pytest.raises(GridError, match="at least 2"):
+        gridtsne.compute_grid(dataset.limit(1), mosaic_dir=str(tmp_path))
+    with pytest.raises(GridError, match="does not exist"):
+        gridtsne.compute_grid(dataset, embeddings="nope", mosaic_dir=str(tmp_path))
+    dataset.add_sample_field("grid_row", fo.IntField)
+    with pytest.raises(GridError, match="already exists"):
+        gridtsne.compute_grid(dataset, mosaic_dir=str(tmp_path))
+    dataset.delete_sample_field("grid_row")
+    assert set(dataset.get_field_schema()) == fields
+    assert gridtsne.list_grids(dataset) == []
+
+
+def test_unreadable_images_are_skipped_and_reported(make_dataset, shapes_dir, tmp_path):
+    items = [
+        (os.path.join(root, f), os.path.basename(root))
+        for root, _, files in os.walk(shapes_dir) for f in sorted(files)
+    ][:12]
+    broken = tmp_path / "broken.png"
+    broken.write_text("this is not a png")
+    items.append((str(broken), "red_circle"))
+    ds = make_dataset(items=items)
+    res = gridtsne.compute_grid(ds, mosaic_dir=str(tmp_path / "m"))
+    assert res.n_samples == 12
+    assert [(s["filepath"], s["reason"]) for s in res.skipped] == [
+        (str(broken), "not an image (unrecognised format)")
+    ]
+    assert ds.match(F("filepath") == str(broken)).first()["grid_row"] is None
+    with pytest.raises(GridError, match="broken.png.*not an image"):
+        gridtsne.compute_grid(ds, key="strict", strict=True, mosaic_dir=str(tmp_path))
+    assert not ds.has_field("strict_row")
+
+
+def test_default_model_is_a_fiftyone_model(dataset):
+    model = gridtsne.load_model()
+    view = dataset.limit(4)
+    emb = view.compute_embeddings(model)
+    assert np.asarray(emb).shape == (4, 1280)
+    view.apply_model(model, label_field="imagenet")
+    preds = view.values("imagenet")
+    assert all(isinstance(p, fo.Classification) and p.label for p in preds)
