@@ -21,6 +21,10 @@ _FIFTYONE_API = {
     "delete_grid": "gridtsne.fo.runs",
     "GridResults": "gridtsne.fo.runs",
     "load_model": "gridtsne.fo.model",
+    "regrid": "gridtsne.fo.compute",
+    "queue_grid": "gridtsne.fo.delegated",
+    "grid_status": "gridtsne.fo.delegated",
+    "run_queued": "gridtsne.fo.delegated",
 }
 
 __all__ = [

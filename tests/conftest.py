@@ -15,6 +15,12 @@ os.environ["FIFTYONE_DEFAULT_DATASET_DIR"] = os.path.join(_ROOT, "fiftyone")
 if not os.environ.get("FIFTYONE_DATABASE_URI"):
     os.environ["FIFTYONE_DATABASE_DIR"] = os.path.join(_ROOT, "db")
 os.environ["FIFTYONE_SHOW_PROGRESS_BARS"] = "false"
+# the plugin is discovered the way users install it: a folder under the plugins dir
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PLUGINS = os.path.join(_ROOT, "plugins")
+os.makedirs(_PLUGINS)
+os.symlink(REPO, os.path.join(_PLUGINS, "gridtsne"))
+os.environ["FIFTYONE_PLUGINS_DIR"] = _PLUGINS
 
 import uuid  # noqa: E402
 

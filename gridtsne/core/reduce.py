@@ -45,6 +45,12 @@ def tsne_2d(
         # too few points for a neighbourhood graph: PCA keeps their order
         return _pca(x, 2, seed)
 
+    if metric == "cosine":
+        # cosine is undefined for all-zero vectors; give them a direction
+        zero = np.linalg.norm(x, axis=1) == 0
+        if zero.any():
+            x = x.copy()
+            x[zero] = 1e-6
     if n > PCA_ABOVE_N and x.shape[1] > PCA_COMPONENTS:
         if metric == "cosine":
             x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)

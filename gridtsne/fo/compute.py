@@ -382,25 +382,23 @@ def _write(samples, key, plan, keep_ids, values, xy, shape, mosaic_path,
     targets = dict(runs.grid_fields(key))
     if plan["embeddings_computed"]:
         targets["embedding"] = plan["embeddings_field"]
-    tmp = {name: "%s%s_%s" % (TMP_PREFIX, key, name) for name in values}
 
-    _drop_fields(dataset, [f for f in dataset.get_field_schema() if f.startswith(TMP_PREFIX + key + "_")])
+    def replace_old_run():
+        if plan["existing"] is not None:
+            runs.delete_grid(
+                dataset, key, delete_files=False, keep_fields=[plan["embeddings_field"]]
+            )
+
     try:
-        for name, vals in values.items():
-            dataset.set_values(tmp[name], dict(zip(keep_ids, vals)), key_field="id")
+        _swap_in_fields(
+            dataset, key, keep_ids,
+            {targets[name]: vals for name, vals in values.items()},
+            before_swap=replace_old_run,
+        )
     except BaseException:
-        _drop_fields(dataset, tmp.values())
         if os.path.exists(staged_mosaic):
             os.remove(staged_mosaic)
         raise
-
-    if plan["existing"] is not None:
-        runs.delete_grid(
-            dataset, key, delete_files=False, keep_fields=[plan["embeddings_field"]]
-        )
-
-    for name, field in tmp.items():
-        dataset.rename_sample_field(field, targets[name])
 
     placed = dataset.select(keep_ids, ordered=True)
     fob.compute_visualization(placed, points=xy, brain_key=key, progress=False)
@@ -443,3 +441,109 @@ def _drop_fields(dataset, fields):
     for field in fields:
         if field in schema:
             dataset.delete_sample_field(field)
+
+
+def _swap_in_fields(dataset, key, ids, values, before_swap=None):
+    """Writes ``{field: values}`` for ``ids`` as a whole or not at all.
+
+    Values go to temporary fields first (a failure there drops them and
+    leaves the dataset as it was); then ``before_swap`` runs, old fields are
+    dropped and the temporary ones renamed into place.
+    """
+    prefix = "%s%s_" % (TMP_PREFIX, key)
+    _drop_fields(dataset, [f for f in dataset.get_field_schema() if f.startswith(prefix)])
+    tmp = {field: prefix + field for field in values}
+    try:
+        for field, vals in values.items():
+            dataset.set_values(tmp[field], dict(zip(ids, vals)), key_field="id")
+    except BaseException:
+        _drop_fields(dataset, tmp.values())
+        raise
+    if before_swap is not None:
+        before_swap()
+    _drop_fields(dataset, list(values))
+    for field, tmp_field in tmp.items():
+        dataset.rename_sample_field(tmp_field, field)
+
+
+def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
+           assignment="auto", progress=None):
+    """Re-snaps an existing run to another grid shape or cell size.
+
+    Re-uses the run's t-SNE coordinates, so nothing is embedded or reduced
+    again; the row/col fields, the mosaic and the record are replaced.
+    """
+    t_start = time.perf_counter()
+    stages = StageProgress(progress)
+    dataset = samples._dataset
+    results = runs.load_grid(dataset, key)
+    config = dict(results.config)
+    params = dict(config.get("params") or {})
+    fields = results.fields
+    view = results.placed_view()
+    ids, filepaths, xs, ys = view.values(["id", "filepath", fields["x"], fields["y"]])
+    n = len(ids)
+    cell_px = int(cell_px or params.get("cell_px") or core_render.DEFAULT_CELL_PX)
+    if cell_px < 4 or cell_px > 1024:
+        raise GridError("cell_px must be between 4 and 1024, got %s" % cell_px)
+    try:
+        shape = core_grid.grid_shape(n, rows, cols)
+    except ValueError as e:
+        raise GridError(str(e)) from None
+    label_field = label_field if label_field is not None else config.get("label_field")
+    labels = view.values(runs.label_path(view, label_field)) if label_field else None
+
+    xy = np.stack([xs, ys], axis=1).astype(np.float64)
+    timings = dict(results.timings or {})
+    t = time.perf_counter()
+    with stages.stage("assign", total=1):
+        cells = core_grid.assign_to_grid(
+            core_grid.scale_to_grid(xy, *shape), *shape, method=assignment
+        )
+    timings["assign"] = time.perf_counter() - t
+
+    colors = None
+    if labels is not None:
+        palette = core_render.label_colors(labels)
+        colors = [palette.get(str(l)) if l is not None else None for l in labels]
+    t = time.perf_counter()
+    fmt = params.get("mosaic_format", "jpg")
+    mosaic_path = os.path.join(config["mosaic_dir"], "mosaic." + fmt)
+    staged = mosaic_path + ".new." + fmt
+    with stages.stage("render") as update:
+        mosaic = core_render.render_mosaic(
+            filepaths, cells, *shape, cell_px=cell_px, border_colors=colors,
+            max_pixels=params.get("max_pixels"), progress=update,
+        )
+        core_render.save_image_atomic(mosaic, staged)
+    timings["render"] = time.perf_counter() - t
+
+    metrics = {}
+    if labels is not None:
+        metrics["neighbor_label_agreement"] = core_metrics.neighbor_label_agreement(
+            cells, labels
+        )
+    with stages.stage("save", total=1):
+        try:
+            _swap_in_fields(
+                dataset, key, ids,
+                {fields["row"]: cells[:, 0].tolist(), fields["col"]: cells[:, 1].tolist()},
+            )
+        except BaseException:
+            os.remove(staged)
+            raise
+        os.replace(staged, mosaic_path)
+        params.update(rows=rows, cols=cols, cell_px=cell_px, assignment=assignment)
+        info = dataset.get_run_info(key)
+        info.config.params = params
+        info.config.label_field = label_field
+        dataset.update_run_config(key, info.config)
+        timings["total"] = timings.get("total", 0) + time.perf_counter() - t_start
+        stored = dataset.load_run_results(key, cache=False, load_view=False)
+        new = dataset.init_run_results(
+            key, rows=int(shape[0]), cols=int(shape[1]), mosaic_path=mosaic_path,
+            n_samples=n, n_total=getattr(stored, "n_total", n),
+            skipped=stored.skipped, timings=timings, metrics=metrics,
+        )
+        dataset.save_run_results(key, new, cache=False)
+    return runs.load_grid(dataset, key)

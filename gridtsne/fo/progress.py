@@ -68,3 +68,31 @@ class StageProgress:
                 self.callback(name, pb.progress)
 
         return fou.report_progress(forward, dt=0.5)
+
+
+# rough share of a default run's time per stage, for one overall percentage
+STAGE_WEIGHTS = {
+    "check": 0.03, "embed": 0.7, "tsne": 0.12, "assign": 0.05, "render": 0.07,
+    "save": 0.03,
+}
+
+
+def overall(report, weights=None, min_step=0.01):
+    """Turns ``progress(stage, fraction)`` calls into ``report(fraction, label)``.
+
+    Reports are throttled to changes of at least ``min_step`` (or a new
+    stage), since each one may be a database write for delegated runs.
+    """
+    weights = weights or STAGE_WEIGHTS
+    order = list(weights)
+    total = sum(weights.values())
+    last = {"value": -1.0, "stage": None}
+
+    def progress(stage, fraction):
+        before = sum(weights[s] for s in order[: order.index(stage)]) if stage in weights else 0
+        value = (before + weights.get(stage, 0) * fraction) / total
+        if stage != last["stage"] or value - last["value"] >= min_step or fraction >= 1:
+            last.update(value=value, stage=stage)
+            report(value, "%s (%d%%)" % (STAGE_LABELS.get(stage, stage), round(100 * fraction)))
+
+    return progress

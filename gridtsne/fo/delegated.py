@@ -1,0 +1,95 @@
+"""Kick off, poll, fetch: grid runs as FiftyOne delegated operations.
+
+``queue_grid`` queues the plugin's ``compute_grid`` operator and returns the
+operation id; a worker (``fiftyone delegated launch``, or :func:`run_queued`)
+executes it; ``grid_status`` reports queued / running / completed / failed
+with progress and, once completed, the mosaic path.
+"""
+
+OPERATOR_URI = "@gridtsne/gridded-tsne/compute_grid"
+
+NOT_INSTALLED = (
+    "The gridtsne FiftyOne plugin is not installed: put this repository (or a "
+    "link to it) under FIFTYONE_PLUGINS_DIR, or run `fiftyone plugins download "
+    "<repository URL>`"
+)
+
+
+def operator_params(key="grid", embeddings=None, model=None, rows=None, cols=None,
+                    perplexity=None, seed=0, cell_px=64, label_field=None,
+                    overwrite=False):
+    """The operator's form values for the same options as ``compute_grid``."""
+    params = {"key": key, "seed": seed, "cell_px": cell_px, "overwrite": overwrite}
+    if embeddings is not None:
+        params.update(embeddings_source="field", embeddings_field=embeddings)
+    elif model is not None:
+        params.update(embeddings_source="model", model=model)
+    if rows or cols:
+        params.update(grid="custom", rows=rows, cols=cols)
+    if perplexity is not None:
+        params["perplexity"] = perplexity
+    if label_field:
+        params["label_field"] = label_field
+    return params
+
+
+def queue_grid(samples, key="grid", **kwargs):
+    """Queues a grid run on ``samples`` (dataset or view); returns its id."""
+    import fiftyone.core.view as fov
+    import fiftyone.operators as foo
+
+    if foo.get_operator(OPERATOR_URI, enabled=True) is None:
+        raise RuntimeError(NOT_INSTALLED)
+    ctx = {
+        "dataset": samples._dataset,
+        "params": operator_params(key=key, **kwargs),
+        "request_delegation": True,
+    }
+    if isinstance(samples, fov.DatasetView):
+        ctx["view"] = samples
+    result = foo.execute_operator(OPERATOR_URI, ctx=ctx)
+    result.raise_exceptions()
+    if not result.delegated:
+        raise RuntimeError("compute_grid ran immediately instead of being queued")
+    return str(result.result["id"])
+
+
+def grid_status(op_id):
+    """A dict: state, progress (0-1 or None), label, and when done
+    mosaic_path and outputs, or error."""
+    from bson import ObjectId
+    from fiftyone.operators.delegated import DelegatedOperationService
+
+    doc = DelegatedOperationService().get(ObjectId(op_id))
+    if doc is None:
+        raise ValueError("No delegated operation with id %s" % op_id)
+    out = {
+        "id": str(doc.id),
+        "state": str(doc.run_state),
+        "progress": getattr(doc.status, "progress", None),
+        "label": getattr(doc.status, "label", None),
+        "key": (doc.context.request_params.get("params") or {}).get("key")
+        if doc.context else None,
+    }
+    if doc.result is not None:
+        if doc.result.result:
+            out["outputs"] = doc.result.result
+            out["mosaic_path"] = doc.result.result.get("mosaic_path")
+        if doc.result.error:
+            out["error"] = _last_line(doc.result.error)
+    return out
+
+
+def run_queued(dataset_name=None, limit=None):
+    """Executes queued grid runs in this process, oldest first (a one-shot worker)."""
+    from fiftyone.operators.delegated import DelegatedOperationService
+
+    return DelegatedOperationService().execute_queued_operations(
+        operator=OPERATOR_URI, dataset_name=dataset_name, limit=limit
+    )
+
+
+def _last_line(error):
+    """The exception line of a traceback: what a user needs to read."""
+    lines = [l for l in str(error).strip().splitlines() if l.strip()]
+    return lines[-1] if lines else str(error)
