@@ -11,6 +11,8 @@ import os
 import re
 import sys
 
+from gridtsne.core.images import DEFAULT_MAX_PIXELS
+
 LABEL_FIELD = "ground_truth"
 
 
@@ -47,6 +49,9 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--batch-size", type=int, default=32,
                    help="embedding batch size (default: 32)")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, metavar="N",
+                   help="skip images with more pixels than this, without decoding "
+                   "them (default: %d)" % DEFAULT_MAX_PIXELS)
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing run with the same key")
     p.add_argument("--strict", action="store_true",
@@ -134,6 +139,7 @@ def run(args):
         label_field=label_field,
         mosaic_dir=out_dir,
         batch_size=args.batch_size,
+        max_pixels=args.max_pixels,
         strict=args.strict,
         overwrite=args.overwrite,
     )

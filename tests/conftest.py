@@ -1,19 +1,70 @@
-"""Test set-up: a throw-away embedded MongoDB and generated images.
+"""Test set-up: a throw-away MongoDB and generated images.
 
 The environment is set before FiftyOne is imported, so the suite never touches
-the user's database or ~/fiftyone. With FIFTYONE_DATABASE_URI set, that
-database is used instead (datasets here are non-persistent and uniquely named).
+the user's database or ~/fiftyone. The suite starts its own mongod (the
+embedded one's binary) on a free loopback port and points
+FIFTYONE_DATABASE_URI at it: FiftyOne's embedded service would otherwise join
+a database service that another FiftyOne process (say, the user's App)
+already runs. With FIFTYONE_DATABASE_URI set, that database is used instead
+(datasets here are uniquely named and deleted afterwards).
 """
 
+import atexit
+import importlib.util
 import os
+import shutil
+import socket
+import subprocess
 import tempfile
+import time
 
 _ROOT = tempfile.mkdtemp(prefix="gridtsne-tests-")
 os.environ["FIFTYONE_DO_NOT_TRACK"] = "true"
 os.environ["FIFTYONE_DATABASE_VALIDATION"] = "false"
 os.environ["FIFTYONE_DEFAULT_DATASET_DIR"] = os.path.join(_ROOT, "fiftyone")
+
+
+def _start_mongod(root):
+    fiftyone_dir = os.path.dirname(importlib.util.find_spec("fiftyone").origin)
+    mongod = os.path.join(fiftyone_dir, "db", "bin", "mongod")
+    if not os.access(mongod, os.X_OK):
+        raise RuntimeError(
+            "No mongod at %s and FIFTYONE_DATABASE_URI is unset: run `make setup`" % mongod
+        )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dbpath = os.path.join(root, "db")
+    os.makedirs(dbpath)
+    proc = subprocess.Popen(
+        [mongod, "--dbpath", dbpath, "--port", str(port), "--bind_ip", "127.0.0.1",
+         "--nounixsocket", "--logpath", os.path.join(root, "mongod.log")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("mongod did not start; see %s/mongod.log" % root)
+            time.sleep(0.2)
+
+    def stop():
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+    atexit.register(stop)
+    return "mongodb://127.0.0.1:%d" % port
+
+
 if not os.environ.get("FIFTYONE_DATABASE_URI"):
-    os.environ["FIFTYONE_DATABASE_DIR"] = os.path.join(_ROOT, "db")
+    os.environ["FIFTYONE_DATABASE_URI"] = _start_mongod(_ROOT)
 os.environ["FIFTYONE_SHOW_PROGRESS_BARS"] = "false"
 # the plugin is discovered the way users install it: a folder under the plugins dir
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -97,6 +97,7 @@ def test_tsne_separates_clusters_and_is_seedable():
 
 def test_tsne_handles_tiny_inputs():
     assert reduce.tsne_2d(np.eye(2, 5)).shape == (2, 2)
+    assert reduce.tsne_2d(np.arange(9.0)[:, None]).shape == (9, 2)  # 1-d features
     assert reduce.tsne_2d(np.random.default_rng(0).normal(size=(7, 3))).shape == (7, 2)
 
 

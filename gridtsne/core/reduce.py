@@ -41,6 +41,9 @@ def tsne_2d(
     n = len(x)
     if n < 2:
         raise ValueError("t-SNE needs at least 2 samples, got %d" % n)
+    if x.shape[1] < 2:
+        # openTSNE's PCA initialisation needs two input dimensions
+        x = np.pad(x, ((0, 0), (0, 2 - x.shape[1])))
     if n < 5:
         # too few points for a neighbourhood graph: PCA keeps their order
         return _pca(x, 2, seed)

@@ -225,14 +225,7 @@ def _validate(samples, key, embeddings, model, embeddings_field, rows, cols,
     if int(cell_px) < 4 or int(cell_px) > 1024:
         raise GridError("cell_px must be between 4 and 1024, got %s" % cell_px)
 
-    existing = None
-    if runs.has_grid(dataset, key):
-        if not overwrite:
-            raise GridError(
-                "Dataset %r already has a grid run %r; pass overwrite=True to "
-                "replace it" % (dataset.name, key)
-            )
-        existing = runs.load_grid(dataset, key).config
+    existing = _existing_record(dataset, key, overwrite)
 
     schema = dataset.get_field_schema()
     mine = set(runs.owned_fields(existing)) if existing else set()
@@ -300,10 +293,36 @@ def _validate(samples, key, embeddings, model, embeddings_field, rows, cols,
         "label_path": label_path_,
         "label_field": label_field,
         "mosaic_dir": mosaic_dir,
+        "overwrite": bool(overwrite),
         "rows": rows,
         "cols": cols,
         "params": None,
     }
+
+
+def _existing_record(dataset, key, overwrite):
+    """The config of the record a new run ``key`` replaces, or None.
+
+    A complete run needs ``overwrite``; an interrupted one is always replaced.
+    """
+    existing = runs.run_config(dataset, key)
+    if existing is not None and runs.has_grid(dataset, key) and not overwrite:
+        raise GridError(
+            "Dataset %r already has a grid run %r; pass overwrite=True to "
+            "replace it" % (dataset.name, key)
+        )
+    return existing
+
+
+def _checkpoint(name):
+    """Test hook: with GRIDTSNE_TEST_HOLD_AT=name the process stops here (so a
+    test can SIGKILL it at an exact point of the write phase)."""
+    if os.environ.get("GRIDTSNE_TEST_HOLD_AT") == name:
+        import sys
+
+        print("GRIDTSNE_HOLD %s" % name, file=sys.stderr, flush=True)
+        while True:
+            time.sleep(60)
 
 
 def _check_images(filepaths, max_pixels, update):
@@ -378,36 +397,16 @@ def _write(samples, key, plan, keep_ids, values, xy, shape, mosaic_path,
     """The write phase: temp fields, swap, brain run, mosaic, then the record."""
     import fiftyone.brain as fob
 
+    from gridtsne.fo.lock import dataset_lock
+
     dataset = samples._dataset
     targets = dict(runs.grid_fields(key))
     if plan["embeddings_computed"]:
         targets["embedding"] = plan["embeddings_field"]
-
-    def replace_old_run():
-        if plan["existing"] is not None:
-            runs.delete_grid(
-                dataset, key, delete_files=False, keep_fields=[plan["embeddings_field"]]
-            )
-
-    try:
-        _swap_in_fields(
-            dataset, key, keep_ids,
-            {targets[name]: vals for name, vals in values.items()},
-            before_swap=replace_old_run,
-        )
-    except BaseException:
-        if os.path.exists(staged_mosaic):
-            os.remove(staged_mosaic)
-        raise
-
-    placed = dataset.select(keep_ids, ordered=True)
-    fob.compute_visualization(placed, points=xy, brain_key=key, progress=False)
-
-    os.replace(staged_mosaic, mosaic_path)
-
-    config = dataset.init_run(
+    record = dict(
         method=runs.METHOD,
         version=gridtsne.__version__,
+        status=runs.WRITING,
         embeddings_field=plan["embeddings_field"],
         embeddings_computed=plan["embeddings_computed"] or plan["inherits_embeddings"],
         model=plan["model"],
@@ -420,20 +419,47 @@ def _write(samples, key, plan, keep_ids, values, xy, shape, mosaic_path,
         mosaic_dir=plan["mosaic_dir"],
         params=plan["params"],
     )
-    # registered on the view, so that the record keeps the view's stages
-    samples.register_run(key, config, overwrite=True, cleanup=False)
-    results = dataset.init_run_results(
-        key,
-        rows=int(shape[0]),
-        cols=int(shape[1]),
-        mosaic_path=mosaic_path,
-        n_samples=len(keep_ids),
-        n_total=n_total,
-        skipped=skipped,
-        timings=timings,
-        metrics=metrics,
-    )
-    dataset.save_run_results(key, results, cache=False)
+
+    def replace_old_run():
+        # another process may have written a run with this key meanwhile
+        existing = _existing_record(dataset, key, plan["overwrite"])
+        if existing is not None:
+            runs.delete_grid_unlocked(
+                dataset, key, delete_files=False, keep_fields=[plan["embeddings_field"]]
+            )
+        # registered on the view, so that the record keeps the view's stages
+        samples.register_run(key, dataset.init_run(**record), overwrite=True, cleanup=False)
+        _checkpoint("after_pending_record")
+
+    try:
+        with dataset_lock(dataset):
+            dataset.reload()
+            _swap_in_fields(
+                dataset, key, keep_ids,
+                {targets[name]: vals for name, vals in values.items()},
+                before_swap=replace_old_run,
+            )
+            placed = dataset.select(keep_ids, ordered=True)
+            fob.compute_visualization(placed, points=xy, brain_key=key, progress=False)
+            os.replace(staged_mosaic, mosaic_path)
+            results = dataset.init_run_results(
+                key,
+                rows=int(shape[0]),
+                cols=int(shape[1]),
+                mosaic_path=mosaic_path,
+                n_samples=len(keep_ids),
+                n_total=n_total,
+                skipped=skipped,
+                timings=timings,
+                metrics=metrics,
+            )
+            dataset.save_run_results(key, results, cache=False)
+            # last: only now does the record claim success
+            record["status"] = runs.COMPLETE
+            dataset.update_run_config(key, dataset.init_run(**record))
+    finally:
+        if os.path.exists(staged_mosaic):
+            os.remove(staged_mosaic)
 
 
 def _drop_fields(dataset, fields):
@@ -459,6 +485,7 @@ def _swap_in_fields(dataset, key, ids, values, before_swap=None):
     except BaseException:
         _drop_fields(dataset, tmp.values())
         raise
+    _checkpoint("before_swap")
     if before_swap is not None:
         before_swap()
     _drop_fields(dataset, list(values))
@@ -523,7 +550,10 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
         metrics["neighbor_label_agreement"] = core_metrics.neighbor_label_agreement(
             cells, labels
         )
-    with stages.stage("save", total=1):
+    from gridtsne.fo.lock import dataset_lock
+
+    with stages.stage("save", total=1), dataset_lock(dataset):
+        dataset.reload()
         try:
             _swap_in_fields(
                 dataset, key, ids,

@@ -42,19 +42,49 @@ def default_mosaic_dir(dataset, key):
     )
 
 
+# A record is registered with status "writing" before a run swaps its fields
+# in, and marked "complete" last; a "writing" record found later belongs to a
+# run that died, and its fields are cleaned up by the next run with its key.
+COMPLETE = "complete"
+WRITING = "writing"
+
+
+def run_config(samples, key):
+    """The stored config of any gridtsne record ``key`` (complete or not), or None."""
+    dataset = samples._dataset
+    if key not in dataset.list_runs(method=METHOD):
+        return None
+    return _public(dataset.get_run_info(key).config.serialize())
+
+
+def _public(config):
+    return {k: v for k, v in config.items() if not k.startswith("_") and k not in ("cls", "type")}
+
+
 def list_grids(samples):
-    """Keys of the grid runs on the dataset of ``samples``."""
-    return sorted(samples._dataset.list_runs(method=METHOD))
+    """Keys of the complete grid runs on the dataset of ``samples``."""
+    dataset = samples._dataset
+    return sorted(
+        k for k in dataset.list_runs(method=METHOD)
+        if run_config(dataset, k).get("status", COMPLETE) == COMPLETE
+    )
 
 
 def has_grid(samples, key):
-    return key in list_grids(samples)
+    config = run_config(samples, key)
+    return config is not None and config.get("status", COMPLETE) == COMPLETE
 
 
 def load_grid(samples, key):
     """The :class:`GridResults` of the run ``key``."""
     dataset = samples._dataset
-    if not has_grid(dataset, key):
+    config = run_config(dataset, key)
+    if config is not None and not has_grid(dataset, key):
+        raise ValueError(
+            "Grid run %r on dataset %r was interrupted before it finished; run it "
+            "again (no overwrite needed) or delete it" % (key, dataset.name)
+        )
+    if config is None:
         raise ValueError(
             "Dataset %r has no grid run %r (it has: %s)"
             % (dataset.name, key, ", ".join(list_grids(dataset)) or "none")
@@ -70,15 +100,26 @@ def owned_fields(config):
     return fields
 
 
-def delete_grid(samples, key, delete_files=True, keep_fields=()):
+def delete_grid(samples, key, delete_files=True):
     """Removes a run: its record, the fields it created, its brain run and files.
 
-    Fields it only read (e.g. an embeddings field you passed in) are kept, and
-    so are ``keep_fields``.
+    Fields it only read (e.g. an embeddings field you passed in) are kept.
     """
+    from gridtsne.fo.lock import dataset_lock
+
     dataset = samples._dataset
-    results = load_grid(dataset, key)
-    config = results.config
+    with dataset_lock(dataset):
+        dataset.reload()
+        delete_grid_unlocked(dataset, key, delete_files=delete_files)
+
+
+def delete_grid_unlocked(dataset, key, delete_files=True, keep_fields=()):
+    """:func:`delete_grid` for callers that hold the dataset lock already;
+    ``keep_fields`` are left in place."""
+    config = run_config(dataset, key)
+    if config is None:
+        load_grid(dataset, key)  # raises the "no such run" error
+    mosaic_path = load_grid(dataset, key).mosaic_path if has_grid(dataset, key) else None
     schema = dataset.get_field_schema()
     for field in owned_fields(config):
         if field in schema and field not in keep_fields:
@@ -88,7 +129,7 @@ def delete_grid(samples, key, delete_files=True, keep_fields=()):
         dataset.delete_brain_run(brain_key)
     dataset.delete_run(key)
     if delete_files:
-        _delete_mosaic(results.mosaic_path, config.get("mosaic_dir"))
+        _delete_mosaic(mosaic_path, config.get("mosaic_dir"))
 
 
 def _delete_mosaic(path, folder):
@@ -109,11 +150,7 @@ class GridResults:
         self.key = key
         info = dataset.get_run_info(key)
         self.timestamp = info.timestamp
-        self.config = {
-            k: v
-            for k, v in info.config.serialize().items()
-            if not k.startswith("_") and k not in ("cls", "type")
-        }
+        self.config = _public(info.config.serialize())
         stored = dataset.load_run_results(key, cache=False, load_view=False)
         self._results = {
             k: getattr(stored, k)
