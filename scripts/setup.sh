@@ -42,6 +42,16 @@ if [ -z "${FIFTYONE_DATABASE_URI:-}" ]; then
   fi
 fi
 
+# The panel's browser test drives Debian's chromium (never a downloaded browser).
+if ! [ -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's chromium for the browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: note: the browser tests need Debian's chromium: sudo apt-get install chromium" >&2
+  fi
+fi
+
 if [ -f "$STAMP.pending" ]; then
   mv "$STAMP.pending" "$STAMP"
 fi

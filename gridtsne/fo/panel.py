@@ -16,6 +16,7 @@ import fiftyone.operators.types as types
 from gridtsne.fo import runs
 
 NAME = "grid_mosaic"
+PLOT_WIDTH_PX = 640
 
 
 def media_url(path):
@@ -60,6 +61,18 @@ def panel_traces(layout, in_view, selected, rows, cols):
     ]
 
 
+def selection_text(layout, selected):
+    """'Selected: name.png' for one sample, 'N selected' for more, '' for none."""
+    if not selected:
+        return ""
+    if len(selected) == 1:
+        (only,) = selected
+        for sample_id, path in zip(layout["id"], layout["filepath"]):
+            if sample_id == only:
+                return "Selected: %s" % os.path.basename(path)
+    return "%d selected" % len(selected)
+
+
 def panel_layout(mosaic_path, rows, cols):
     return {
         "images": [
@@ -74,6 +87,10 @@ def panel_layout(mosaic_path, rows, cols):
         "yaxis": {"range": [rows - 0.5, -0.5], "visible": False,
                   "scaleanchor": "x", "constrain": "domain"},
         "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+        # fixed pixels: the panel's grid layout sizes children to their content
+        "autosize": False,
+        "width": PLOT_WIDTH_PX,
+        "height": int(min(PLOT_WIDTH_PX * rows / cols, 2 * PLOT_WIDTH_PX)),
         "dragmode": "select",
         "showlegend": False,
         "plot_bgcolor": "rgba(0,0,0,0)",
@@ -147,6 +164,7 @@ class GridMosaicPanel(foo.Panel):
             key, res.rows, res.cols, res.n_samples,
             sum(1 for i in layout["id"] if i in in_view),
         )
+        ctx.panel.state.selection = selection_text(layout, selected)
         ctx.panel.state.plot_layout = panel_layout(res.mosaic_path, res.rows, res.cols)
         ctx.panel.data.mosaic = panel_traces(layout, in_view, selected, res.rows, res.cols)
 
@@ -168,6 +186,7 @@ class GridMosaicPanel(foo.Panel):
         header.btn("to_view", label="Selection to view", on_click=self.selection_to_view)
         header.btn("clear", label="Clear selection", on_click=self.clear_selection)
         panel.md(ctx.panel.state.summary or "", name="summary")
+        panel.md(ctx.panel.state.selection or "", name="selection")
         panel.plot(
             "mosaic",
             layout=ctx.panel.state.plot_layout or {},
@@ -175,7 +194,5 @@ class GridMosaicPanel(foo.Panel):
             on_click=self.on_click,
             on_double_click=self.on_double_click,
             on_selected=self.on_selected,
-            height=80,
         )
-        return types.Property(panel, view=types.GridView(
-            orientation="vertical", height=100, width=100))
+        return types.Property(panel, view=types.GridView(orientation="vertical"))
