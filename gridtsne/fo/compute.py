@@ -7,6 +7,7 @@ and registers the run record last: a record therefore only exists for a run
 whose fields are complete.
 """
 
+import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,8 @@ from gridtsne.fo import runs
 from gridtsne.fo.progress import StageProgress
 
 TMP_PREFIX = "gridtsne_tmp_"
+
+logger = logging.getLogger(__name__)
 
 
 class GridError(ValueError):
@@ -119,6 +122,12 @@ def compute_grid(
                                     skipped[0]["reason"])
         )
     keep = [i for i, r in enumerate(reasons) if r is None]
+    if skipped:
+        logger.warning(
+            "Skipping %d of %d samples whose images cannot be used%s; the list is "
+            "in the run's results (GridResults.skipped)",
+            len(skipped), len(ids), _first_reasons(skipped),
+        )
 
     t = time.perf_counter()
     features, keep, failed = _embeddings(
