@@ -1,7 +1,8 @@
 """Layout quality and speed on labeled images, default settings.
 
-Prints JSON: neighbour label agreement (share of 4-adjacent cell pairs with
-the same label) and the time of each stage, for the EfficientNet-Lite0
+Prints JSON: DPQ_16 (distance preservation quality), neighbour label agreement
+(share of 4-adjacent cell pairs with the same label), leave-one-out 10-NN label
+accuracy in grid coordinates, and the time of each stage, for the EfficientNet-Lite0
 embeddings of ``recaptcha-dev`` (when ../shared/data/recaptcha-dev exists) and
 of scikit-learn's digits. No FiftyOne database is needed.
 
@@ -47,7 +48,9 @@ def layout_figures(paths, labels, name, cached=None):
         "dataset": name,
         "n": len(paths),
         "grid": "%dx%d" % (rows, cols),
+        "dpq_16": round(metrics.distance_preservation_quality(feats, cells, p=16), 4),
         "neighbor_label_agreement": round(metrics.neighbor_label_agreement(cells, labels), 4),
+        "knn10_label_accuracy": round(metrics.knn_label_accuracy(cells, labels, k=10), 4),
         "seconds": {
             "decode": round(t_load, 2),
             "embed": round(t_embed, 2),

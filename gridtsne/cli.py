@@ -14,6 +14,11 @@ import sys
 from gridtsne.core.images import DEFAULT_MAX_PIXELS
 
 LABEL_FIELD = "ground_truth"
+METRIC_NAMES = {
+    "dpq_16": "distance preservation quality DPQ_16",
+    "neighbor_label_agreement": "neighbor label agreement",
+    "knn10_label_accuracy": "10-NN label accuracy on the grid",
+}
 
 
 def build_parser():
@@ -155,7 +160,7 @@ def run(args):
     print("Time: embed %.1f s, t-SNE %.1f s, assign %.1f s, render %.1f s, total %.1f s"
           % (t["embed"], t["tsne"], t["assign"], t["render"], t["total"]))
     for name, value in (results.metrics or {}).items():
-        print("%s: %.3f" % (name.replace("_", " "), value))
+        print("%s: %.3f" % (METRIC_NAMES.get(name, name), value))
     if results.skipped:
         print("Skipped %d unusable images:" % len(results.skipped))
         for s in results.skipped[:10]:

@@ -165,3 +165,66 @@ def test_label_colors_are_stable_and_distinct():
     assert list(a) == ["a", "b", "c"]
     assert len(set(a.values())) == 3
     assert render.label_colors(["c", "a", "b"]) == a
+
+
+def dpq_by_the_definition(features, cells, p):
+    """A direct, loop-by-loop DPQ_p, to check the vectorised one."""
+    x = np.asarray(features, float)
+    n = len(x)
+    hd = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+    by_hd, by_grid = [], []
+    for i in range(n):
+        others = [j for j in range(n) if j != i]
+        by_hd.append(sorted(hd[i, j] for j in others))
+        key = lambda j: ((cells[i][0] - cells[j][0]) ** 2 + (cells[i][1] - cells[j][1]) ** 2, hd[i, j])  # noqa: E731
+        by_grid.append([hd[i, j] for j in sorted(others, key=key)])
+    d_hd = [np.mean([np.mean(r[:k]) for r in by_hd]) for k in range(1, n)]
+    d_grid = [np.mean([np.mean(r[:k]) for r in by_grid]) for k in range(1, n)]
+    d_mean = d_hd[-1]
+    dp = [max(0, 1 - d / d_mean) for d in d_grid]
+    opt = [1 - d / d_mean for d in d_hd]
+    return sum(v ** p for v in dp) ** (1 / p) / sum(v ** p for v in opt) ** (1 / p)
+
+
+def test_dpq_perfect_2x2_ordering_is_one():
+    cells = [(0, 0), (0, 1), (1, 0), (1, 1)]
+    features = [(0, 0), (0, 1), (1, 0), (1, 1)]  # the features are the positions
+    assert metrics.distance_preservation_quality(features, cells) == pytest.approx(1.0)
+
+
+def test_dpq_hand_computed_1x3():
+    # features 0, 1, 3; D_hd(1) = (1+1+2)/3, D_mean = 2.
+    # grid order [0, 3, 1]: D_grid(1) = (3+2+2)/3 > D_mean -> DP_1 = 0, DP_2 = 0
+    assert metrics.distance_preservation_quality([[0], [3], [1]], [(0, 0), (0, 1), (0, 2)]) == 0.0
+    # grid order [0, 1, 3] keeps every neighbourhood
+    assert metrics.distance_preservation_quality([[0], [1], [3]], [(0, 0), (0, 1), (0, 2)]) == 1.0
+
+
+@pytest.mark.parametrize("p", [1, 2, 16])
+def test_dpq_matches_the_definition_on_random_layouts(p):
+    rng = np.random.default_rng(p)
+    features = rng.normal(size=(12, 5))
+    cells = [divmod(int(k), 4) for k in rng.permutation(16)[:12]]  # 4x4 with holes
+    got = metrics.distance_preservation_quality(features, cells, p=p)
+    assert got == pytest.approx(dpq_by_the_definition(features, cells, p), rel=1e-9)
+    assert 0 <= got <= 1
+
+
+def test_dpq_sampled_estimate_is_close_to_exact():
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(size=(900, 2))
+    rows, cols = grid.grid_shape(900)
+    cells = grid.assign_to_grid(grid.scale_to_grid(xy, rows, cols), rows, cols)
+    exact = metrics.distance_preservation_quality(xy, cells)
+    sampled = metrics.distance_preservation_quality(xy, cells, max_exact=100, anchors=300)
+    assert exact > 0.8 and sampled == pytest.approx(exact, abs=0.03)
+
+
+def test_knn_label_accuracy_hand_computed():
+    # two clean halves of a 2x4 grid: every sample's 3 nearest are mostly its own half
+    cells = [(r, c) for r in range(2) for c in range(4)]
+    labels = ["a", "a", "b", "b", "a", "a", "b", "b"]
+    assert metrics.knn_label_accuracy(cells, labels, k=3) == 1.0
+    # a 1x3 line a b a: the middle one's 2 neighbours say a (wrong), the ends
+    # see b and a at distances 1 and 2 -> tie broken by the nearest (b, wrong)
+    assert metrics.knn_label_accuracy([(0, 0), (0, 1), (0, 2)], ["a", "b", "a"], k=2) == 0.0

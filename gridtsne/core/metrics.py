@@ -26,3 +26,87 @@ def neighbor_label_agreement(cells, labels):
             total += 1
             same += labels[i] == labels[j]
     return same / total if total else float("nan")
+
+
+# Above this many samples DPQ averages over a random subset of anchor samples
+# (each still ranked against all samples), which estimates the same means.
+DPQ_EXACT_MAX_N = 10_000
+DPQ_SAMPLE_ANCHORS = 2_000
+
+
+def distance_preservation_quality(features, cells, p=16, max_exact=DPQ_EXACT_MAX_N,
+                                  anchors=DPQ_SAMPLE_ANCHORS, seed=0, chunk=256):
+    """DPQ_p of Barthel, Hezel, Jung and Schall (CGF 2023).
+
+    For every k, compares the mean Euclidean feature distance of each sample
+    to its k nearest grid neighbours (grid distance, ties ordered by feature
+    distance) with the same mean over its k nearest feature-space neighbours:
+    DP_k = max(0, 1 - D_grid(k) / D_mean) and DP*_k = 1 - D_hd(k) / D_mean, and
+    DPQ_p = ||DP||_p / ||DP*||_p over k = 1..N-1. Only occupied cells count.
+    Exact up to ``max_exact`` samples; above, D_grid and D_hd are averaged
+    over ``anchors`` random samples (a sampled estimate).
+
+    Returns:
+        a float in [0, 1]; 1 for a layout that keeps every neighbourhood
+    """
+    x = np.asarray(features, dtype=np.float64)
+    g = np.asarray(cells, dtype=np.float64)
+    n = len(x)
+    if n < 2:
+        return 1.0
+    rows = np.arange(n)
+    if n > max_exact:
+        rows = np.sort(np.random.default_rng(seed).choice(n, anchors, replace=False))
+    sq = (x * x).sum(1)
+    d_hd = np.zeros(n)
+    d_grid = np.zeros(n)
+    for start in range(0, len(rows), chunk):
+        idx = rows[start:start + chunk]
+        dist = np.sqrt(np.maximum(sq[idx, None] + sq[None, :] - 2 * x[idx] @ x.T, 0))
+        dist[np.arange(len(idx)), idx] = 0.0  # self first, at distance 0
+        d_hd += np.sort(dist, axis=1).sum(0)
+        grid_d2 = ((g[idx, None, :] - g[None, :, :]) ** 2).sum(-1)
+        grid_d2[np.arange(len(idx)), idx] = -1.0  # self first
+        # integer grid distances, ties broken by feature distance (< 1 apart)
+        order = np.argsort(grid_d2 + dist / (dist.max() * 2 + 1e-12), axis=1)
+        d_grid += np.take_along_axis(dist, order, axis=1).sum(0)
+    k = np.arange(1, n)
+    mean_hd = np.cumsum(d_hd)[1:] / (k * len(rows))
+    mean_grid = np.cumsum(d_grid)[1:] / (k * len(rows))
+    d_mean = mean_hd[-1]
+    if d_mean == 0:
+        return 1.0
+    dp = np.maximum(0.0, 1 - mean_grid / d_mean)
+    dp_opt = 1 - mean_hd / d_mean
+    # p-norms via the maximum, so that large p does not underflow
+    top = dp_opt.max()
+    if top <= 0:
+        return 1.0
+    return float(((dp / top) ** p).sum() ** (1 / p) / ((dp_opt / top) ** p).sum() ** (1 / p))
+
+
+def knn_label_accuracy(cells, labels, k=10):
+    """Leave-one-out k-NN label accuracy using grid positions as coordinates.
+
+    Unlabelled samples are left out; ties in the vote go to the label of the
+    nearest of the tied neighbours.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    keep = [i for i, l in enumerate(labels) if l is not None]
+    if len(keep) < 2:
+        return float("nan")
+    pos = np.asarray(cells, dtype=np.float64)[keep]
+    lab = [labels[i] for i in keep]
+    k = min(k, len(keep) - 1)
+    _, nbrs = NearestNeighbors(n_neighbors=k + 1).fit(pos).kneighbors(pos)
+    correct = 0
+    for i, row in enumerate(nbrs):
+        votes = [lab[j] for j in row if j != i][:k]
+        counts = {}
+        for v in votes:
+            counts[v] = counts.get(v, 0) + 1
+        best = max(counts.values())
+        winner = next(v for v in votes if counts[v] == best)
+        correct += winner == lab[i]
+    return correct / len(keep)

@@ -178,11 +178,9 @@ def compute_grid(
         core_render.save_image_atomic(mosaic, staged_mosaic + "." + mosaic_format)
     timings["render"] = time.perf_counter() - t
 
-    metrics = {}
-    if keep_labels is not None:
-        metrics["neighbor_label_agreement"] = core_metrics.neighbor_label_agreement(
-            cells, keep_labels
-        )
+    t = time.perf_counter()
+    metrics = layout_metrics(features, cells, keep_labels)
+    timings["metrics"] = time.perf_counter() - t
 
     t = time.perf_counter()
     with stages.stage("save", total=1):
@@ -202,6 +200,19 @@ def compute_grid(
             metrics,
         )
     return runs.load_grid(dataset, key)
+
+
+def layout_metrics(features, cells, labels=None):
+    """The quality figures stored with every run (see gridtsne.core.metrics)."""
+    metrics = {}
+    if features is not None:
+        metrics["dpq_16"] = core_metrics.distance_preservation_quality(features, cells, p=16)
+    if labels is not None:
+        metrics["neighbor_label_agreement"] = core_metrics.neighbor_label_agreement(
+            cells, labels
+        )
+        metrics["knn10_label_accuracy"] = core_metrics.knn_label_accuracy(cells, labels, k=10)
+    return metrics
 
 
 def _validate(samples, key, embeddings, model, embeddings_field, rows, cols,
@@ -554,11 +565,12 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
         core_render.save_image_atomic(mosaic, staged)
     timings["render"] = time.perf_counter() - t
 
-    metrics = {}
-    if labels is not None:
-        metrics["neighbor_label_agreement"] = core_metrics.neighbor_label_agreement(
-            cells, labels
-        )
+    features = None
+    if config.get("embeddings_field") and dataset.has_field(config["embeddings_field"]):
+        vectors = view.values(config["embeddings_field"])
+        if all(v is not None for v in vectors):
+            features = np.asarray([np.asarray(v, dtype=np.float64).ravel() for v in vectors])
+    metrics = layout_metrics(features, cells, labels)
     from gridtsne.fo.lock import dataset_lock
 
     with stages.stage("save", total=1), dataset_lock(dataset):

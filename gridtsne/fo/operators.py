@@ -194,6 +194,7 @@ def _outputs(results):
         "skipped": len(results.skipped or []),
         "mosaic_path": results.mosaic_path,
         "timings": ", ".join("%s %.1f s" % (k, v) for k, v in t.items()),
+        "dpq_16": (results.metrics or {}).get("dpq_16"),
         "neighbor_label_agreement": (results.metrics or {}).get("neighbor_label_agreement"),
     }
 
@@ -206,6 +207,7 @@ def _results_view():
     outputs.int("skipped", label="Samples skipped")
     outputs.str("mosaic_path", label="Mosaic")
     outputs.str("timings", label="Timings")
+    outputs.float("dpq_16", label="Distance preservation quality (DPQ_16)")
     outputs.float("neighbor_label_agreement", label="Neighbour label agreement")
     return types.Property(outputs, view=types.View(label="Similarity grid ready"))
 
