@@ -228,3 +228,9 @@ def test_knn_label_accuracy_hand_computed():
     # a 1x3 line a b a: the middle one's 2 neighbours say a (wrong), the ends
     # see b and a at distances 1 and 2 -> tie broken by the nearest (b, wrong)
     assert metrics.knn_label_accuracy([(0, 0), (0, 1), (0, 2)], ["a", "b", "a"], k=2) == 0.0
+
+
+def test_large_grids_get_smaller_cells():
+    assert render.fit_cell_px(64, 32, 32) == 64
+    assert render.fit_cell_px(64, 1000, 1000) == render.MAX_MOSAIC_SIDE // 1000
+    assert render.fit_cell_px(64, 10, 100000) == 1

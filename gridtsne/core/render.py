@@ -9,6 +9,9 @@ from PIL import Image, ImageDraw
 from .images import BadImageError, center_crop_square, load_rgb
 
 DEFAULT_CELL_PX = 64
+# Longest mosaic side in pixels: JPEG stops at 65,535 and a 16k x 16k RGB
+# bitmap is already 768 MiB in memory, so larger grids get smaller cells.
+MAX_MOSAIC_SIDE = 16384
 BACKGROUND = (24, 24, 24)
 MISSING = (90, 90, 90)
 
@@ -26,6 +29,11 @@ def label_colors(labels):
     """A stable colour per distinct label (None excluded), sorted by name."""
     names = sorted({str(l) for l in labels if l is not None})
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+def fit_cell_px(cell_px, rows, cols, max_side=MAX_MOSAIC_SIDE):
+    """The cell size actually drawn: ``cell_px``, shrunk to fit ``max_side``."""
+    return max(1, min(int(cell_px), max_side // max(rows, cols)))
 
 
 def render_mosaic(

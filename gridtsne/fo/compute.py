@@ -167,10 +167,11 @@ def compute_grid(
         palette = core_render.label_colors(keep_labels)
         colors = [palette.get(str(l)) if l is not None else None for l in keep_labels]
 
+    drawn_px = _drawn_cell_px(cell_px, shape)
     t = time.perf_counter()
     with stages.stage("render") as update:
         mosaic = core_render.render_mosaic(
-            [filepaths[i] for i in keep], cells, *shape, cell_px=cell_px,
+            [filepaths[i] for i in keep], cells, *shape, cell_px=drawn_px,
             border_colors=colors, max_pixels=max_pixels, progress=update,
         )
         mosaic_path = os.path.join(plan["mosaic_dir"], "mosaic." + mosaic_format)
@@ -200,6 +201,16 @@ def compute_grid(
             metrics,
         )
     return runs.load_grid(dataset, key)
+
+
+def _drawn_cell_px(cell_px, shape):
+    drawn = core_render.fit_cell_px(cell_px, *shape)
+    if drawn < int(cell_px):
+        logger.warning(
+            "A %dx%d grid at %d px per cell exceeds %d px; drawing %d px cells",
+            shape[0], shape[1], int(cell_px), core_render.MAX_MOSAIC_SIDE, drawn,
+        )
+    return drawn
 
 
 def layout_metrics(features, cells, labels=None):
@@ -559,7 +570,8 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
     staged = mosaic_path + ".new." + fmt
     with stages.stage("render") as update:
         mosaic = core_render.render_mosaic(
-            filepaths, cells, *shape, cell_px=cell_px, border_colors=colors,
+            filepaths, cells, *shape, cell_px=_drawn_cell_px(cell_px, shape),
+            border_colors=colors,
             max_pixels=params.get("max_pixels"), progress=update,
         )
         core_render.save_image_atomic(mosaic, staged)
