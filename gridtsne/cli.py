@@ -57,6 +57,9 @@ def build_parser():
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, metavar="N",
                    help="skip images with more pixels than this, without decoding "
                    "them (default: %d)" % DEFAULT_MAX_PIXELS)
+    p.add_argument("--outline-suspicious", type=float, default=0.0, metavar="FRACTION",
+                   help="outline this fraction of images whose labels most disagree "
+                   "with their neighbours, e.g. 0.05 (default: 0, none)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing run with the same key")
     p.add_argument("--strict", action="store_true",
@@ -146,6 +149,7 @@ def run(args):
         batch_size=args.batch_size,
         max_pixels=args.max_pixels,
         strict=args.strict,
+        outline_suspicious=args.outline_suspicious,
         overwrite=args.overwrite,
     )
 
@@ -182,16 +186,21 @@ def run(args):
 def write_layout_csv(results, path, label_field=None):
     layout = results.layout(label_field)
     labels = layout.get("label") or [None] * len(layout["id"])
+    scores = layout.get("label_disagreement")
     order = sorted(range(len(layout["id"])),
                    key=lambda i: (layout["row"][i], layout["col"][i]))
     tmp = path + ".tmp"
     with open(tmp, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["filepath", "label", "row", "col", "x", "y"])
+        header = ["filepath", "label", "row", "col", "x", "y"]
+        w.writerow(header + (["label_disagreement"] if scores is not None else []))
         for i in order:
-            w.writerow([layout["filepath"][i], labels[i] if labels[i] is not None else "",
-                        layout["row"][i], layout["col"][i],
-                        "%.6g" % layout["x"][i], "%.6g" % layout["y"][i]])
+            row = [layout["filepath"][i], labels[i] if labels[i] is not None else "",
+                   layout["row"][i], layout["col"][i],
+                   "%.6g" % layout["x"][i], "%.6g" % layout["y"][i]]
+            if scores is not None:
+                row.append("" if scores[i] is None else "%.4f" % scores[i])
+            w.writerow(row)
     os.replace(tmp, path)
 
 

@@ -37,13 +37,14 @@ def test_folder_to_mosaic_and_layout(shapes_dir, tmp_path):
 
     assert Image.open(out / "mosaic.jpg").size == (7 * 32, 6 * 32)
     rows = read_layout(out)
-    assert list(rows[0]) == ["filepath", "label", "row", "col", "x", "y"]
+    assert list(rows[0]) == ["filepath", "label", "row", "col", "x", "y", "label_disagreement"]
     assert len(rows) == 40
     assert len({(r["row"], r["col"]) for r in rows}) == 40
     for r in rows:
         assert os.path.isabs(r["filepath"]) and os.path.exists(r["filepath"])
         assert r["label"] == os.path.basename(os.path.dirname(r["filepath"]))
         float(r["x"]), float(r["y"])
+        assert 0 <= float(r["label_disagreement"]) <= 1
     assert not (out / "skipped.csv").exists()
 
     # the dataset persists, so it can be opened in the App or run again

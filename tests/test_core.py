@@ -234,3 +234,23 @@ def test_large_grids_get_smaller_cells():
     assert render.fit_cell_px(64, 32, 32) == 64
     assert render.fit_cell_px(64, 1000, 1000) == render.MAX_MOSAIC_SIDE // 1000
     assert render.fit_cell_px(64, 10, 100000) == 1
+
+
+def test_label_disagreement_finds_flipped_labels():
+    from gridtsne.core.curation import label_disagreement
+
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(4, 16)) * 4
+    truth = np.repeat(np.arange(4), 50)
+    x = centers[truth] + rng.normal(size=(200, 16))
+    labels = [str(t) for t in truth]
+    flipped = [3, 60, 120, 170]
+    for i in flipped:
+        labels[i] = str((truth[i] + 1) % 4)
+    labels[10] = None
+    score = label_disagreement(x, labels)
+    assert np.isnan(score[10]) and np.nanmin(score) >= 0 and np.nanmax(score) <= 1
+    top = set(np.argsort(-np.nan_to_num(score, nan=-1))[:4].tolist())
+    assert top == set(flipped)
+    # one class only: nothing can disagree
+    assert np.all(label_disagreement(x[:5], ["a"] * 5) == 0)

@@ -170,3 +170,30 @@ def test_default_model_is_a_fiftyone_model(dataset):
     view.apply_model(model, label_field="imagenet")
     preds = view.values("imagenet")
     assert all(isinstance(p, fo.Classification) and p.label for p in preds)
+
+
+def test_label_disagreement_flags_wrong_labels(dataset, tmp_path):
+    wrong = dataset.match(F("ground_truth.label") == "red_circle").limit(2)
+    wrong_ids = set(wrong.values("id"))
+    for sample in wrong:
+        sample["ground_truth"] = fo.Classification(label="blue_triangle")
+        sample.save()
+    res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth",
+                                outline_suspicious=0.05, cell_px=32,
+                                mosaic_dir=str(tmp_path))
+    scores = dict(zip(*dataset.values(["id", "grid_label_disagreement"])))
+    assert all(0 <= v <= 1 for v in scores.values())
+    top2 = {i for i, _ in sorted(scores.items(), key=lambda kv: -kv[1])[:2]}
+    assert top2 == wrong_ids
+    assert res.config["disagreement_field"] == "grid_label_disagreement"
+    assert dataset.sort_by("grid_label_disagreement", reverse=True).first().id in wrong_ids
+
+    # the two outlined cells carry the magenta frame
+    mosaic = np.asarray(Image.open(res.mosaic_path).convert("RGB")).astype(int)
+    for sample in dataset.select(list(wrong_ids)):
+        r, c = sample["grid_row"], sample["grid_col"]
+        edge = mosaic[r * 32 + 1, c * 32 + 8:c * 32 + 24]
+        assert (edge[:, 0] > 180).all() and (edge[:, 1] < 90).all() and (edge[:, 2] > 180).all()
+
+    gridtsne.delete_grid(dataset, "grid")
+    assert not dataset.has_field("grid_label_disagreement")

@@ -14,6 +14,7 @@ DEFAULT_CELL_PX = 64
 MAX_MOSAIC_SIDE = 16384
 BACKGROUND = (24, 24, 24)
 MISSING = (90, 90, 90)
+OUTLINE = (255, 0, 255)
 
 # Tableau-20-like: distinct on a dark background, stable order
 PALETTE = [
@@ -47,6 +48,7 @@ def render_mosaic(
     max_pixels=None,
     num_threads=None,
     progress=None,
+    outline=None,
 ):
     """Returns the mosaic as a PIL RGB image of (cols*cell_px, rows*cell_px).
 
@@ -54,6 +56,8 @@ def render_mosaic(
         paths: N image paths
         cells: (N, 2) int (row, col) per image
         border_colors: optional N RGB tuples (or None entries) for a border
+        outline: optional N booleans; True cells get a thick magenta frame
+            (used to flag suspicious labels)
         progress: optional callable taking the fraction done in [0, 1]
     """
     cell_px = int(cell_px)
@@ -87,6 +91,11 @@ def render_mosaic(
                     (x0, y0, x0 + cell_px - 1, y0 + cell_px - 1),
                     outline=tuple(color),
                     width=border_px,
+                )
+            if outline is not None and outline[i]:
+                draw.rectangle(
+                    (x0, y0, x0 + cell_px - 1, y0 + cell_px - 1),
+                    outline=OUTLINE, width=max(2, cell_px // 12),
                 )
             if progress is not None and (i % 64 == 0 or i == n - 1):
                 progress((i + 1) / n)

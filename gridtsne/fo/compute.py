@@ -18,6 +18,7 @@ import fiftyone as fo
 import fiftyone.core.media as fom
 
 import gridtsne
+from gridtsne.core import curation as core_curation
 from gridtsne.core import grid as core_grid
 from gridtsne.core import images as core_images
 from gridtsne.core import metrics as core_metrics
@@ -56,6 +57,7 @@ def compute_grid(
     num_workers=None,
     max_pixels=core_images.DEFAULT_MAX_PIXELS,
     strict=False,
+    outline_suspicious=0.0,
     overwrite=False,
     progress=None,
 ):
@@ -74,7 +76,11 @@ def compute_grid(
         rows, cols: the grid shape; None for near-square
         perplexity, metric, seed: t-SNE settings
         cell_px: mosaic cell size in pixels
-        label_field: optional label field for cell borders and metrics
+        label_field: optional label field for cell borders, metrics and the
+            per-sample ``{key}_label_disagreement`` score (how likely the
+            label is wrong given the sample's neighbours in embedding space)
+        outline_suspicious: with a label field, outline this fraction of the
+            samples (those with the highest disagreement) in the mosaic
         mosaic_dir: where the mosaic is written (default under
             ``fo.config.default_dataset_dir``)
         mosaic_format: "jpg" or "png"
@@ -96,11 +102,14 @@ def compute_grid(
         samples, key, embeddings, model, embeddings_field, rows, cols,
         cell_px, label_field, mosaic_dir, mosaic_format, assignment, overwrite,
     )
+    if not 0 <= float(outline_suspicious) <= 1:
+        raise GridError("outline_suspicious must be a fraction in [0, 1]")
     plan["params"] = {
         "rows": rows, "cols": cols, "perplexity": perplexity, "metric": metric,
         "seed": seed, "cell_px": int(cell_px), "mosaic_format": mosaic_format,
         "assignment": assignment, "batch_size": batch_size,
         "max_pixels": max_pixels, "strict": bool(strict),
+        "outline_suspicious": float(outline_suspicious),
     }
     timings = {}
 
@@ -167,12 +176,19 @@ def compute_grid(
         palette = core_render.label_colors(keep_labels)
         colors = [palette.get(str(l)) if l is not None else None for l in keep_labels]
 
+    disagreement = None
+    if keep_labels is not None:
+        t = time.perf_counter()
+        disagreement = core_curation.label_disagreement(features, keep_labels, seed=seed)
+        timings["curation"] = time.perf_counter() - t
+
     drawn_px = _drawn_cell_px(cell_px, shape)
     t = time.perf_counter()
     with stages.stage("render") as update:
         mosaic = core_render.render_mosaic(
             [filepaths[i] for i in keep], cells, *shape, cell_px=drawn_px,
             border_colors=colors, max_pixels=max_pixels, progress=update,
+            outline=_most_suspicious(disagreement, outline_suspicious),
         )
         mosaic_path = os.path.join(plan["mosaic_dir"], "mosaic." + mosaic_format)
         staged_mosaic = mosaic_path + ".new"
@@ -193,6 +209,10 @@ def compute_grid(
         }
         if plan["embeddings_computed"]:
             values["embedding"] = [np.asarray(f) for f in features]
+        if disagreement is not None:
+            values["label_disagreement"] = [
+                None if np.isnan(v) else float(v) for v in disagreement
+            ]
         timings["save"] = 0.0
         timings["total"] = time.perf_counter() - t_start
         _write(
@@ -201,6 +221,17 @@ def compute_grid(
             metrics,
         )
     return runs.load_grid(dataset, key)
+
+
+def _most_suspicious(scores, fraction):
+    """Booleans marking the ``fraction`` of samples with the highest scores."""
+    if scores is None or not fraction:
+        return None
+    scores = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=-1.0)
+    k = int(round(fraction * len(scores)))
+    marked = np.zeros(len(scores), dtype=bool)
+    marked[np.argsort(-scores, kind="stable")[:k]] = True
+    return marked.tolist()
 
 
 def _drawn_cell_px(cell_px, shape):
@@ -262,6 +293,8 @@ def _validate(samples, key, embeddings, model, embeddings_field, rows, cols,
     mine = set(runs.owned_fields(existing)) if existing else set()
     new_fields = list(runs.grid_fields(key).values())
 
+    if label_field:
+        new_fields.append(runs.disagreement_field(key))
     embeddings_computed = embeddings is None
     if embeddings_computed:
         embeddings_field = embeddings_field or runs.default_embeddings_field(key)
@@ -434,6 +467,8 @@ def _write(samples, key, plan, keep_ids, values, xy, shape, mosaic_path,
     targets = dict(runs.grid_fields(key))
     if plan["embeddings_computed"]:
         targets["embedding"] = plan["embeddings_field"]
+    if "label_disagreement" in values:
+        targets["label_disagreement"] = runs.disagreement_field(key)
     record = dict(
         method=runs.METHOD,
         version=gridtsne.__version__,
@@ -446,6 +481,7 @@ def _write(samples, key, plan, keep_ids, values, xy, shape, mosaic_path,
         row_field=targets["row"],
         col_field=targets["col"],
         label_field=plan["label_field"],
+        disagreement_field=targets.get("label_disagreement"),
         brain_key=key,
         mosaic_dir=plan["mosaic_dir"],
         params=plan["params"],
@@ -550,6 +586,12 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
         raise GridError(str(e)) from None
     label_field = label_field if label_field is not None else config.get("label_field")
     labels = view.values(runs.label_path(view, label_field)) if label_field else None
+    outline = None
+    if config.get("disagreement_field") and dataset.has_field(config["disagreement_field"]):
+        outline = _most_suspicious(
+            [np.nan if v is None else v for v in view.values(config["disagreement_field"])],
+            params.get("outline_suspicious", 0.0),
+        )
 
     xy = np.stack([xs, ys], axis=1).astype(np.float64)
     timings = dict(results.timings or {})
@@ -571,7 +613,7 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
     with stages.stage("render") as update:
         mosaic = core_render.render_mosaic(
             filepaths, cells, *shape, cell_px=_drawn_cell_px(cell_px, shape),
-            border_colors=colors,
+            border_colors=colors, outline=outline,
             max_pixels=params.get("max_pixels"), progress=update,
         )
         core_render.save_image_atomic(mosaic, staged)

@@ -32,6 +32,10 @@ def grid_fields(key):
     return {name: "%s_%s" % (key, name) for name in FIELD_SUFFIXES}
 
 
+def disagreement_field(key):
+    return "%s_label_disagreement" % key
+
+
 def default_embeddings_field(key):
     return "%s_embedding" % key
 
@@ -95,6 +99,8 @@ def load_grid(samples, key):
 def owned_fields(config):
     """Sample fields created by a run, which deleting it removes."""
     fields = [config[f + "_field"] for f in FIELD_SUFFIXES]
+    if config.get("disagreement_field"):
+        fields.append(config["disagreement_field"])
     if config.get("embeddings_computed"):
         fields.append(config["embeddings_field"])
     return fields
@@ -180,7 +186,8 @@ class GridResults:
         return self.dataset.exists(self.fields["row"])
 
     def layout(self, label_field=None):
-        """Per placed sample: id, filepath, row, col, x, y (and label)."""
+        """Per placed sample: id, filepath, row, col, x, y (and label, and
+        label_disagreement when the run had a label field)."""
         f = self.fields
         names = ["id", "filepath", f["row"], f["col"], f["x"], f["y"]]
         view = self.placed_view()
@@ -189,6 +196,8 @@ class GridResults:
         label_field = label_field or self.config.get("label_field")
         if label_field:
             out["label"] = view.values(label_path(view, label_field))
+        if self.config.get("disagreement_field"):
+            out["label_disagreement"] = view.values(self.config["disagreement_field"])
         return out
 
     def summary(self):
