@@ -32,6 +32,12 @@ def label_colors(labels):
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
 
 
+def border_colors_for(labels):
+    """Per-sample border colours from :func:`label_colors` (None stays None)."""
+    palette = label_colors(labels)
+    return [palette.get(str(l)) if l is not None else None for l in labels]
+
+
 def fit_cell_px(cell_px, rows, cols, max_side=MAX_MOSAIC_SIDE):
     """The cell size actually drawn: ``cell_px``, shrunk to fit ``max_side``."""
     return max(1, min(int(cell_px), max_side // max(rows, cols)))

@@ -98,12 +98,12 @@ def compute_grid(
     t_start = time.perf_counter()
     stages = StageProgress(progress)
     dataset = samples._dataset
+    if not 0 <= float(outline_suspicious) <= 1:
+        raise GridError("outline_suspicious must be a fraction in [0, 1]")
     plan = _validate(
         samples, key, embeddings, model, embeddings_field, rows, cols,
         cell_px, label_field, mosaic_dir, mosaic_format, assignment, overwrite,
     )
-    if not 0 <= float(outline_suspicious) <= 1:
-        raise GridError("outline_suspicious must be a fraction in [0, 1]")
     plan["params"] = {
         "rows": rows, "cols": cols, "perplexity": perplexity, "metric": metric,
         "seed": seed, "cell_px": int(cell_px), "mosaic_format": mosaic_format,
@@ -171,10 +171,7 @@ def compute_grid(
 
     keep_ids = [ids[i] for i in keep]
     keep_labels = [labels[i] for i in keep] if labels is not None else None
-    colors = None
-    if keep_labels is not None:
-        palette = core_render.label_colors(keep_labels)
-        colors = [palette.get(str(l)) if l is not None else None for l in keep_labels]
+    colors = core_render.border_colors_for(keep_labels) if keep_labels is not None else None
 
     disagreement = None
     if keep_labels is not None:
@@ -191,15 +188,15 @@ def compute_grid(
             outline=_most_suspicious(disagreement, outline_suspicious),
         )
         mosaic_path = os.path.join(plan["mosaic_dir"], "mosaic." + mosaic_format)
-        staged_mosaic = mosaic_path + ".new"
-        core_render.save_image_atomic(mosaic, staged_mosaic + "." + mosaic_format)
+        # written beside the old mosaic now, swapped in once the dataset is written
+        staged_mosaic = "%s.new.%s" % (mosaic_path, mosaic_format)
+        core_render.save_image_atomic(mosaic, staged_mosaic)
     timings["render"] = time.perf_counter() - t
 
     t = time.perf_counter()
     metrics = layout_metrics(features, cells, keep_labels)
     timings["metrics"] = time.perf_counter() - t
 
-    t = time.perf_counter()
     with stages.stage("save", total=1):
         values = {
             "x": xy[:, 0].tolist(),
@@ -213,12 +210,10 @@ def compute_grid(
             values["label_disagreement"] = [
                 None if np.isnan(v) else float(v) for v in disagreement
             ]
-        timings["save"] = 0.0
         timings["total"] = time.perf_counter() - t_start
         _write(
             samples, key, plan, keep_ids, values, xy, shape, mosaic_path,
-            staged_mosaic + "." + mosaic_format, skipped, len(ids), timings,
-            metrics,
+            staged_mosaic, skipped, len(ids), timings, metrics,
         )
     return runs.load_grid(dataset, key)
 
@@ -602,10 +597,7 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
         )
     timings["assign"] = time.perf_counter() - t
 
-    colors = None
-    if labels is not None:
-        palette = core_render.label_colors(labels)
-        colors = [palette.get(str(l)) if l is not None else None for l in labels]
+    colors = core_render.border_colors_for(labels) if labels is not None else None
     t = time.perf_counter()
     fmt = params.get("mosaic_format", "jpg")
     mosaic_path = os.path.join(config["mosaic_dir"], "mosaic." + fmt)

@@ -56,7 +56,19 @@ def _grid_key_input(ctx, inputs, label="Grid run"):
     return ctx.params.get("key") or keys[0]
 
 
-class ComputeGrid(foo.Operator):
+class _DelegatedWhenLarge(foo.Operator):
+    """Offers both execution modes, defaulting to delegated for large targets."""
+
+    def resolve_execution_options(self, ctx):
+        n = len(ctx.target_view()) if ctx.dataset is not None else 0
+        return ExecutionOptions(
+            allow_immediate_execution=True,
+            allow_delegated_execution=True,
+            default_choice_to_delegated=n > DELEGATE_ABOVE,
+        )
+
+
+class ComputeGrid(_DelegatedWhenLarge):
     @property
     def config(self):
         return foo.OperatorConfig(
@@ -67,14 +79,6 @@ class ComputeGrid(foo.Operator):
             dynamic=True,
             allow_immediate_execution=True,
             allow_delegated_execution=True,
-        )
-
-    def resolve_execution_options(self, ctx):
-        n = len(ctx.target_view()) if ctx.dataset is not None else 0
-        return ExecutionOptions(
-            allow_immediate_execution=True,
-            allow_delegated_execution=True,
-            default_choice_to_delegated=n > DELEGATE_ABOVE,
         )
 
     def resolve_input(self, ctx):
@@ -212,7 +216,7 @@ def _results_view():
     return types.Property(outputs, view=types.View(label="Similarity grid ready"))
 
 
-class ComputeGridEmbeddings(foo.Operator):
+class ComputeGridEmbeddings(_DelegatedWhenLarge):
     @property
     def config(self):
         return foo.OperatorConfig(
@@ -222,13 +226,6 @@ class ComputeGridEmbeddings(foo.Operator):
             dynamic=True,
             allow_immediate_execution=True,
             allow_delegated_execution=True,
-        )
-
-    def resolve_execution_options(self, ctx):
-        n = len(ctx.target_view()) if ctx.dataset is not None else 0
-        return ExecutionOptions(
-            allow_immediate_execution=True, allow_delegated_execution=True,
-            default_choice_to_delegated=n > DELEGATE_ABOVE,
         )
 
     def resolve_input(self, ctx):
