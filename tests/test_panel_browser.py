@@ -60,7 +60,8 @@ def cell_brightness(img, box, plot_box, rows, cols, r, c):
 def test_traces_dim_outside_view_and_mark_selection():
     layout = {"id": ["a", "b", "c"], "filepath": ["/x/a.png", "/x/b.png", "/x/c.png"],
               "row": [0, 0, 1], "col": [0, 1, 1], "label": ["p", "q", None]}
-    dim, sel, cells = gpanel.panel_traces(layout, {"a", "c"}, {"c"}, 2, 2)
+    dim, sel, cells, *legend = gpanel.panel_traces(layout, {"a", "c"}, {"c"}, 2, 2)
+    assert [t["name"] for t in legend] == ["p", "q"]  # the border colours, named
     assert dim["z"] == [[None, 1], [None, None]]
     assert sel["z"] == [[None, None], [None, 1]]
     assert cells["ids"] == ["a", "b", "c"] and cells["text"][1] == "b.png | q"

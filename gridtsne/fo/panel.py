@@ -13,6 +13,7 @@ from urllib.parse import quote
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
+from gridtsne.core.render import label_colors
 from gridtsne.fo import runs
 
 NAME = "grid_mosaic"
@@ -44,20 +45,33 @@ def panel_traces(layout, in_view, selected, rows, cols):
             "type": "heatmap", "name": "outside view", "z": dim,
             "x0": 0, "dx": 1, "y0": 0, "dy": 1, "showscale": False,
             "colorscale": [[0, "rgba(0,0,0,0.75)"], [1, "rgba(0,0,0,0.75)"]],
-            "hoverinfo": "skip", "zmin": 0, "zmax": 1,
+            "hoverinfo": "skip", "zmin": 0, "zmax": 1, "showlegend": False,
         },
         {
             "type": "heatmap", "name": "selected", "z": sel,
             "x0": 0, "dx": 1, "y0": 0, "dy": 1, "showscale": False,
             "colorscale": [[0, "rgba(255,109,4,0.45)"], [1, "rgba(255,109,4,0.45)"]],
-            "hoverinfo": "skip", "zmin": 0, "zmax": 1,
+            "hoverinfo": "skip", "zmin": 0, "zmax": 1, "showlegend": False,
         },
         {
             "type": "scatter", "mode": "markers", "name": "samples",
             "x": layout["col"], "y": layout["row"], "ids": ids,
-            "text": hover, "hoverinfo": "text",
+            "text": hover, "hoverinfo": "text", "showlegend": False,
             "marker": {"symbol": "square", "size": 6, "color": "rgba(0,0,0,0)"},
         },
+    ] + legend_traces(labels)
+
+
+def legend_traces(labels):
+    """Empty traces whose legend entries name the mosaic's border colours."""
+    return [
+        {
+            "type": "scatter", "mode": "markers", "name": name, "x": [None], "y": [None],
+            "hoverinfo": "skip", "showlegend": True,
+            "marker": {"symbol": "square-open", "size": 12, "color": "rgb(%d,%d,%d)" % rgb,
+                       "line": {"width": 3}},
+        }
+        for name, rgb in label_colors(labels).items()
     ]
 
 
@@ -86,13 +100,15 @@ def panel_layout(mosaic_path, rows, cols):
         "xaxis": {"range": [-0.5, cols - 0.5], "visible": False, "constrain": "domain"},
         "yaxis": {"range": [rows - 0.5, -0.5], "visible": False,
                   "scaleanchor": "x", "constrain": "domain"},
-        "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+        "margin": {"l": 0, "r": 0, "t": 0, "b": 40},
         # fixed pixels: the panel's grid layout sizes children to their content
         "autosize": False,
         "width": PLOT_WIDTH_PX,
-        "height": int(min(PLOT_WIDTH_PX * rows / cols, 2 * PLOT_WIDTH_PX)),
+        "height": int(min(PLOT_WIDTH_PX * rows / cols, 2 * PLOT_WIDTH_PX)) + 40,
         "dragmode": "select",
-        "showlegend": False,
+        "showlegend": True,
+        "legend": {"orientation": "h", "x": 0, "y": 0, "yanchor": "top",
+                   "font": {"color": "#bbbbbb"}},
         "plot_bgcolor": "rgba(0,0,0,0)",
         "paper_bgcolor": "rgba(0,0,0,0)",
     }
