@@ -254,3 +254,36 @@ def test_label_disagreement_finds_flipped_labels():
     assert top == set(flipped)
     # one class only: nothing can disagree
     assert np.all(label_disagreement(x[:5], ["a"] * 5) == 0)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(min_value=1, max_value=300),
+    extra_rows=st.integers(min_value=0, max_value=3),
+    extra_cols=st.integers(min_value=0, max_value=5),
+    method=st.sampled_from(["auto", "exact", "blocks"]),
+    clustered=st.booleans(),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_assign_to_grid_is_always_valid(n, extra_rows, extra_cols, method, clustered, seed):
+    rng = np.random.default_rng(seed)
+    rows, cols = grid.grid_shape(n)
+    rows, cols = rows + extra_rows, cols + extra_cols
+    if clustered:
+        centers = rng.uniform(size=(3, 2))
+        raw = centers[rng.integers(0, 3, n)] + rng.normal(0, 0.01, (n, 2))
+    else:
+        raw = rng.uniform(size=(n, 2))
+    pts = grid.scale_to_grid(raw, rows, cols)
+    cells = grid.assign_to_grid(pts, rows, cols, method=method)
+    assert cells.shape == (n, 2) and cells.dtype.kind == "i"
+    assert len({tuple(c) for c in cells}) == n
+    assert (cells[:, 0] >= 0).all() and (cells[:, 0] < rows).all()
+    assert (cells[:, 1] >= 0).all() and (cells[:, 1] < cols).all()
+    if n <= 60:  # small enough to check against scipy's exact solver
+        assert grid.assignment_cost(pts, cells) == pytest.approx(
+            brute_force_cost(pts, rows, cols), rel=1e-6, abs=1e-9)

@@ -138,6 +138,8 @@ def _assign_blocks(points, rows, cols, block=32, passes=2):
     plus one block's matrix. Written here because lapjv/lap only offer dense
     or sparse whole-problem solvers, which do not fit in memory at 10^5+.
     """
+    if rows <= block and cols <= block:  # one block: that is the exact problem
+        return _assign_exact(points, rows, cols)
     n = len(points)
     assigned = np.empty(n, dtype=np.int64)
     band_starts = list(range(0, rows, block))

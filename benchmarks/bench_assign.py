@@ -1,0 +1,72 @@
+"""Grid assignment: cost and time per method on clustered points, as JSON.
+
+Each (N, method) runs in a fresh subprocess so that its peak memory
+(ru_maxrss) is its own. Cost is compared with exact LAP where exact runs.
+
+    .venv/bin/python benchmarks/bench_assign.py [--n 1024 4096 20000] [--methods exact blocks]
+"""
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from gridtsne.core import grid
+
+EXACT_MAX_N = 4096
+
+
+def clustered_points(n, seed=0, k=12):
+    """t-SNE-like input: k Gaussian clusters of different sizes."""
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(0, 1, (k, 2))
+    return centers[rng.integers(0, k, n)] + rng.normal(0, 0.05, (n, 2))
+
+
+def one(n, method, seed):
+    rows, cols = grid.grid_shape(n)
+    pts = grid.scale_to_grid(clustered_points(n, seed), rows, cols)
+    t = time.perf_counter()
+    cells = grid.assign_to_grid(pts, rows, cols, method=method)
+    seconds = time.perf_counter() - t
+    assert len({(int(r), int(c)) for r, c in cells}) == n
+    return {
+        "n": n, "method": method, "grid": "%dx%d" % (rows, cols),
+        "cost": grid.assignment_cost(pts, cells), "seconds": round(seconds, 3),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, nargs="+", default=[1024, 4096])
+    ap.add_argument("--methods", nargs="+", default=["exact", "blocks", "auto"])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.one:
+        print(json.dumps(one(int(args.one[0]), args.one[1], args.seed)))
+        return
+    for n in args.n:
+        exact_cost = None
+        for method in args.methods:
+            if method == "exact" and n > EXACT_MAX_N:
+                continue
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", str(n), method, "--seed", str(args.seed)],
+                capture_output=True, text=True, check=True,
+            )
+            row = json.loads(out.stdout)
+            if method == "exact":
+                exact_cost = row["cost"]
+            if exact_cost:
+                row["cost_vs_exact"] = round(row["cost"] / exact_cost, 5)
+            print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
