@@ -1,6 +1,5 @@
 """The FiftyOne-free core on plain arrays and files."""
 
-import itertools
 
 import numpy as np
 import pytest

@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-import fiftyone as fo
 import fiftyone.operators as foo
 from fiftyone.operators.executor import ExecutionContext, Executor
 

@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-import fiftyone as fo
 import fiftyone.core.media as fom
 
 import gridtsne
