@@ -25,6 +25,7 @@ from gridtsne.core import reduce as core_reduce
 from gridtsne.core import render as core_render
 from gridtsne.fo import model as gmodel
 from gridtsne.fo import runs
+from gridtsne.fo.lock import dataset_lock
 from gridtsne.fo.progress import StageProgress
 
 TMP_PREFIX = "gridtsne_tmp_"
@@ -270,16 +271,12 @@ def _validate(samples, key, embeddings, model, embeddings_field, rows, cols,
         )
     if embeddings is not None and model is not None:
         raise GridError("Pass either embeddings or model, not both")
-    try:
-        core_grid.grid_shape(n, rows, cols)
-    except ValueError as e:
-        raise GridError(str(e)) from None
+    _checked_grid_shape(n, rows, cols)
     if assignment not in ("auto", "exact", "blocks"):
         raise GridError("assignment must be 'auto', 'exact' or 'blocks'")
     if mosaic_format not in ("jpg", "png"):
         raise GridError("mosaic_format must be 'jpg' or 'png'")
-    if int(cell_px) < 4 or int(cell_px) > 1024:
-        raise GridError("cell_px must be between 4 and 1024, got %s" % cell_px)
+    _checked_cell_px(cell_px)
 
     existing = _existing_record(dataset, key, overwrite)
 
@@ -352,10 +349,20 @@ def _validate(samples, key, embeddings, model, embeddings_field, rows, cols,
         "label_field": label_field,
         "mosaic_dir": mosaic_dir,
         "overwrite": bool(overwrite),
-        "rows": rows,
-        "cols": cols,
-        "params": None,
     }
+
+
+def _checked_cell_px(cell_px):
+    if int(cell_px) < 4 or int(cell_px) > 1024:
+        raise GridError("cell_px must be between 4 and 1024, got %s" % cell_px)
+    return int(cell_px)
+
+
+def _checked_grid_shape(n, rows, cols):
+    try:
+        return core_grid.grid_shape(n, rows, cols)
+    except ValueError as e:
+        raise GridError(str(e)) from None
 
 
 def _existing_record(dataset, key, overwrite):
@@ -454,8 +461,6 @@ def _write(samples, key, plan, keep_ids, values, xy, shape, mosaic_path,
            staged_mosaic, skipped, n_total, timings, metrics):
     """The write phase: temp fields, swap, brain run, mosaic, then the record."""
     import fiftyone.brain as fob
-
-    from gridtsne.fo.lock import dataset_lock
 
     dataset = samples._dataset
     targets = dict(runs.grid_fields(key))
@@ -571,13 +576,8 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
     view = results.placed_view()
     ids, filepaths, xs, ys = view.values(["id", "filepath", fields["x"], fields["y"]])
     n = len(ids)
-    cell_px = int(cell_px or params.get("cell_px") or core_render.DEFAULT_CELL_PX)
-    if cell_px < 4 or cell_px > 1024:
-        raise GridError("cell_px must be between 4 and 1024, got %s" % cell_px)
-    try:
-        shape = core_grid.grid_shape(n, rows, cols)
-    except ValueError as e:
-        raise GridError(str(e)) from None
+    cell_px = _checked_cell_px(cell_px or params.get("cell_px") or core_render.DEFAULT_CELL_PX)
+    shape = _checked_grid_shape(n, rows, cols)
     label_field = label_field if label_field is not None else config.get("label_field")
     labels = view.values(runs.label_path(view, label_field)) if label_field else None
     outline = None
@@ -616,8 +616,6 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
         if all(v is not None for v in vectors):
             features = np.asarray([np.asarray(v, dtype=np.float64).ravel() for v in vectors])
     metrics = layout_metrics(features, cells, labels)
-    from gridtsne.fo.lock import dataset_lock
-
     with stages.stage("save", total=1), dataset_lock(dataset):
         dataset.reload()
         try:

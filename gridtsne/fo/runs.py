@@ -12,6 +12,8 @@ import shutil
 
 import fiftyone as fo
 
+from gridtsne.fo.lock import dataset_lock
+
 METHOD = "gridtsne"
 # keys become field names and folder names: no dots, slashes or spaces
 KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
@@ -111,8 +113,6 @@ def delete_grid(samples, key, delete_files=True):
 
     Fields it only read (e.g. an embeddings field you passed in) are kept.
     """
-    from gridtsne.fo.lock import dataset_lock
-
     dataset = samples._dataset
     with dataset_lock(dataset):
         dataset.reload()
