@@ -1,12 +1,21 @@
-"""Layout quality and speed on labeled images, default settings.
+"""Layout quality and speed of each layout method, on labeled images.
 
-Prints JSON: DPQ_16 (distance preservation quality), neighbour label agreement
-(share of 4-adjacent cell pairs with the same label), leave-one-out 10-NN label
-accuracy in grid coordinates, and the time of each stage, for the EfficientNet-Lite0
-embeddings of ``recaptcha-dev`` (when ../shared/data/recaptcha-dev exists) and
-of scikit-learn's digits. No FiftyOne database is needed.
+Prints one JSON line per dataset, method and seed, then one summary line per
+dataset and method (mean, min and max over seeds): DPQ_16 (distance
+preservation quality), neighbour label agreement (share of 4-adjacent cell
+pairs with the same label), leave-one-out 10-NN label accuracy in grid
+coordinates, and the seconds of each step after the embeddings. Datasets:
+the EfficientNet-Lite0 embeddings of ``recaptcha-dev`` (when
+../shared/data/recaptcha-dev exists) and of scikit-learn's digits. No FiftyOne
+database is needed.
 
-    .venv/bin/python benchmarks/bench_layout.py [--data DIR] [--digits]
+Methods:
+    tsne          t-SNE + exact assignment (the seed's notebook)
+    tsne+refine   the same, then gridtsne.core.refine (the default)
+    flas          Fast Linear Assignment Sorting on the features (only when
+                  the vc-flas package is installed)
+
+    .venv/bin/python benchmarks/bench_layout.py [--seeds 3] [--cache DIR] [--digits]
 """
 
 import argparse
@@ -17,67 +26,35 @@ import time
 
 import numpy as np
 
-from gridtsne.core import embed, grid, images, metrics, reduce
+from gridtsne.core import embed, grid, images, metrics, reduce, refine
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECAPTCHA = os.path.join(REPO, "..", "shared", "data", "recaptcha-dev")
 
 
-def layout_figures(paths, labels, name, cached=None):
-    t0 = time.perf_counter()
+def embedded(paths, cached=None):
+    """EfficientNet-Lite0 features of ``paths`` (and seconds), cached as .npy."""
     if cached and os.path.exists(cached):
-        feats = np.load(cached)
-        t_load = t_embed = 0.0
-    else:
-        t = time.perf_counter()
-        pil = [images.load_rgb(p) for p in paths]
-        t_load = time.perf_counter() - t
-        t = time.perf_counter()
-        feats = embed.embed_images(pil, batch_size=32)
-        t_embed = time.perf_counter() - t
-        if cached:
-            np.save(cached, feats)
+        return np.load(cached), 0.0
     t = time.perf_counter()
-    xy = reduce.tsne_2d(feats, seed=0)
-    t_tsne = time.perf_counter() - t
-    rows, cols = grid.grid_shape(len(paths))
-    t = time.perf_counter()
-    cells = grid.assign_to_grid(grid.scale_to_grid(xy, rows, cols), rows, cols)
-    t_assign = time.perf_counter() - t
-    return {
-        "dataset": name,
-        "n": len(paths),
-        "grid": "%dx%d" % (rows, cols),
-        "dpq_16": round(metrics.distance_preservation_quality(feats, cells, p=16), 4),
-        "neighbor_label_agreement": round(metrics.neighbor_label_agreement(cells, labels), 4),
-        "knn10_label_accuracy": round(metrics.knn_label_accuracy(cells, labels, k=10), 4),
-        "seconds": {
-            "decode": round(t_load, 2),
-            "embed": round(t_embed, 2),
-            "tsne": round(t_tsne, 2),
-            "assign": round(t_assign, 2),
-            "layout_after_embeddings": round(t_tsne + t_assign, 2),
-            "total": round(time.perf_counter() - t0, 2),
-        },
-    }
+    feats = embed.embed_images([images.load_rgb(p) for p in paths], batch_size=32)
+    seconds = time.perf_counter() - t
+    if cached:
+        np.save(cached, feats)
+    return feats, seconds
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=RECAPTCHA, help="folder with one subfolder per label")
-    ap.add_argument("--digits", action="store_true", help="also run scikit-learn digits")
-    ap.add_argument("--cache", help="folder to cache embeddings in between runs")
-    args = ap.parse_args(argv)
-
+def dataset_features(cache=None, data=RECAPTCHA, digits=False):
+    """[(name, features, labels)]: recaptcha-dev when present, digits otherwise."""
     out = []
-    if os.path.isdir(args.data):
-        paths = images.list_images(args.data)
+    if os.path.isdir(data):
+        paths = images.list_images(data)
         labels = [os.path.basename(os.path.dirname(p)) for p in paths]
-        cache = os.path.join(args.cache, "recaptcha.npy") if args.cache else None
-        out.append(layout_figures(paths, labels, os.path.basename(os.path.abspath(args.data)), cache))
+        feats, _ = embedded(paths, os.path.join(cache, "recaptcha.npy") if cache else None)
+        out.append((os.path.basename(os.path.abspath(data)), feats, labels))
     else:
-        print("note: %s not found; skipping it" % args.data, file=sys.stderr)
-    if args.digits or not out:
+        print("note: %s not found; skipping it" % data, file=sys.stderr)
+    if digits or not out:
         import tempfile
 
         from gridtsne.fo.imports import write_digits
@@ -85,9 +62,98 @@ def main(argv=None):
         folder = write_digits(os.path.join(tempfile.gettempdir(), "gridtsne-digits"))
         paths = images.list_images(folder)
         labels = [os.path.basename(os.path.dirname(p)) for p in paths]
-        out.append(layout_figures(paths, labels, "sklearn-digits"))
-    for row in out:
-        print(json.dumps(row))
+        feats, _ = embedded(paths, os.path.join(cache, "digits.npy") if cache else None)
+        out.append(("sklearn-digits", feats, labels))
+    return out
+
+
+def layout(method, feats, rows, cols, seed):
+    """(cells, {step: seconds}) for one method."""
+    seconds = {}
+    if method == "flas":
+        from vc_flas import flas  # optional; see the docstring
+
+        t = time.perf_counter()
+        cells = flas_cells(flas, feats, rows, cols, seed)
+        seconds["flas"] = time.perf_counter() - t
+        return cells, seconds
+    t = time.perf_counter()
+    xy = reduce.tsne_2d(feats, seed=seed)
+    seconds["tsne"] = time.perf_counter() - t
+    t = time.perf_counter()
+    cells = grid.assign_to_grid(grid.scale_to_grid(xy, rows, cols), rows, cols)
+    seconds["assign"] = time.perf_counter() - t
+    if method == "tsne+refine":
+        t = time.perf_counter()
+        cells = refine.refine_grid(feats, cells, rows, cols, seed=seed)
+        seconds["refine"] = time.perf_counter() - t
+    return cells, seconds
+
+
+def flas_cells(flas, feats, rows, cols, seed):
+    from vc_flas import GridBuilder
+
+    builder = GridBuilder((rows, cols))
+    ids = np.asarray(builder.add(np.asarray(feats, dtype=np.float32))).ravel()
+    sorting = np.asarray(flas(builder.build(freeze_holes=False), wrap=False, seed=seed).sorting)
+    item_of_id = {int(g): i for i, g in enumerate(ids)}
+    cells = np.zeros((len(feats), 2), dtype=np.int64)
+    for (r, c), g in np.ndenumerate(sorting):
+        if g >= 0:
+            cells[item_of_id[int(g)]] = (r, c)
+    return cells
+
+
+def figures(name, method, feats, labels, seed):
+    rows, cols = grid.grid_shape(len(feats))
+    cells, seconds = layout(method, feats, rows, cols, seed)
+    seconds["layout_after_embeddings"] = sum(seconds.values())
+    return {
+        "dataset": name, "method": method, "seed": seed, "n": len(feats),
+        "grid": "%dx%d" % (rows, cols),
+        "dpq_16": round(metrics.distance_preservation_quality(feats, cells, p=16), 4),
+        "neighbor_label_agreement": round(metrics.neighbor_label_agreement(cells, labels), 4),
+        "knn10_label_accuracy": round(metrics.knn_label_accuracy(cells, labels, k=10), 4),
+        "seconds": {k: round(v, 2) for k, v in seconds.items()},
+    }
+
+
+def summary(rows):
+    out = {k: rows[0][k] for k in ("dataset", "method", "n", "grid")}
+    out["seeds"] = len(rows)
+    for k in ("dpq_16", "neighbor_label_agreement", "knn10_label_accuracy"):
+        v = [r[k] for r in rows]
+        out[k] = {"mean": round(float(np.mean(v)), 4), "min": min(v), "max": max(v)}
+    out["layout_seconds_max"] = max(r["seconds"]["layout_after_embeddings"] for r in rows)
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=RECAPTCHA, help="folder with one subfolder per label")
+    ap.add_argument("--digits", action="store_true", help="also run scikit-learn digits")
+    ap.add_argument("--cache", help="folder to cache embeddings in between runs")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds per method")
+    ap.add_argument("--methods", default="tsne,tsne+refine,flas")
+    args = ap.parse_args(argv)
+
+    methods = args.methods.split(",")
+    if "flas" in methods:
+        try:
+            import vc_flas  # noqa: F401
+        except ImportError:
+            print("note: vc-flas is not installed; skipping flas", file=sys.stderr)
+            methods.remove("flas")
+    summaries = []
+    for name, feats, labels in dataset_features(args.cache, args.data, args.digits):
+        for method in methods:
+            rows = []
+            for seed in range(args.seeds):
+                rows.append(figures(name, method, feats, labels, seed))
+                print(json.dumps(rows[-1]), flush=True)
+            summaries.append(summary(rows))
+    for s in summaries:
+        print(json.dumps(s))
 
 
 if __name__ == "__main__":

@@ -51,6 +51,10 @@ def build_parser():
     p.add_argument("--embeddings-field", metavar="FIELD",
                    help="use the vectors in this field instead of computing them")
     p.add_argument("--perplexity", type=float, help="t-SNE perplexity (default: 20)")
+    p.add_argument("--no-refine", dest="refine", action="store_false",
+                   help="keep the plain t-SNE + assignment grid instead of swapping "
+                   "images beside their most similar ones (refining is on up to "
+                   "10,000 images)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--batch-size", type=int, default=32,
                    help="embedding batch size (default: 32)")
@@ -142,6 +146,7 @@ def run(args):
         rows=rows,
         cols=cols,
         perplexity=args.perplexity,
+        refine=args.refine,
         seed=args.seed,
         cell_px=args.cell,
         label_field=label_field,

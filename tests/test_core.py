@@ -286,3 +286,66 @@ def test_assign_to_grid_is_always_valid(n, extra_rows, extra_cols, method, clust
     if n <= 60:  # small enough to check against scipy's exact solver
         assert grid.assignment_cost(pts, cells) == pytest.approx(
             brute_force_cost(pts, rows, cols), rel=1e-6, abs=1e-9)
+
+
+def _refine_objective(features, cells):
+    """The refinement objective, computed the slow, obvious way."""
+    from gridtsne.core.refine import RANK_WEIGHTS
+
+    where = {tuple(c): i for i, c in enumerate(cells)}
+    far = np.mean([np.linalg.norm(a - b) for a in features for b in features])
+    total = 0.0
+    for i, (r, c) in enumerate(cells):
+        d = sorted(
+            np.linalg.norm(features[i] - features[where[nb]]) if nb in where else far
+            for nb in ((r, c + 1), (r + 1, c), (r, c - 1), (r - 1, c))
+        )
+        total += float(np.dot(d, RANK_WEIGHTS))
+    return total
+
+
+def test_refine_undoes_swaps_in_a_perfect_layout():
+    from gridtsne.core.refine import refine_grid
+
+    rows, cols = 6, 6
+    perfect = np.stack(np.divmod(np.arange(rows * cols), cols), axis=1)
+    features = perfect.astype(np.float64)  # features are the cell positions
+    scrambled = perfect.copy()
+    scrambled[[3, 20]] = scrambled[[20, 3]]
+    scrambled[[8, 33]] = scrambled[[33, 8]]
+    assert metrics.distance_preservation_quality(features, scrambled) < 0.99
+    refined = refine_grid(features, scrambled, rows, cols)
+    assert metrics.distance_preservation_quality(features, refined) == pytest.approx(1.0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(min_value=1, max_value=80),
+    extra=st.integers(min_value=0, max_value=6),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_refine_keeps_a_valid_layout_and_never_worsens_it(n, extra, seed):
+    from gridtsne.core.refine import refine_grid
+
+    rng = np.random.default_rng(seed)
+    rows, cols = grid.grid_shape(n)
+    cols += extra
+    features = rng.normal(size=(n, 5))
+    start = grid.assign_to_grid(rng.uniform(size=(n, 2)) * [cols - 1, rows - 1], rows, cols)
+    refined = refine_grid(features, start, rows, cols, seed=seed)
+    assert refined.shape == (n, 2) and len({tuple(c) for c in refined}) == n
+    assert (refined >= 0).all() and (refined[:, 0] < rows).all() and (refined[:, 1] < cols).all()
+    assert _refine_objective(features, refined) <= _refine_objective(features, start) + 1e-6
+
+
+def test_refine_raises_dpq_on_digits():
+    from sklearn.datasets import load_digits
+
+    from gridtsne.core.refine import refine_grid
+
+    x = load_digits().data[:400]
+    rows, cols = grid.grid_shape(len(x))
+    start = grid.assign_to_grid(grid.scale_to_grid(reduce.tsne_2d(x), rows, cols), rows, cols)
+    refined = refine_grid(x, start, rows, cols)
+    before = metrics.distance_preservation_quality(x, start)
+    assert metrics.distance_preservation_quality(x, refined) > before + 0.01

@@ -22,6 +22,7 @@ from gridtsne.core import grid as core_grid
 from gridtsne.core import images as core_images
 from gridtsne.core import metrics as core_metrics
 from gridtsne.core import reduce as core_reduce
+from gridtsne.core import refine as core_refine
 from gridtsne.core import render as core_render
 from gridtsne.fo import model as gmodel
 from gridtsne.fo import runs
@@ -53,6 +54,7 @@ def compute_grid(
     mosaic_dir=None,
     mosaic_format="jpg",
     assignment="auto",
+    refine=True,
     batch_size=32,
     num_workers=None,
     max_pixels=core_images.DEFAULT_MAX_PIXELS,
@@ -86,6 +88,8 @@ def compute_grid(
         mosaic_format: "jpg" or "png"
         assignment: "auto", "exact" or "blocks" (see
             :func:`gridtsne.assign_to_grid`)
+        refine: swap images so that each sits beside its most similar ones
+            (:mod:`gridtsne.core.refine`; up to 10,000 samples)
         max_pixels: images with more pixels are skipped
         strict: fail on the first unusable image instead of skipping it
         overwrite: replace an existing run with the same key
@@ -107,7 +111,7 @@ def compute_grid(
     plan["params"] = {
         "rows": rows, "cols": cols, "perplexity": perplexity, "metric": metric,
         "seed": seed, "cell_px": int(cell_px), "mosaic_format": mosaic_format,
-        "assignment": assignment, "batch_size": batch_size,
+        "assignment": assignment, "refine": bool(refine), "batch_size": batch_size,
         "max_pixels": max_pixels, "strict": bool(strict),
         "outline_suspicious": float(outline_suspicious),
     }
@@ -162,12 +166,8 @@ def compute_grid(
         )
     timings["tsne"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    with stages.stage("assign", total=1):
-        cells = core_grid.assign_to_grid(
-            core_grid.scale_to_grid(xy, *shape), *shape, method=assignment
-        )
-    timings["assign"] = time.perf_counter() - t
+    cells = _layout_cells(xy, shape, assignment, features if refine else None,
+                          seed, stages, timings)
 
     keep_ids = [ids[i] for i in keep]
     keep_labels = [labels[i] for i in keep] if labels is not None else None
@@ -216,6 +216,26 @@ def compute_grid(
             staged_mosaic, skipped, len(ids), timings, metrics,
         )
     return runs.load_grid(dataset, key)
+
+
+def _layout_cells(xy, shape, assignment, features, seed, stages, timings):
+    """t-SNE coordinates -> grid cells; refined when ``features`` are given."""
+    t = time.perf_counter()
+    with stages.stage("assign", total=1):
+        cells = core_grid.assign_to_grid(
+            core_grid.scale_to_grid(xy, *shape), *shape, method=assignment
+        )
+    timings["assign"] = time.perf_counter() - t
+    if features is None:
+        return cells
+    if len(features) > core_refine.REFINE_MAX_N:
+        logger.info("Not refining: %d samples > %d", len(features), core_refine.REFINE_MAX_N)
+        return cells
+    t = time.perf_counter()
+    with stages.stage("refine") as update:
+        cells = core_refine.refine_grid(features, cells, *shape, seed=seed, progress=update)
+    timings["refine"] = time.perf_counter() - t
+    return cells
 
 
 def _most_suspicious(scores, fraction):
@@ -560,11 +580,12 @@ def _swap_in_fields(dataset, key, ids, values, before_swap=None):
 
 
 def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
-           assignment="auto", progress=None):
+           assignment="auto", refine=None, progress=None):
     """Re-snaps an existing run to another grid shape or cell size.
 
     Re-uses the run's t-SNE coordinates, so nothing is embedded or reduced
     again; the row/col fields, the mosaic and the record are replaced.
+    ``refine=None`` refines as the run did (it needs the stored embeddings).
     """
     t_start = time.perf_counter()
     stages = StageProgress(progress)
@@ -587,14 +608,17 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
             params.get("outline_suspicious", 0.0),
         )
 
+    features = None
+    if config.get("embeddings_field") and dataset.has_field(config["embeddings_field"]):
+        vectors = view.values(config["embeddings_field"])
+        if all(v is not None for v in vectors):
+            features = np.asarray([np.asarray(v, dtype=np.float64).ravel() for v in vectors])
+
     xy = np.stack([xs, ys], axis=1).astype(np.float64)
     timings = dict(results.timings or {})
-    t = time.perf_counter()
-    with stages.stage("assign", total=1):
-        cells = core_grid.assign_to_grid(
-            core_grid.scale_to_grid(xy, *shape), *shape, method=assignment
-        )
-    timings["assign"] = time.perf_counter() - t
+    refine = params.get("refine", False) if refine is None else bool(refine)
+    cells = _layout_cells(xy, shape, assignment, features if refine else None,
+                          params.get("seed") or 0, stages, timings)
 
     colors = core_render.border_colors_for(labels) if labels is not None else None
     t = time.perf_counter()
@@ -610,11 +634,6 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
         core_render.save_image_atomic(mosaic, staged)
     timings["render"] = time.perf_counter() - t
 
-    features = None
-    if config.get("embeddings_field") and dataset.has_field(config["embeddings_field"]):
-        vectors = view.values(config["embeddings_field"])
-        if all(v is not None for v in vectors):
-            features = np.asarray([np.asarray(v, dtype=np.float64).ravel() for v in vectors])
     metrics = layout_metrics(features, cells, labels)
     with stages.stage("save", total=1), dataset_lock(dataset):
         dataset.reload()
@@ -627,7 +646,8 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
             os.remove(staged)
             raise
         os.replace(staged, mosaic_path)
-        params.update(rows=rows, cols=cols, cell_px=cell_px, assignment=assignment)
+        params.update(rows=rows, cols=cols, cell_px=cell_px, assignment=assignment,
+                      refine=refine)
         info = dataset.get_run_info(key)
         info.config.params = params
         info.config.label_field = label_field

@@ -17,9 +17,10 @@ NOT_INSTALLED = (
 
 def operator_params(key="grid", embeddings=None, model=None, rows=None, cols=None,
                     perplexity=None, seed=0, cell_px=64, label_field=None,
-                    overwrite=False):
+                    refine=True, overwrite=False):
     """The operator's form values for the same options as ``compute_grid``."""
-    params = {"key": key, "seed": seed, "cell_px": cell_px, "overwrite": overwrite}
+    params = {"key": key, "seed": seed, "cell_px": cell_px, "refine": bool(refine),
+              "overwrite": overwrite}
     if embeddings is not None:
         params.update(embeddings_source="field", embeddings_field=embeddings)
     elif model is not None:

@@ -149,6 +149,9 @@ class ComputeGrid(_DelegatedWhenLarge):
 
         inputs.float("perplexity", label="t-SNE perplexity", default=20.0, min=2.0)
         inputs.int("seed", label="Random seed", default=0)
+        inputs.bool("refine", label="Refine neighbours", default=True,
+                    description="Swap images so that each sits beside its most similar "
+                    "ones (up to 10,000 samples)")
         inputs.int("cell_px", label="Cell size (px)", default=64, min=4, max=1024)
         label_fields = _label_fields(dataset)
         if label_fields:
@@ -175,6 +178,7 @@ class ComputeGrid(_DelegatedWhenLarge):
             rows=(p.get("rows") or None) if custom else None,
             cols=(p.get("cols") or None) if custom else None,
             perplexity=p.get("perplexity"),
+            refine=bool(p.get("refine", True)),
             seed=int(p.get("seed", 0) or 0),
             cell_px=int(p.get("cell_px", 64) or 64),
             label_field=p.get("label_field") or None,

@@ -16,6 +16,7 @@ STAGE_LABELS = {
     "embed": "Computing embeddings",
     "tsne": "Running t-SNE",
     "assign": "Assigning grid cells",
+    "refine": "Refining neighbours",
     "render": "Rendering mosaic",
     "save": "Saving results",
 }
@@ -72,7 +73,8 @@ class StageProgress:
 
 # rough share of a default run's time per stage, for one overall percentage
 STAGE_WEIGHTS = {
-    "check": 0.03, "embed": 0.7, "tsne": 0.12, "assign": 0.05, "render": 0.07,
+    "check": 0.03, "embed": 0.66, "tsne": 0.12, "assign": 0.05, "refine": 0.04,
+    "render": 0.07,
     "save": 0.03,
 }
 

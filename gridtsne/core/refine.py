@@ -1,0 +1,143 @@
+"""Local swaps that make grid neighbours nearer in feature space.
+
+t-SNE + LAP gets the global arrangement right but places an image next to
+*some* similar images, not next to its most similar one. DPQ_16 (see
+``metrics``) is dominated by exactly that: the feature distance from each image
+to the nearest of its four grid neighbours. The gradient of DPQ_16 at t-SNE
+grids of recaptcha-dev weights the sorted 4-neighbour distances of an image as
+1 : 0.086 : 0.011 : 0.004 (rank 1 is the nearest; farther rings weigh < 0.003),
+so refinement minimises
+
+    sum over images i of  sum_r  RANK_WEIGHTS[r] * (r-th smallest distance
+                                                    from i to its 4 neighbours)
+
+by greedy pair swaps. Candidate swaps move an image next to one of its nearest
+feature-space neighbours (or anywhere, at random); each round applies the best
+improving swaps whose neighbourhoods do not overlap, so their gains add up.
+Starting from the t-SNE grid keeps its global order: measured on recaptcha-dev
+DPQ_16 rises from 0.85 to 0.90 in about 2 s.
+
+Written here because no maintained library optimises this objective: LAS/FLAS
+(vc-flas) minimise a smoothed-map distance from random starts, which measured
+0.77-0.80 on the same data.
+"""
+
+import numpy as np
+
+RANK_WEIGHTS = (1.0, 0.086, 0.011, 0.004)
+# The dense feature-distance matrix is N x N float32: 400 MB at 10,000.
+REFINE_MAX_N = 10_000
+NEAREST = 10  # candidate targets: cells beside an image's nearest neighbours
+MAX_ROUNDS = 300
+_CHUNK = 65_536  # candidate swaps scored at once (bounds temporary memory)
+_OFFSETS = ((0, 1), (1, 0), (0, -1), (-1, 0))
+
+
+def refine_grid(features, cells, rows, cols, seed=0, max_rounds=MAX_ROUNDS, progress=None):
+    """Improves a one-image-per-cell layout by swapping images (and holes).
+
+    Args:
+        features: (N, D) features; Euclidean distances between them are used
+        cells: (N, 2) distinct int (row, col) cells, e.g. from assign_to_grid
+        rows, cols: the grid shape
+        progress: optional callable taking the fraction of rounds done
+
+    Returns:
+        (N, 2) int (row, col), distinct; never worse under the objective
+    """
+    x = np.asarray(features, dtype=np.float64)
+    cells = np.asarray(cells, dtype=np.int64)
+    n, m_cells = len(x), rows * cols
+    if n > REFINE_MAX_N:
+        raise ValueError("refine_grid holds an N x N matrix; N=%d > %d" % (n, REFINE_MAX_N))
+    if n < 2:
+        return cells.copy()
+    rng = np.random.default_rng(seed)
+
+    sq = (x * x).sum(1)
+    dist = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0)).astype(np.float32)
+    np.fill_diagonal(dist, np.inf)
+    k = min(NEAREST, n - 1)
+    nearest = np.argpartition(dist, k - 1, axis=1)[:, :k]
+    np.fill_diagonal(dist, 0)
+    # index n is "nobody" (a hole or off the grid): as far as a typical pair
+    far = float(dist.mean())
+    d = np.full((n + 1, n + 1), far, dtype=np.float32)
+    d[:n, :n] = dist
+    del dist
+    weights = np.asarray(RANK_WEIGHTS, dtype=np.float32)
+
+    # cells are indexed r * cols + c; index m_cells is "off the grid"
+    occupant = np.full(m_cells + 1, n, dtype=np.int64)
+    where = cells[:, 0] * cols + cells[:, 1]
+    occupant[where] = np.arange(n)
+    cy, cx = np.divmod(np.arange(m_cells), cols)
+    beside = np.full((m_cells + 1, 4), m_cells, dtype=np.int64)
+    for j, (dy, dx) in enumerate(_OFFSETS):
+        yy, xx = cy + dy, cx + dx
+        ok = (yy >= 0) & (yy < rows) & (xx >= 0) & (xx < cols)
+        beside[:m_cells, j][ok] = (yy * cols + xx)[ok]
+
+    def cost(items, neighbours):
+        s = np.sort(d[items[..., None], neighbours], axis=-1) @ weights
+        return np.where(items == n, 0.0, s)
+
+    cell_cost = np.append(cost(occupant[:m_cells], occupant[beside[:m_cells]]), 0.0)
+    src = np.repeat(np.arange(n), k * 4)
+    for done in range(max_rounds):
+        # move an image beside one of its nearest neighbours, or anywhere
+        a = np.concatenate([where[src], rng.integers(0, m_cells, 4 * n)])
+        b = np.concatenate([
+            beside[where[np.repeat(nearest.ravel(), 4)], np.tile(np.arange(4), n * k)],
+            rng.integers(0, m_cells, 4 * n),
+        ])
+        ok = (b < m_cells) & (a != b) & ((occupant[a] < n) | (occupant[b] < n))
+        a, b = a[ok], b[ok]
+        gain = np.concatenate([
+            _gains(a[s:s + _CHUNK], b[s:s + _CHUNK], occupant, beside, cell_cost, cost, m_cells)
+            for s in range(0, len(a), _CHUNK)
+        ]) if len(a) else np.zeros(0)
+        better = np.flatnonzero(gain > 1e-6)
+        if len(better) == 0:
+            break
+        better = better[np.argsort(-gain[better])][:5 * n]
+        # a swap's gain depends on cells within 2 steps of its two cells
+        locked = np.zeros((rows + 4, cols + 4), dtype=bool)
+        touched = []
+        for p in better:
+            (ay, ax), (by, bx) = divmod(int(a[p]), cols), divmod(int(b[p]), cols)
+            if locked[ay + 2, ax + 2] or locked[by + 2, bx + 2]:
+                continue
+            locked[ay:ay + 5, ax:ax + 5] = True
+            locked[by:by + 5, bx:bx + 5] = True
+            occupant[a[p]], occupant[b[p]] = occupant[b[p]], occupant[a[p]]
+            touched += [a[p], b[p]]
+        touched = np.asarray(touched)
+        changed = np.unique(np.concatenate([touched, beside[touched].ravel()]))
+        changed = changed[changed < m_cells]
+        cell_cost[changed] = cost(occupant[changed], occupant[beside[changed]])
+        placed = occupant[:m_cells] < n
+        where[occupant[:m_cells][placed]] = np.flatnonzero(placed)
+        if progress is not None:
+            progress((done + 1) / max_rounds)
+    if progress is not None:
+        progress(1.0)
+    return np.stack(np.divmod(where, cols), axis=1)
+
+
+def _gains(a, b, occupant, beside, cell_cost, cost, m_cells):
+    """How much swapping the contents of cells a[i] and b[i] lowers the cost."""
+    ia, ib = occupant[a], occupant[b]
+    # every cell whose cost can change: the two cells and their neighbours
+    affected = np.concatenate([a[:, None], b[:, None], beside[a], beside[b]], axis=1)
+    counted = affected < m_cells
+    same = affected[:, :, None] == affected[:, None, :]
+    counted &= ~(same & np.tri(affected.shape[1], k=-1, dtype=bool)).any(-1)
+
+    def after(c):
+        shape = (-1,) + (1,) * (c.ndim - 1)
+        return np.where(c == a.reshape(shape), ib.reshape(shape),
+                        np.where(c == b.reshape(shape), ia.reshape(shape), occupant[c]))
+
+    new = cost(after(affected), after(beside[affected]))
+    return ((cell_cost[affected] - new) * counted).sum(1)
