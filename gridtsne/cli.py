@@ -56,8 +56,8 @@ def build_parser():
                    "images beside their most similar ones (refining is on up to "
                    "10,000 images)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--batch-size", type=int, default=32,
-                   help="embedding batch size (default: 32)")
+    p.add_argument("--batch-size", type=int, default=64,
+                   help="embedding batch size (default: 64)")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, metavar="N",
                    help="skip images with more pixels than this, without decoding "
                    "them (default: %d)" % DEFAULT_MAX_PIXELS)
@@ -166,8 +166,11 @@ def run(args):
     print()
     print("Grid %dx%d with %d images" % (results.rows, results.cols, results.n_samples))
     t = results.timings
-    print("Time: embed %.1f s, t-SNE %.1f s, assign %.1f s, render %.1f s, total %.1f s"
-          % (t["embed"], t["tsne"], t["assign"], t["render"], t["total"]))
+    print("Time: " + ", ".join(
+        "%s %.1f s" % (name, t[stage]) for stage, name in (
+            ("embed", "embed"), ("tsne", "t-SNE"), ("assign", "assign"),
+            ("refine", "refine"), ("render", "render"), ("total", "total"))
+        if stage in t))
     for name, value in (results.metrics or {}).items():
         print("%s: %.3f" % (METRIC_NAMES.get(name, name), value))
     if results.skipped:
@@ -177,6 +180,8 @@ def run(args):
         if len(results.skipped) > 10:
             print("  ... (all %d in %s)" % (len(results.skipped), skipped_path))
     print("Mosaic: %s" % results.mosaic_path)
+    if results.tiles_path:
+        print("Tiles (Deep Zoom): %s" % results.tiles_path)
     print("Layout: %s" % layout_path)
     if results.skipped:
         print("Skipped: %s" % skipped_path)

@@ -1,6 +1,8 @@
 """The FiftyOne-free core on plain arrays and files."""
 
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -229,12 +231,6 @@ def test_knn_label_accuracy_hand_computed():
     assert metrics.knn_label_accuracy([(0, 0), (0, 1), (0, 2)], ["a", "b", "a"], k=2) == 0.0
 
 
-def test_large_grids_get_smaller_cells():
-    assert render.fit_cell_px(64, 32, 32) == 64
-    assert render.fit_cell_px(64, 1000, 1000) == render.MAX_MOSAIC_SIDE // 1000
-    assert render.fit_cell_px(64, 10, 100000) == 1
-
-
 def test_label_disagreement_finds_flipped_labels():
     from gridtsne.core.curation import label_disagreement
 
@@ -349,3 +345,40 @@ def test_refine_raises_dpq_on_digits():
     refined = refine_grid(x, start, rows, cols)
     before = metrics.distance_preservation_quality(x, start)
     assert metrics.distance_preservation_quality(x, refined) > before + 0.01
+
+
+def test_tile_pyramid_levels_overview_and_content(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from gridtsne.core import pyramid
+
+    rng = np.random.default_rng(0)
+    rows, cols, cell = 9, 14, 32  # 448 x 288 px: two tiles across, two down
+    paths, colors = [], []
+    for i in range(rows * cols - 3):  # three holes
+        color = tuple(int(v) for v in rng.integers(0, 256, 3))
+        path = str(tmp_path / ("%03d.png" % i))
+        Image.new("RGB", (20, 20), color).save(path)
+        paths.append(path)
+        colors.append(color)
+    cells = np.stack(np.divmod(rng.permutation(rows * cols)[: len(paths)], cols), axis=1)
+    dzi, overview = pyramid.write_pyramid(paths, cells, rows, cols, str(tmp_path / "out"),
+                                          cell_px=cell, overview_max_side=200)
+    size = ET.parse(dzi).getroot()[0].attrib
+    assert (int(size["Width"]), int(size["Height"])) == (cols * cell, rows * cell)
+    levels = pyramid.level_sizes(cols * cell, rows * cell)
+    assert levels[0] == (1, 1) and levels[-1] == (448, 288) and len(levels) == 10
+    files = str(tmp_path / "out" / "mosaic_files")
+    for lv, (w, h) in enumerate(levels):
+        names = sorted(os.listdir(os.path.join(files, str(lv))))
+        assert len(names) == -(-w // 256) * -(-h // 256), lv
+        with Image.open(os.path.join(files, str(lv), "0_0.jpg")) as t:
+            assert t.size == (min(w, 256), min(h, 256))
+    assert overview.size == levels[-3]  # the largest level within 200 px
+    # a cell's centre pixel at full resolution is its image's colour
+    for i in (0, 50, len(paths) - 1):
+        r, c = cells[i]
+        x, y = c * cell + cell // 2, r * cell + cell // 2
+        with Image.open(os.path.join(files, "9", "%d_%d.jpg" % (x // 256, y // 256))) as t:
+            got = t.convert("RGB").getpixel((x % 256, y % 256))
+        assert max(abs(a - b) for a, b in zip(got, colors[i])) <= 12

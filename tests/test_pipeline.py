@@ -197,3 +197,25 @@ def test_label_disagreement_flags_wrong_labels(dataset, tmp_path):
 
     gridtsne.delete_grid(dataset, "grid")
     assert not dataset.has_field("grid_label_disagreement")
+
+
+def test_large_mosaics_become_a_tile_pyramid_with_an_overview(dataset, tmp_path, monkeypatch):
+    import xml.etree.ElementTree as ET
+
+    from gridtsne.core import pyramid
+
+    monkeypatch.setattr(pyramid, "PYRAMID_ABOVE_SIDE", 300)  # 7 x 64 px = 448 px
+    res = gridtsne.compute_grid(dataset, key="big", mosaic_dir=str(tmp_path), cell_px=64)
+    size = ET.parse(res.tiles_path).getroot()[0].attrib
+    assert (int(size["Width"]), int(size["Height"])) == (7 * 64, 6 * 64)
+    assert os.path.isfile(os.path.join(tmp_path, "tiles", "mosaic_files", "9", "1_1.jpg"))
+    with Image.open(res.mosaic_path) as overview:  # the mosaic is the overview
+        assert overview.size == (7 * 64, 6 * 64)
+
+    # a regrid that fits one bitmap again drops the pyramid
+    res = gridtsne.regrid(dataset, "big", cell_px=32)
+    assert res.tiles_path is None and not os.path.exists(os.path.join(tmp_path, "tiles"))
+    res = gridtsne.regrid(dataset, "big", cell_px=64)
+    assert os.path.isfile(res.tiles_path)
+    gridtsne.delete_grid(dataset, "big")
+    assert not os.path.exists(tmp_path / "tiles")

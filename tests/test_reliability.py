@@ -310,3 +310,28 @@ def test_cli_on_a_messy_folder(tmp_path):
     finally:
         if fo.dataset_exists(name):
             fo.delete_dataset(name)
+
+
+def test_a_run_stopped_while_embedding_resumes_there(dataset, tmp_path):
+    """Re-running a stopped run only embeds the batches it had not finished."""
+    seen = []
+
+    def stop_half_way(stage, fraction):
+        seen.append((stage, fraction))
+        if stage == "embed" and fraction >= 0.5:
+            raise KeyboardInterrupt("stopped by the user")
+
+    with pytest.raises(KeyboardInterrupt):
+        gridtsne.compute_grid(dataset, key="grid", batch_size=4,
+                              mosaic_dir=str(tmp_path), progress=stop_half_way)
+    assert not dataset.has_field("grid_row") and "grid" not in dataset.list_runs()
+    cache = tmp_path / ".embedding-batches"
+    assert cache.is_dir()
+
+    seen.clear()
+    gridtsne.compute_grid(dataset, key="grid", batch_size=4,
+                          mosaic_dir=str(tmp_path), progress=lambda s, f: seen.append((s, f)))
+    embed_steps = [f for s, f in seen if s == "embed" and 0 < f < 1]
+    assert embed_steps and min(embed_steps) > 0.5  # the first half was not redone
+    assert len(set(zip(*dataset.values(["grid_row", "grid_col"])))) == len(dataset)
+    assert not cache.exists()  # removed once the run is written

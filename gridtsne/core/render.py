@@ -9,9 +9,6 @@ from PIL import Image, ImageDraw
 from .images import BadImageError, center_crop_square, load_rgb
 
 DEFAULT_CELL_PX = 64
-# Longest mosaic side in pixels: JPEG stops at 65,535 and a 16k x 16k RGB
-# bitmap is already 768 MiB in memory, so larger grids get smaller cells.
-MAX_MOSAIC_SIDE = 16384
 BACKGROUND = (24, 24, 24)
 MISSING = (90, 90, 90)
 OUTLINE = (255, 0, 255)
@@ -36,11 +33,6 @@ def border_colors_for(labels):
     """Per-sample border colours from :func:`label_colors` (None stays None)."""
     palette = label_colors(labels)
     return [palette.get(str(l)) if l is not None else None for l in labels]
-
-
-def fit_cell_px(cell_px, rows, cols, max_side=MAX_MOSAIC_SIDE):
-    """The cell size actually drawn: ``cell_px``, shrunk to fit ``max_side``."""
-    return max(1, min(int(cell_px), max_side // max(rows, cols)))
 
 
 def render_mosaic(
@@ -69,23 +61,35 @@ def render_mosaic(
     cell_px = int(cell_px)
     if cell_px < 1:
         raise ValueError("cell size must be at least 1 px, got %d" % cell_px)
+    canvas = Image.new("RGB", (cols * cell_px, rows * cell_px), BACKGROUND)
+    draw_cells(canvas, paths, cells, range(len(paths)), cell_px, border_colors=border_colors,
+               border_px=border_px, max_pixels=max_pixels, num_threads=num_threads,
+               progress=progress, outline=outline)
+    return canvas
+
+
+def draw_cells(canvas, paths, cells, which, cell_px, first_row=0, border_colors=None,
+               border_px=None, max_pixels=None, num_threads=None, progress=None,
+               outline=None):
+    """Draws the samples ``which`` (indices into paths/cells) onto ``canvas``,
+    whose top edge is grid row ``first_row``; see :func:`render_mosaic`."""
     if border_px is None:
         border_px = max(1, cell_px // 32)
-    canvas = Image.new("RGB", (cols * cell_px, rows * cell_px), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
     kwargs = {} if max_pixels is None else {"max_pixels": max_pixels}
 
-    def tile(path):
+    def tile(i):
         try:
-            return center_crop_square(load_rgb(path, **kwargs), cell_px)
+            return center_crop_square(load_rgb(paths[i], **kwargs), cell_px)
         except BadImageError:
             return None
 
-    n = len(paths)
+    which = list(which)
+    n = len(which)
     threads = num_threads or min(8, (os.cpu_count() or 1) + 2)
     with ThreadPoolExecutor(threads) as pool:
-        for i, img in enumerate(pool.map(tile, paths)):
-            r, c = int(cells[i][0]), int(cells[i][1])
+        for k, (i, img) in enumerate(zip(which, pool.map(tile, which))):
+            r, c = int(cells[i][0]) - first_row, int(cells[i][1])
             x0, y0 = c * cell_px, r * cell_px
             if img is None:
                 canvas.paste(MISSING, (x0, y0, x0 + cell_px, y0 + cell_px))
@@ -103,9 +107,8 @@ def render_mosaic(
                     (x0, y0, x0 + cell_px - 1, y0 + cell_px - 1),
                     outline=OUTLINE, width=max(2, cell_px // 12),
                 )
-            if progress is not None and (i % 64 == 0 or i == n - 1):
-                progress((i + 1) / n)
-    return canvas
+            if progress is not None and (k % 64 == 0 or k == n - 1):
+                progress((k + 1) / n)
 
 
 def save_image_atomic(img, path, quality=90):

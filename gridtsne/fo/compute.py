@@ -9,6 +9,7 @@ whose fields are complete.
 
 import logging
 import os
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,9 +19,11 @@ import fiftyone.core.media as fom
 
 import gridtsne
 from gridtsne.core import curation as core_curation
+from gridtsne.core import embed as core_embed
 from gridtsne.core import grid as core_grid
 from gridtsne.core import images as core_images
 from gridtsne.core import metrics as core_metrics
+from gridtsne.core import pyramid as core_pyramid
 from gridtsne.core import reduce as core_reduce
 from gridtsne.core import refine as core_refine
 from gridtsne.core import render as core_render
@@ -55,7 +58,7 @@ def compute_grid(
     mosaic_format="jpg",
     assignment="auto",
     refine=True,
-    batch_size=32,
+    batch_size=64,
     num_workers=None,
     max_pixels=core_images.DEFAULT_MAX_PIXELS,
     strict=False,
@@ -179,18 +182,13 @@ def compute_grid(
         disagreement = core_curation.label_disagreement(features, keep_labels, seed=seed)
         timings["curation"] = time.perf_counter() - t
 
-    drawn_px = _drawn_cell_px(cell_px, shape)
     t = time.perf_counter()
     with stages.stage("render") as update:
-        mosaic = core_render.render_mosaic(
-            [filepaths[i] for i in keep], cells, *shape, cell_px=drawn_px,
-            border_colors=colors, max_pixels=max_pixels, progress=update,
-            outline=_most_suspicious(disagreement, outline_suspicious),
+        staged = _render_staged(
+            [filepaths[i] for i in keep], cells, shape, cell_px, plan["mosaic_dir"],
+            mosaic_format, colors, _most_suspicious(disagreement, outline_suspicious),
+            max_pixels, update,
         )
-        mosaic_path = os.path.join(plan["mosaic_dir"], "mosaic." + mosaic_format)
-        # written beside the old mosaic now, swapped in once the dataset is written
-        staged_mosaic = "%s.new.%s" % (mosaic_path, mosaic_format)
-        core_render.save_image_atomic(mosaic, staged_mosaic)
     timings["render"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -212,9 +210,10 @@ def compute_grid(
             ]
         timings["total"] = time.perf_counter() - t_start
         _write(
-            samples, key, plan, keep_ids, values, xy, shape, mosaic_path,
-            staged_mosaic, skipped, len(ids), timings, metrics,
+            samples, key, plan, keep_ids, values, xy, shape, staged,
+            skipped, len(ids), timings, metrics,
         )
+    shutil.rmtree(_embedding_cache(plan), ignore_errors=True)
     return runs.load_grid(dataset, key)
 
 
@@ -249,14 +248,59 @@ def _most_suspicious(scores, fraction):
     return marked.tolist()
 
 
-def _drawn_cell_px(cell_px, shape):
-    drawn = core_render.fit_cell_px(cell_px, *shape)
-    if drawn < int(cell_px):
-        logger.warning(
-            "A %dx%d grid at %d px per cell exceeds %d px; drawing %d px cells",
-            shape[0], shape[1], int(cell_px), core_render.MAX_MOSAIC_SIDE, drawn,
-        )
-    return drawn
+class _StagedMosaic:
+    """A rendered mosaic (and tile pyramid) beside the current one, until the
+    run's write phase swaps it in; a failed run discards it."""
+
+    def __init__(self, folder, fmt):
+        self.mosaic = os.path.join(folder, "mosaic." + fmt)
+        self.tiles = os.path.join(folder, "tiles")
+        self.new_mosaic = "%s.new.%s" % (self.mosaic, fmt)
+        self.new_tiles = self.tiles + ".new"
+        shutil.rmtree(self.new_tiles, ignore_errors=True)
+
+    def install(self):
+        """Swaps the new files in; returns (mosaic path, .dzi path or None)."""
+        os.replace(self.new_mosaic, self.mosaic)
+        old = self.tiles + ".old"
+        shutil.rmtree(old, ignore_errors=True)
+        if os.path.exists(self.tiles):
+            os.rename(self.tiles, old)
+        dzi = None
+        if os.path.exists(self.new_tiles):
+            os.rename(self.new_tiles, self.tiles)
+            dzi = os.path.join(self.tiles, "mosaic.dzi")
+        shutil.rmtree(old, ignore_errors=True)
+        return self.mosaic, dzi
+
+    def discard(self):
+        if os.path.exists(self.new_mosaic):
+            os.remove(self.new_mosaic)
+        shutil.rmtree(self.new_tiles, ignore_errors=True)
+
+
+def _render_staged(paths, cells, shape, cell_px, folder, fmt, colors, outline,
+                   max_pixels, update):
+    """Renders the mosaic, or above PYRAMID_ABOVE_SIDE a Deep Zoom pyramid at
+    full cell size plus its overview as the mosaic, beside the current files."""
+    staged = _StagedMosaic(folder, fmt)
+    try:
+        if core_pyramid.needs_pyramid(*shape, cell_px):
+            _, mosaic = core_pyramid.write_pyramid(
+                paths, cells, *shape, staged.new_tiles, cell_px=int(cell_px),
+                border_colors=colors, outline=outline, max_pixels=max_pixels,
+                progress=update,
+            )
+        else:
+            mosaic = core_render.render_mosaic(
+                paths, cells, *shape, cell_px=int(cell_px), border_colors=colors,
+                outline=outline, max_pixels=max_pixels, progress=update,
+            )
+        core_render.save_image_atomic(mosaic, staged.new_mosaic)
+    except BaseException:
+        staged.discard()
+        raise
+    return staged
 
 
 def layout_metrics(features, cells, labels=None):
@@ -427,7 +471,18 @@ def _embeddings(samples, dataset, ids, filepaths, keep, embeddings, plan,
                 batch_size, num_workers, stages):
     """(features of the kept samples, kept indices, newly skipped samples)."""
     failed = []
-    if plan["embeddings_computed"]:
+    if plan["embeddings_computed"] and gmodel.is_default(plan["model_spec"]):
+        # the default embedder: parallel decoding, ONNX Runtime on the CPU, and
+        # finished batches kept on disk until the run is written, so re-running
+        # a killed run resumes instead of starting over
+        with stages.stage("embed") as update:
+            vectors, bad = core_embed.embed_files(
+                [filepaths[i] for i in keep], batch_size=max(int(batch_size), 1),
+                num_workers=num_workers, cache_dir=_embedding_cache(plan),
+                max_pixels=plan["params"]["max_pixels"], progress=update,
+            )
+        vectors = [None if j in bad else v for j, v in enumerate(vectors)]
+    elif plan["embeddings_computed"]:
         model = gmodel.model_from_spec(plan["model_spec"])
         view = dataset.select([ids[i] for i in keep], ordered=True)
         with stages.stage("embed", bar=False):
@@ -470,6 +525,10 @@ def _embeddings(samples, dataset, ids, filepaths, keep, embeddings, plan,
     return features, kept, failed
 
 
+def _embedding_cache(plan):
+    return os.path.join(plan["mosaic_dir"], ".embedding-batches")
+
+
 def _first_reasons(skipped, k=3):
     if not skipped:
         return ""
@@ -477,8 +536,8 @@ def _first_reasons(skipped, k=3):
     return " (%s%s)" % (shown, "; ..." if len(skipped) > k else "")
 
 
-def _write(samples, key, plan, keep_ids, values, xy, shape, mosaic_path,
-           staged_mosaic, skipped, n_total, timings, metrics):
+def _write(samples, key, plan, keep_ids, values, xy, shape, staged,
+           skipped, n_total, timings, metrics):
     """The write phase: temp fields, swap, brain run, mosaic, then the record."""
     import fiftyone.brain as fob
 
@@ -527,12 +586,13 @@ def _write(samples, key, plan, keep_ids, values, xy, shape, mosaic_path,
             )
             placed = dataset.select(keep_ids, ordered=True)
             fob.compute_visualization(placed, points=xy, brain_key=key, progress=False)
-            os.replace(staged_mosaic, mosaic_path)
+            mosaic_path, tiles_path = staged.install()
             results = dataset.init_run_results(
                 key,
                 rows=int(shape[0]),
                 cols=int(shape[1]),
                 mosaic_path=mosaic_path,
+                tiles_path=tiles_path,
                 n_samples=len(keep_ids),
                 n_total=n_total,
                 skipped=skipped,
@@ -544,8 +604,7 @@ def _write(samples, key, plan, keep_ids, values, xy, shape, mosaic_path,
             record["status"] = runs.COMPLETE
             dataset.update_run_config(key, dataset.init_run(**record))
     finally:
-        if os.path.exists(staged_mosaic):
-            os.remove(staged_mosaic)
+        staged.discard()
 
 
 def _drop_fields(dataset, fields):
@@ -622,16 +681,12 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
 
     colors = core_render.border_colors_for(labels) if labels is not None else None
     t = time.perf_counter()
-    fmt = params.get("mosaic_format", "jpg")
-    mosaic_path = os.path.join(config["mosaic_dir"], "mosaic." + fmt)
-    staged = mosaic_path + ".new." + fmt
     with stages.stage("render") as update:
-        mosaic = core_render.render_mosaic(
-            filepaths, cells, *shape, cell_px=_drawn_cell_px(cell_px, shape),
-            border_colors=colors, outline=outline,
-            max_pixels=params.get("max_pixels"), progress=update,
+        staged = _render_staged(
+            filepaths, cells, shape, cell_px, config["mosaic_dir"],
+            params.get("mosaic_format", "jpg"), colors, outline,
+            params.get("max_pixels"), update,
         )
-        core_render.save_image_atomic(mosaic, staged)
     timings["render"] = time.perf_counter() - t
 
     metrics = layout_metrics(features, cells, labels)
@@ -643,9 +698,9 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
                 {fields["row"]: cells[:, 0].tolist(), fields["col"]: cells[:, 1].tolist()},
             )
         except BaseException:
-            os.remove(staged)
+            staged.discard()
             raise
-        os.replace(staged, mosaic_path)
+        mosaic_path, tiles_path = staged.install()
         params.update(rows=rows, cols=cols, cell_px=cell_px, assignment=assignment,
                       refine=refine)
         info = dataset.get_run_info(key)
@@ -656,7 +711,7 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
         stored = dataset.load_run_results(key, cache=False, load_view=False)
         new = dataset.init_run_results(
             key, rows=int(shape[0]), cols=int(shape[1]), mosaic_path=mosaic_path,
-            n_samples=n, n_total=getattr(stored, "n_total", n),
+            tiles_path=tiles_path, n_samples=n, n_total=getattr(stored, "n_total", n),
             skipped=stored.skipped, timings=timings, metrics=metrics,
         )
         dataset.save_run_results(key, new, cache=False)

@@ -35,6 +35,11 @@ def load_model(device=None, batch_size=None):
     return model
 
 
+def is_default(spec):
+    """Whether ``model=`` asks for the offline default embedder."""
+    return spec is None or (isinstance(spec, str) and spec == DEFAULT_MODEL_NAME)
+
+
 def model_from_spec(spec):
     """A FiftyOne model from what users pass as ``model=``.
 
@@ -44,7 +49,7 @@ def model_from_spec(spec):
     """
     import fiftyone.core.models as fom
 
-    if spec is None or spec == DEFAULT_MODEL_NAME:
+    if is_default(spec):
         return load_model()
     if isinstance(spec, fom.Model):
         if not spec.has_embeddings:

@@ -144,6 +144,9 @@ def _delete_mosaic(path, folder):
     for extra in ("mosaic.png", "mosaic.jpg"):
         if folder and os.path.isfile(os.path.join(folder, extra)):
             os.remove(os.path.join(folder, extra))
+    for extra in ("tiles", ".embedding-batches"):
+        if folder and os.path.isdir(os.path.join(folder, extra)):
+            shutil.rmtree(os.path.join(folder, extra), ignore_errors=True)
     if folder and os.path.isdir(folder) and not os.listdir(folder):
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -159,14 +162,16 @@ class GridResults:
         self.config = _public(info.config.serialize())
         stored = dataset.load_run_results(key, cache=False, load_view=False)
         self._results = {
-            k: getattr(stored, k)
-            for k in ("rows", "cols", "mosaic_path", "n_samples", "skipped",
-                      "timings", "metrics")
+            k: getattr(stored, k, None)
+            for k in ("rows", "cols", "mosaic_path", "tiles_path", "n_samples",
+                      "skipped", "timings", "metrics")
         }
 
     rows = property(lambda self: self._results["rows"])
     cols = property(lambda self: self._results["cols"])
     mosaic_path = property(lambda self: self._results["mosaic_path"])
+    # the Deep Zoom (.dzi) pyramid of large grids, else None
+    tiles_path = property(lambda self: self._results["tiles_path"])
     n_samples = property(lambda self: self._results["n_samples"])
     skipped = property(lambda self: self._results["skipped"])
     timings = property(lambda self: self._results["timings"])

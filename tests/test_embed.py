@@ -1,0 +1,75 @@
+"""The default embedder at scale: ONNX Runtime, parallel decoding, resuming."""
+
+import os
+
+import numpy as np
+import pytest
+
+from gridtsne.core import embed
+
+from conftest import make_shapes
+
+
+@pytest.fixture(scope="module")
+def shape_files(tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("embed-shapes"))
+    make_shapes(folder, per_class=3)
+    return sorted(
+        os.path.join(root, f) for root, _, files in os.walk(folder) for f in files
+    )
+
+
+def test_onnx_features_match_eager_pytorch(shape_files):
+    from gridtsne.core.images import load_rgb
+
+    eager = embed.embed_images([load_rgb(p) for p in shape_files])  # PyTorch
+    fast, failed = embed.embed_files(shape_files, batch_size=4, num_workers=2, device="cpu")
+    assert not failed
+    assert fast.shape == eager.shape == (len(shape_files), embed.EMBEDDING_DIM)
+    assert np.abs(fast - eager).max() <= 1e-4 * np.abs(eager).max()
+
+
+def test_unreadable_files_are_reported_not_fatal(shape_files, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    paths = shape_files[:3] + [str(broken)] + shape_files[3:5]
+    feats, failed = embed.embed_files(paths, batch_size=4, num_workers=0)
+    assert list(failed) == [3] and failed[3] == "not an image (unrecognised format)"
+    assert not feats[3].any() and feats[[0, 1, 2, 4, 5]].any(axis=1).all()
+
+
+def test_a_stopped_job_resumes_from_its_finished_batches(shape_files, tmp_path, monkeypatch):
+    cache = str(tmp_path / "batches")
+    full, _ = embed.embed_files(shape_files, batch_size=4, num_workers=0, cache_dir=cache)
+
+    # stop a second job part way: the network fails on its third batch
+    job = str(tmp_path / "job")
+    real = embed.feature_extractor
+    calls = []
+
+    def flaky(device=None, threads=None):
+        run = real(device, threads)
+
+        def counted(x):
+            calls.append(len(x))
+            if stop_after is not None and len(calls) > stop_after:
+                raise KeyboardInterrupt("stopped")
+            return run(x)
+
+        return counted
+
+    monkeypatch.setattr(embed, "feature_extractor", flaky)
+    stop_after = 2
+    with pytest.raises(KeyboardInterrupt):
+        embed.embed_files(shape_files, batch_size=4, num_workers=0, cache_dir=job)
+    calls.clear()
+    stop_after = None
+    resumed, _ = embed.embed_files(shape_files, batch_size=4, num_workers=0, cache_dir=job)
+    n_batches = -(-len(shape_files) // 4)
+    assert len(calls) == n_batches - 2  # only the batches not finished before
+    np.testing.assert_allclose(resumed, full, rtol=0, atol=1e-5)
+
+    # another file list in the same folder starts afresh instead of mixing
+    calls.clear()
+    embed.embed_files(shape_files[:5], batch_size=4, num_workers=0, cache_dir=job)
+    assert len(calls) == 2
