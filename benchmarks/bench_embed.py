@@ -105,10 +105,12 @@ def main(argv=None):
         from bench_layout import figures
 
         labels = [os.path.basename(os.path.dirname(p)) for p in paths]
+        # t-SNE amplifies float-level differences, so compare means over seeds
         for tag, f in (("eager", ref), ("end_to_end", feats)):
-            row = figures(name, "tsne+refine", f, labels, 0)
-            out["layout_" + tag] = {k: row[k] for k in (
-                "dpq_16", "neighbor_label_agreement", "knn10_label_accuracy")}
+            rows = [figures(name, "tsne+refine", f, labels, seed) for seed in range(3)]
+            out["layout_%s_mean_of_3_seeds" % tag] = {
+                k: round(float(np.mean([r[k] for r in rows])), 4)
+                for k in ("dpq_16", "neighbor_label_agreement", "knn10_label_accuracy")}
     print(json.dumps(out))
 
 
