@@ -3,7 +3,7 @@ VENV := .venv
 OUT ?= out/demo
 ARGS ?=
 
-.PHONY: setup demo test benchmark clean
+.PHONY: setup demo test benchmark js clean
 
 setup:
 	@bash scripts/setup.sh
@@ -16,6 +16,10 @@ test: setup
 
 benchmark: setup
 	FIFTYONE_DO_NOT_TRACK=true $(VENV)/bin/python benchmarks/bench_layout.py
+
+# the panel's React component -> dist/index.umd.js (committed; needs Node.js 18+)
+js:
+	cd js && npm ci --no-audit --no-fund && npx vite build
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -1,11 +1,12 @@
 """The grid_mosaic panel in the real FiftyOne App, driven in headless Chromium.
 
 Starts the App server on loopback with the plugin installed (conftest puts it
-under FIFTYONE_PLUGINS_DIR), opens the panel from the App's "new panel" menu,
-and checks what a user sees. Screenshots go to $GRIDTSNE_ARTIFACTS (default
-test-artifacts/browser/ in the repository).
+under FIFTYONE_PLUGINS_DIR, JS bundle included), opens the panel from the App's
+"new panel" menu, and checks what a user sees. Screenshots go to
+$GRIDTSNE_ARTIFACTS (default test-artifacts/browser/ in the repository).
 """
 
+import json
 import os
 import socket
 
@@ -28,6 +29,7 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update",
          "--disable-sync"]
 ARTIFACTS = os.environ.get("GRIDTSNE_ARTIFACTS", os.path.join(REPO, "test-artifacts", "browser"))
+CANVAS = "[data-testid=gridtsne-canvas]"
 
 
 def free_port():
@@ -37,34 +39,82 @@ def free_port():
 
 
 def cell_center(box, rows, cols, r, c):
-    return (box["x"] + (c + 0.5) * box["width"] / cols,
-            box["y"] + (r + 0.5) * box["height"] / rows)
+    """Screen point of cell (r, c) when the canvas shows the whole grid (fit)."""
+    scale = min(box["width"] / cols, box["height"] / rows)
+    x0 = box["x"] + (box["width"] - cols * scale) / 2
+    y0 = box["y"] + (box["height"] - rows * scale) / 2
+    return x0 + (c + 0.5) * scale, y0 + (r + 0.5) * scale
 
 
-def cell_brightness(img, box, plot_box, rows, cols, r, c):
-    """Mean brightness of the middle of cell (r, c) in a screenshot of the plot."""
+def cell_brightness(img, box, rows, cols, r, c):
+    """Mean brightness of the middle of cell (r, c) in a screenshot of the canvas."""
     x, y = cell_center(box, rows, cols, r, c)
-    x, y = int(x - plot_box["x"]), int(y - plot_box["y"])
-    half = max(2, int(box["width"] / cols / 4))
+    x, y = int(x - box["x"]), int(y - box["y"])
+    half = max(2, int(min(box["width"] / cols, box["height"] / rows) / 4))
     return float(img[y - half:y + half, x - half:x + half].mean())
 
 
-def test_traces_dim_outside_view_and_mark_selection():
-    layout = {"id": ["a", "b", "c"], "filepath": ["/x/a.png", "/x/b.png", "/x/c.png"],
-              "row": [0, 0, 1], "col": [0, 1, 1], "label": ["p", "q", None]}
-    dim, sel, cells, *legend = gpanel.panel_traces(layout, {"a", "c"}, {"c"}, 2, 2)
-    assert [t["name"] for t in legend] == ["p", "q"]  # the border colours, named
-    assert dim["z"] == [[None, 1], [None, None]]
-    assert sel["z"] == [[None, None], [None, 1]]
-    assert cells["ids"] == ["a", "b", "c"] and cells["text"][1] == "b.png | q"
-    assert gpanel.selection_text(layout, {"b"}) == "Selected: b.png"
-    assert gpanel.selection_text(layout, {"a", "b"}) == "2 selected"
-    assert gpanel.panel_layout("/m/mosaic.jpg", 2, 2)["images"][0]["source"] == (
-        "/media?filepath=%2Fm%2Fmosaic.jpg")
+def shot(locator, name):
+    path = os.path.join(ARTIFACTS, name)
+    locator.screenshot(path=path)
+    return np.asarray(Image.open(path).convert("L")).astype(float)
 
 
-def test_panel_in_the_app(make_dataset, tmp_path):
+class App:
+    """The App on a dataset in headless Chromium, with the grid_mosaic panel open."""
+
+    def __init__(self, playwright, dataset):
+        port = free_port()
+        self.session = fo.launch_app(dataset, remote=True, port=port, address="127.0.0.1")
+        self.browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS,
+                                                  headless=True)
+        self.page = self.browser.new_page(viewport={"width": 1600, "height": 1000})
+        self.requests = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto("http://127.0.0.1:%d/datasets/%s" % (port, dataset.name))
+        self.page.wait_for_selector("[data-cy=new-panel-btn]", timeout=120000)
+        self.page.wait_for_timeout(1500)
+        dismiss = self.page.get_by_role("button", name="Dismiss")
+        if dismiss.count():
+            dismiss.first.click()
+        self.page.keyboard.press("Escape")
+        self.page.locator("[data-cy=new-panel-btn]").first.click()
+        self.page.locator("[data-cy=new-panel-option-grid_mosaic]").click()
+
+    def wait_text(self, testid, text, timeout=60000):
+        self.page.wait_for_selector("[data-testid=%s]:has-text(%s)" % (testid, json.dumps(text)),
+                                    timeout=timeout)
+
+    def wait_drawn(self):
+        self.page.wait_for_function(
+            "() => { const c = document.querySelector(%r);"
+            " return c && c.dataset.renderMs && c.dataset.tilesLoading === '0'; }" % CANVAS,
+            timeout=60000)
+        self.page.wait_for_timeout(800)
+
+    def close(self):
+        self.browser.close()
+        self.session.close()
+
+
+def test_run_payload_and_view_indices(dataset, tmp_path):
+    res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth",
+                                mosaic_dir=str(tmp_path))
+    grid, cells = gpanel.run_payload(res)
+    assert (grid["rows"], grid["cols"], grid["tiles"]) == (6, 7, None)
+    assert [name for name, _ in grid["legend"]] == sorted(set(cells["label"]))
+    assert "DPQ_16" in grid["metrics"] and "neighbour agreement" in grid["metrics"]
+    first = dataset.first()
+    i = cells["id"].index(first.id)
+    assert (cells["row"][i], cells["col"][i]) == (first["grid_row"], first["grid_col"])
+    assert cells["name"][i] == os.path.basename(first.filepath)
+    assert gpanel.in_view_indices(["a", "b", "c"], ["c", "a", "zz"]) == [0, 2]
+
+
+def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
     from playwright.sync_api import sync_playwright
+
+    from gridtsne.core import pyramid
 
     assert os.access(CHROMIUM, os.X_OK), (
         "Debian's chromium is needed at %s (scripts/setup.sh installs it)" % CHROMIUM)
@@ -73,76 +123,171 @@ def test_panel_in_the_app(make_dataset, tmp_path):
     ds.persistent = True
     res = gridtsne.compute_grid(ds, key="grid", label_field="ground_truth",
                                 mosaic_dir=str(tmp_path / "mosaic"))
+    # a second run large enough (for this test) to be a Deep Zoom pyramid
+    monkeypatch.setattr(pyramid, "PYRAMID_ABOVE_SIDE", 1000)
+    monkeypatch.setattr(pyramid, "OVERVIEW_MAX_SIDE", 256)
+    big = gridtsne.compute_grid(ds, key="tiles", cell_px=256, mosaic_dir=str(tmp_path / "tiles"),
+                                embeddings="grid_embedding")
+    assert big.tiles_path
     rows, cols = res.rows, res.cols
     reds = ds.match(F("ground_truth.label") == "red_circle").sort_by("filepath")
-    target = reds.first()
-    other_red = reds.skip(1).first()
+    target, other_red = reds.first(), reds.skip(1).first()
     not_red = ds.match(F("ground_truth.label") == "blue_triangle").first()
 
-    port = free_port()
-    session = fo.launch_app(ds, remote=True, port=port, address="127.0.0.1")
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.goto("http://127.0.0.1:%d/datasets/%s" % (port, ds.name))
-            page.wait_for_selector("[data-cy=new-panel-btn]", timeout=120000)
-            page.wait_for_timeout(1500)
-            dismiss = page.get_by_role("button", name="Dismiss")
-            if dismiss.count():
-                dismiss.first.click()
-            page.keyboard.press("Escape")
-
-            page.locator("[data-cy=new-panel-btn]").first.click()
-            page.locator("[data-cy=new-panel-option-grid_mosaic]").click()
-            page.wait_for_selector("text=%d x %d, 40 samples, 40 in view" % (rows, cols),
-                                   timeout=60000)
-            plot = page.locator(".js-plotly-plot").first
-            page.wait_for_selector(".js-plotly-plot svg image", state="attached",
-                                   timeout=30000)
-            page.wait_for_timeout(1500)
+    with sync_playwright() as p:
+        app = App(p, ds)
+        try:
+            page = app.page
+            app.wait_text("gridtsne-summary", "grid: %d x %d, 40 samples, 40 in view" % (rows, cols))
+            app.wait_drawn()
             page.screenshot(path=os.path.join(ARTIFACTS, "app-with-panel.png"))
+            canvas = page.locator(CANVAS)
+            box = canvas.bounding_box()
 
-            # the mosaic is drawn: the plot area is an image, not a blank canvas
-            plot_box = plot.bounding_box()
-            box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
-            plot.screenshot(path=os.path.join(ARTIFACTS, "panel-initial.png"))
-            before = np.asarray(Image.open(os.path.join(ARTIFACTS, "panel-initial.png"))
-                                .convert("L")).astype(float)
-            drawn = before[int(box["y"] - plot_box["y"]):int(box["y"] - plot_box["y"] + box["height"]),
-                           int(box["x"] - plot_box["x"]):int(box["x"] - plot_box["x"] + box["width"])]
-            assert drawn.std() > 25, "the mosaic area looks blank"
+            # the mosaic is drawn: the canvas shows an image, not a blank area
+            before = shot(canvas, "panel-initial.png")
+            assert before.std() > 25, "the mosaic area looks blank"
 
-            # clicking a cell selects exactly that sample in the App: the panel
-            # names the App's selection, which the App hands to its
-            # on_change_selected hook (the Python Session's copy of the
-            # selection is not reliably synced back, so it is not used here)
+            # hovering names the cell's file and label
             x, y = cell_center(box, rows, cols, target["grid_row"], target["grid_col"])
             page.mouse.move(x, y)
-            page.wait_for_timeout(300)
-            page.mouse.click(x, y)
             name = os.path.basename(target.filepath)
-            page.wait_for_selector("text=Selected: %s" % name, timeout=30000)
-            assert page.locator("text=/^Selected: /").all_inner_texts() == [
-                "Selected: %s" % name]
-            plot.screenshot(path=os.path.join(ARTIFACTS, "panel-selected.png"))
+            app.wait_text("gridtsne-hover", "%s | red_circle" % name, timeout=10000)
+
+            # clicking a cell selects exactly that sample in the App (the text
+            # is rendered from the App's selection state)
+            page.mouse.click(x, y)
+            app.wait_text("gridtsne-selection", "Selected: %s" % name, timeout=10000)
+            assert page.locator("[data-testid=gridtsne-selection]").inner_text() == (
+                "Selected: %s" % name)
+            # ... and the App's own selection state holds exactly that sample
+            page.wait_for_selector("[data-testid=gridtsne-selection][data-app-selection=%s]"
+                                   % json.dumps(target.id), timeout=10000)
+            shot(canvas, "panel-selected.png")
 
             # filtering the view dims every other cell
-            session.view = ds.match(F("ground_truth.label") == "red_circle")
-            page.wait_for_selector("text=40 samples, 10 in view", timeout=60000)
-            page.wait_for_timeout(1500)
-            plot.screenshot(path=os.path.join(ARTIFACTS, "panel-filtered.png"))
+            page.mouse.move(box["x"] + 2, box["y"] + 2)
+            app.session.view = ds.match(F("ground_truth.label") == "red_circle")
+            app.wait_text("gridtsne-summary", "40 samples, 10 in view")
+            app.wait_drawn()
+            after = shot(canvas, "panel-filtered.png")
             page.screenshot(path=os.path.join(ARTIFACTS, "app-filtered.png"))
-            after = np.asarray(Image.open(os.path.join(ARTIFACTS, "panel-filtered.png"))
-                               .convert("L")).astype(float)
 
             def ratio(sample):
                 r, c = sample["grid_row"], sample["grid_col"]
-                return (cell_brightness(after, box, plot_box, rows, cols, r, c)
-                        / cell_brightness(before, box, plot_box, rows, cols, r, c))
+                return (cell_brightness(after, box, rows, cols, r, c)
+                        / cell_brightness(before, box, rows, cols, r, c))
 
             assert ratio(not_red) < 0.5, "a cell outside the view is not dimmed"
             assert ratio(other_red) > 0.8, "a cell inside the view was dimmed"
-            browser.close()
-    finally:
-        session.close()
+
+            # box selection selects the cells it covers
+            page.locator("[data-testid=gridtsne-mode-box]").click()
+            x0, y0 = cell_center(box, rows, cols, 0, 0)
+            x1, y1 = cell_center(box, rows, cols, 1, 2)
+            page.mouse.move(x0 - 2, y0 - 2)
+            page.mouse.down()
+            page.mouse.move(x1 + 4, y1 + 4, steps=5)
+            page.mouse.up()
+            app.wait_text("gridtsne-selection", "6 selected", timeout=10000)
+            expected = sorted(s.id for s in ds if s["grid_row"] <= 1 and s["grid_col"] <= 2)
+            page.wait_for_selector("[data-testid=gridtsne-selection][data-app-selection=%s]"
+                                   % json.dumps(",".join(expected)), timeout=10000)
+
+            # the pyramid run: zooming in loads tiles lazily, only where visible
+            app.session.view = None
+            page.select_option("[data-testid=gridtsne-key]", "tiles")
+            app.wait_text("gridtsne-summary", "tiles: %d x %d" % (big.rows, big.cols))
+            app.wait_drawn()
+            top = len(pyramid.level_sizes(big.cols * 256, big.rows * 256)) - 1
+
+            def full_tiles():
+                return {u for u in app.requests
+                        if "mosaic_files" in u and "%%2F%d%%2F" % top in u}
+
+            assert not full_tiles(), "full-resolution tiles were loaded before zooming in"
+            for _ in range(6):
+                page.locator("[data-testid=gridtsne-zoom-in]").click()
+            app.wait_drawn()
+            full = full_tiles()
+            assert full, "zooming in loaded no full-resolution tiles"
+            n_full = len(os.listdir(os.path.join(os.path.dirname(big.tiles_path),
+                                                 "mosaic_files", str(top))))
+            assert len(full) < n_full, "every tile was loaded, not just the visible ones"
+            shot(canvas, "panel-zoomed-tiles.png")
+        finally:
+            app.close()
+
+
+@pytest.mark.slow
+def test_interaction_is_fast_at_10k_cells(make_dataset, shapes_dir, tmp_path):
+    """Click-to-selection and zoom redraws stay under 100 ms with 10,000 cells."""
+    from playwright.sync_api import sync_playwright
+
+    files = sorted(os.path.join(r, f) for r, _, fs in os.walk(shapes_dir) for f in fs)
+    n = 10_000
+    ds = make_dataset(items=[(files[i % len(files)], "c%d" % (i % 7)) for i in range(n)])
+    ds.persistent = True
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(12, 16))
+    emb = centres[rng.integers(0, 12, n)] + rng.normal(0, 0.3, (n, 16))
+    res = gridtsne.compute_grid(ds, key="grid", embeddings=emb, cell_px=16, refine=False,
+                                mosaic_dir=str(tmp_path / "mosaic"), label_field="ground_truth")
+    layout = res.layout()
+
+    with sync_playwright() as p:
+        app = App(p, ds)
+        try:
+            page = app.page
+            app.wait_text("gridtsne-summary", "10000 samples, 10000 in view", timeout=120000)
+            app.wait_drawn()
+            box = page.locator(CANVAS).bounding_box()
+            timings = {"click_to_selection_ms": [], "zoom_redraw_ms": []}
+            names = [os.path.basename(f) for f in layout["filepath"]]
+            picks = [j for j in range(0, n, 997) if names[j] != names[j - 997]][:5]
+            points = []
+            for j in picks:  # click five cells with different names, then zoom five times
+                x, y = cell_center(box, res.rows, res.cols, layout["row"][j], layout["col"][j])
+                points.append((x, y))
+                expected = "Selected: %s" % names[j]
+                ms = page.evaluate(MEASURE_CLICK, [CANVAS, x, y, expected])
+                timings["click_to_selection_ms"].append(ms)
+            for x, y in points:
+                timings["zoom_redraw_ms"].append(page.evaluate(MEASURE_ZOOM, [CANVAS, x, y]))
+            with open(os.path.join(ARTIFACTS, "timings-10k.json"), "w") as f:
+                json.dump(timings, f, indent=1)
+            page.screenshot(path=os.path.join(ARTIFACTS, "app-10k.png"))
+            assert max(timings["click_to_selection_ms"]) < 100, timings
+            assert max(timings["zoom_redraw_ms"]) < 100, timings
+        finally:
+            app.close()
+
+
+# Dispatches a click on the canvas and resolves with the milliseconds until the
+# panel shows the App's new selection.
+MEASURE_CLICK = """([sel, x, y, expected]) => new Promise((resolve) => {
+  const canvas = document.querySelector(sel);
+  const label = document.querySelector('[data-testid=gridtsne-selection]');
+  const t0 = performance.now();
+  const done = () => { if (label.textContent === expected) { obs.disconnect(); resolve(performance.now() - t0); } };
+  const obs = new MutationObserver(done);
+  obs.observe(label, {childList: true, subtree: true, characterData: true});
+  const opts = {clientX: x, clientY: y, bubbles: true};
+  canvas.dispatchEvent(new MouseEvent('mousedown', opts));
+  canvas.dispatchEvent(new MouseEvent('mouseup', opts));
+  setTimeout(() => resolve(1e9), 5000);
+})"""
+
+# Dispatches a wheel zoom and resolves with the milliseconds until the canvas
+# has been redrawn at the new scale.
+MEASURE_ZOOM = """([sel, x, y]) => new Promise((resolve) => {
+  const canvas = document.querySelector(sel);
+  const before = canvas.dataset.scale;
+  const t0 = performance.now();
+  const obs = new MutationObserver(() => {
+    if (canvas.dataset.scale !== before) { obs.disconnect(); resolve(performance.now() - t0); }
+  });
+  obs.observe(canvas, {attributes: true});
+  canvas.dispatchEvent(new WheelEvent('wheel', {clientX: x, clientY: y, deltaY: -120, bubbles: true, cancelable: true}));
+  setTimeout(() => resolve(1e9), 5000);
+})"""

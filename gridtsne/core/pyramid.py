@@ -49,7 +49,7 @@ def level_sizes(width, height):
 
 def write_pyramid(paths, cells, rows, cols, folder, name="mosaic", cell_px=64,
                   border_colors=None, outline=None, max_pixels=None,
-                  overview_max_side=OVERVIEW_MAX_SIDE, progress=None):
+                  overview_max_side=None, progress=None):
     """Writes ``folder/<name>.dzi`` and ``folder/<name>_files/``.
 
     Args: as :func:`gridtsne.core.render.render_mosaic`. Tiles are 256 px, or
@@ -57,9 +57,10 @@ def write_pyramid(paths, cells, rows, cols, folder, name="mosaic", cell_px=64,
 
     Returns:
         (path of the .dzi file, the overview as a PIL image whose longest
-        side is at most ``overview_max_side``)
+        side is at most ``overview_max_side``, default OVERVIEW_MAX_SIDE)
     """
     cell_px = int(cell_px)
+    overview_max_side = overview_max_side or OVERVIEW_MAX_SIDE
     tile = TILE_PX if TILE_PX % cell_px == 0 else cell_px * max(1, TILE_PX // cell_px)
     width, height = cols * cell_px, rows * cell_px
     sizes = level_sizes(width, height)
