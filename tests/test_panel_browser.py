@@ -194,6 +194,23 @@ def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
             page.wait_for_selector("[data-testid=gridtsne-selection][data-app-selection=%s]"
                                    % json.dumps(",".join(expected)), timeout=10000)
 
+            # ... and "Selection to view" makes the view exactly those samples
+            page.locator("[data-testid=gridtsne-to-view]").click()
+            app.wait_text("gridtsne-summary", "40 samples, 6 in view")
+            app.session.view = None
+            app.wait_text("gridtsne-summary", "40 samples, 40 in view")
+
+            # double-clicking a cell opens that sample in the App's modal
+            page.locator("[data-testid=gridtsne-mode-pan]").click()
+            x, y = cell_center(box, rows, cols, not_red["grid_row"], not_red["grid_col"])
+            page.mouse.dblclick(x, y)
+            page.wait_for_function("(id) => window.location.search.includes(id)",
+                                   arg=not_red.id, timeout=30000)
+            page.screenshot(path=os.path.join(ARTIFACTS, "app-modal.png"))
+            page.keyboard.press("Escape")
+            page.wait_for_function("(id) => !window.location.search.includes(id)",
+                                   arg=not_red.id, timeout=30000)
+
             # the pyramid run: zooming in loads tiles lazily, only where visible
             app.session.view = None
             page.select_option("[data-testid=gridtsne-key]", "tiles")
