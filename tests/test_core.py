@@ -382,3 +382,11 @@ def test_tile_pyramid_levels_overview_and_content(tmp_path):
         with Image.open(os.path.join(files, "9", "%d_%d.jpg" % (x // 256, y // 256))) as t:
             got = t.convert("RGB").getpixel((x % 256, y % 256))
         assert max(abs(a - b) for a, b in zip(got, colors[i])) <= 12
+
+
+def test_saved_mosaics_are_readable_like_other_files(tmp_path):
+    path = str(tmp_path / "m.jpg")
+    render.save_image_atomic(Image.new("RGB", (8, 8)), path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask

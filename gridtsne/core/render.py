@@ -126,6 +126,10 @@ def save_image_atomic(img, path, quality=90):
                 img.save(f, fmt, quality=quality)
             else:
                 img.save(f, fmt)
+        # mkstemp makes the file private; give it the usual permissions
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
