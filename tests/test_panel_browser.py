@@ -181,6 +181,33 @@ def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
             assert ratio(not_red) < 0.5, "a cell outside the view is not dimmed"
             assert ratio(other_red) > 0.8, "a cell inside the view was dimmed"
 
+            # a sidebar filter on the label field dims the same way: the panel
+            # counts 10 in view and the yellow bars stay bright
+            app.session.view = None
+            app.wait_text("gridtsne-summary", "40 samples, 40 in view")
+            page.locator("[data-cy='sidebar-field-arrow-enabled-ground_truth']").first.click()
+            search = page.locator("[data-cy='selector-sidebar-search-ground_truth.label']").first
+            (search.locator("input").first if search.locator("input").count() else search).click()
+            page.keyboard.type("yellow_bar")
+            page.wait_for_selector(
+                "[data-cy='selector-results-container-sidebar-search-ground_truth.label']"
+                ":has-text('yellow_bar')", timeout=30000)
+            page.keyboard.press("Enter")
+            app.wait_text("gridtsne-summary", "40 samples, 10 in view")
+            app.wait_drawn()
+            page.screenshot(path=os.path.join(ARTIFACTS, "app-sidebar-filter.png"))
+            filtered = shot(canvas, "panel-sidebar-filter.png")
+            bar = ds.match(F("ground_truth.label") == "yellow_bar").first()
+
+            def kept(sample, img):
+                r, c = sample["grid_row"], sample["grid_col"]
+                return (cell_brightness(img, box, rows, cols, r, c)
+                        / cell_brightness(before, box, rows, cols, r, c))
+
+            assert kept(not_red, filtered) < 0.5 and kept(bar, filtered) > 0.8
+            page.locator("[data-cy='checkbox-yellow_bar']").first.click()  # clear it
+            app.wait_text("gridtsne-summary", "40 samples, 40 in view")
+
             # box selection selects the cells it covers
             page.locator("[data-testid=gridtsne-mode-box]").click()
             x0, y0 = cell_center(box, rows, cols, 0, 0)
