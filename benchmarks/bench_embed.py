@@ -61,11 +61,7 @@ def main(argv=None):
 
     import torch
 
-    net = embed.load_efficientnet_lite0()
-
-    def eager(x):
-        with torch.inference_mode():
-            return embed.pooled_features(net, torch.from_numpy(x)).numpy()
+    eager = embed.torch_extractor("cpu")
 
     out = {
         "threads": torch.get_num_threads(),
@@ -95,11 +91,7 @@ def main(argv=None):
         if eager_path and os.path.exists(eager_path):
             ref = np.load(eager_path)
         else:
-            ref = np.concatenate([
-                eager(np.stack([embed.make_transforms()(images.load_rgb(p)).numpy()
-                                for p in paths[s:s + 64]]))
-                for s in range(0, len(paths), 64)
-            ])
+            ref = embed.embed_images([images.load_rgb(p) for p in paths], device="cpu")
         out["max_relative_difference_vs_eager"] = float(
             np.abs(feats - ref).max() / np.abs(ref).max())
         from bench_layout import figures

@@ -24,6 +24,8 @@ import os
 import numpy as np
 import torch
 
+from gridtsne.core import images as core_images
+
 EMBEDDING_DIM = 1280
 IMAGE_SIZE = 224
 # the normalisation used by the efficientnet-lite-pytorch port's own examples
@@ -116,18 +118,15 @@ def embed_images(images, batch_size=32, device=None, progress=None):
     Returns:
         (N, 1280) float32 array
     """
-    device = device or default_device()
-    net = load_efficientnet_lite0().to(device)
+    run = torch_extractor(device)
     transform = make_transforms()
     images = list(images)
     out = np.empty((len(images), EMBEDDING_DIM), dtype=np.float32)
-    with torch.inference_mode():
-        for start in range(0, len(images), batch_size):
-            batch = images[start : start + batch_size]
-            x = torch.stack([transform(img) for img in batch]).to(device)
-            out[start : start + len(batch)] = pooled_features(net, x).cpu().numpy()
-            if progress is not None:
-                progress((start + len(batch)) / len(images))
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size]
+        out[start : start + len(batch)] = run(np.stack([transform(img).numpy() for img in batch]))
+        if progress is not None:
+            progress((start + len(batch)) / len(images))
     return out
 
 
@@ -203,6 +202,12 @@ def feature_extractor(device=None, threads=None):
                 onnx_model_path(), options, providers=["CPUExecutionProvider"]
             )
             return lambda x: session.run(None, {"images": np.ascontiguousarray(x)})[0]
+    return torch_extractor(device)
+
+
+def torch_extractor(device=None):
+    """:func:`feature_extractor` in eager PyTorch, whatever the device."""
+    device = device or default_device()
     net = load_efficientnet_lite0().to(device)
 
     def run(x):
@@ -227,8 +232,6 @@ def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=N
         their rows are zero)
     """
     from torch.utils.data import DataLoader
-
-    from gridtsne.core import images as core_images
 
     paths = [str(p) for p in paths]
     n = len(paths)
@@ -276,8 +279,6 @@ class _DecodedImages:
         return len(self.paths)
 
     def __getitem__(self, i):
-        from gridtsne.core import images as core_images
-
         if self.transform is None:
             self.transform = make_transforms()
         try:
