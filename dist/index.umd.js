@@ -143,9 +143,8 @@
     if (!selected) return [];
     return selected instanceof Map ? Array.from(selected.keys()) : Array.from(selected);
   }
-  let selectionIsMap = true;
-  function asSelection(ids) {
-    return selectionIsMap ? new Map(Array.from(ids, (id) => [id, "default"])) : new Set(ids);
+  function asSelection(ids, current) {
+    return current instanceof Set ? new Set(ids) : new Map(Array.from(ids, (id) => [id, "default"]));
   }
   function mediaUrl(path) {
     return fos__namespace.getSampleSrc ? fos__namespace.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
@@ -157,7 +156,6 @@
     const panelId = spaces.usePanelId();
     const triggerEvent = operators.usePanelEvent();
     const [appSelected, setAppSelected] = recoil.useRecoilState(fos__namespace.selectedSamples);
-    if (appSelected) selectionIsMap = appSelected instanceof Map;
     const [pending, setPending] = React.useState(null);
     React.useEffect(() => setPending(null), [appSelected]);
     const selected = pending || appSelected;
@@ -178,6 +176,8 @@
     const dragRef = React.useRef(null);
     const tileCache = React.useRef(/* @__PURE__ */ new Map());
     const frame = React.useRef(0);
+    const redrawRef = React.useRef(() => {
+    });
     const trigger = React.useCallback(
       (name, params) => {
         if (callbacks[name]) triggerEvent(panelId, { operator: callbacks[name], params });
@@ -214,7 +214,7 @@
     const overview = React.useMemo(() => {
       if (!grid) return null;
       const img = new Image();
-      img.onload = () => redraw();
+      img.onload = () => redrawRef.current();
       img.src = mediaUrl(grid.mosaic_path);
       return img;
     }, [grid && grid.mosaic_path, grid && grid.version]);
@@ -225,7 +225,7 @@
         let img = tileCache.current.get(k);
         if (!img) {
           img = new Image();
-          img.onload = () => redraw();
+          img.onload = () => redrawRef.current();
           img.src = mediaUrl(`${t.files_dir}/${lv}/${tx}_${ty}.jpg`);
           tileCache.current.set(k, img);
         }
@@ -247,6 +247,7 @@
         setLastMs(performance.now() - t0);
       });
     }, [grid, overview, overlay, getTile]);
+    redrawRef.current = redraw;
     React.useEffect(() => {
       const box = boxRef.current;
       if (!box) return void 0;
@@ -293,7 +294,7 @@
       const next = new Set(additive ? selectedIds(selected) : []);
       if (additive) for (const id of ids) next.has(id) ? next.delete(id) : next.add(id);
       else ids.forEach((id) => next.add(id));
-      setSelected(asSelection(next));
+      setSelected(asSelection(next, appSelected));
     };
     const onMouseDown = (e) => {
       if (!grid) return;
@@ -346,7 +347,7 @@
       if (!d.moved) {
         const i = hit(viewRef.current, index, grid.rows, grid.cols, p[0], p[1]);
         if (i >= 0) select([i], e.ctrlKey || e.metaKey);
-        else if (!(e.ctrlKey || e.metaKey)) setSelected(asSelection([]));
+        else if (!(e.ctrlKey || e.metaKey)) setSelected(asSelection([], appSelected));
         return;
       }
       if (shape === "pan") return;
@@ -396,7 +397,7 @@
         }
       },
       "fit"
-    ), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_selection_to_view", {}), "data-testid": "gridtsne-to-view" }, "Selection to view"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => setSelected(asSelection([])) }, "Clear selection")), /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-summary", style: { padding: "2px 0" } }, grid ? `${key}: ${grid.rows} x ${grid.cols}, ${cells.id.length} samples, ${nInView} in view` : "", grid && grid.metrics ? ` | ${grid.metrics}` : ""), /* @__PURE__ */ React.createElement(
+    ), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_selection_to_view", {}), "data-testid": "gridtsne-to-view" }, "Selection to view"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => setSelected(asSelection([], appSelected)) }, "Clear selection")), /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-summary", style: { padding: "2px 0" } }, grid ? `${key}: ${grid.rows} x ${grid.cols}, ${cells.id.length} samples, ${nInView} in view` : "", grid && grid.metrics ? ` | ${grid.metrics}` : ""), /* @__PURE__ */ React.createElement(
       "div",
       {
         "data-testid": "gridtsne-selection",

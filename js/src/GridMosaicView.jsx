@@ -37,10 +37,9 @@ function selectedIds(selected) {
   return selected instanceof Map ? Array.from(selected.keys()) : Array.from(selected);
 }
 
-let selectionIsMap = true;
-
-function asSelection(ids) {
-  return selectionIsMap ? new Map(Array.from(ids, (id) => [id, "default"])) : new Set(ids);
+/** `ids` in the same kind of container as the App's current selection. */
+function asSelection(ids, current) {
+  return current instanceof Set ? new Set(ids) : new Map(Array.from(ids, (id) => [id, "default"]));
 }
 
 // the App's URL for a local file (honours a server path prefix / proxy)
@@ -55,7 +54,6 @@ export default function GridMosaicView(props) {
   const panelId = usePanelId();
   const triggerEvent = usePanelEvent();
   const [appSelected, setAppSelected] = useRecoilState(fos.selectedSamples);
-  if (appSelected) selectionIsMap = appSelected instanceof Map;
   // A click shows in the panel at once; the App's own (heavier) update of its
   // selection follows after the panel has painted.
   const [pending, setPending] = useState(null);
@@ -78,6 +76,7 @@ export default function GridMosaicView(props) {
   const dragRef = useRef(null);
   const tileCache = useRef(new Map());
   const frame = useRef(0);
+  const redrawRef = useRef(() => {});
 
   const trigger = useCallback(
     (name, params) => {
@@ -116,7 +115,7 @@ export default function GridMosaicView(props) {
   const overview = useMemo(() => {
     if (!grid) return null;
     const img = new Image();
-    img.onload = () => redraw();
+    img.onload = () => redrawRef.current();
     img.src = mediaUrl(grid.mosaic_path);
     return img;
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -129,7 +128,7 @@ export default function GridMosaicView(props) {
       let img = tileCache.current.get(k);
       if (!img) {
         img = new Image();
-        img.onload = () => redraw();
+        img.onload = () => redrawRef.current();
         img.src = mediaUrl(`${t.files_dir}/${lv}/${tx}_${ty}.jpg`);
         tileCache.current.set(k, img);
       }
@@ -152,6 +151,7 @@ export default function GridMosaicView(props) {
       setLastMs(performance.now() - t0);
     });
   }, [grid, overview, overlay, getTile]);
+  redrawRef.current = redraw;
 
   // size the canvas to the panel's width
   useEffect(() => {
@@ -209,7 +209,7 @@ export default function GridMosaicView(props) {
     const next = new Set(additive ? selectedIds(selected) : []);
     if (additive) for (const id of ids) next.has(id) ? next.delete(id) : next.add(id);
     else ids.forEach((id) => next.add(id));
-    setSelected(asSelection(next));
+    setSelected(asSelection(next, appSelected));
   };
 
   const onMouseDown = (e) => {
@@ -266,7 +266,7 @@ export default function GridMosaicView(props) {
     if (!d.moved) {
       const i = hit(viewRef.current, index, grid.rows, grid.cols, p[0], p[1]);
       if (i >= 0) select([i], e.ctrlKey || e.metaKey);
-      else if (!(e.ctrlKey || e.metaKey)) setSelected(asSelection([]));
+      else if (!(e.ctrlKey || e.metaKey)) setSelected(asSelection([], appSelected));
       return;
     }
     if (shape === "pan") return;
@@ -338,7 +338,7 @@ export default function GridMosaicView(props) {
         <button style={BUTTON} onClick={() => trigger("on_selection_to_view", {})} data-testid="gridtsne-to-view">
           Selection to view
         </button>
-        <button style={BUTTON} onClick={() => setSelected(asSelection([]))}>
+        <button style={BUTTON} onClick={() => setSelected(asSelection([], appSelected))}>
           Clear selection
         </button>
       </div>
