@@ -121,9 +121,7 @@ def run(args):
     from gridtsne.fo.compute import compute_grid
 
     if args.demo:
-        dataset = imports.digits_dataset(
-            os.path.join(out_dir, "digits"), name=args.dataset or "gridtsne-digits"
-        )
+        dataset = imports.digits_dataset(os.path.join(out_dir, "digits"), name=args.dataset)
     elif args.images_dir:
         name = args.dataset or "gridtsne-" + os.path.basename(
             os.path.abspath(args.images_dir)

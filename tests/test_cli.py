@@ -117,3 +117,18 @@ def test_demo_on_digits(tmp_path):
     finally:
         if fo.dataset_exists(name):
             fo.delete_dataset(name)
+
+
+def test_demos_in_two_output_folders_do_not_mix_their_digits(tmp_path):
+    from gridtsne.fo.imports import digits_dataset
+
+    first = digits_dataset(str(tmp_path / "a"))
+    second = digits_dataset(str(tmp_path / "b"))
+    again = digits_dataset(str(tmp_path / "a"))
+    try:
+        assert first.name == again.name == "gridtsne-digits" != second.name
+        assert len(first) == len(second) == len(again) == 1797
+        assert all(p.startswith(str(tmp_path / "b")) for p in second.values("filepath"))
+    finally:
+        for name in {first.name, second.name}:
+            fo.delete_dataset(name)

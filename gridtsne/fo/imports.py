@@ -1,5 +1,6 @@
 """Getting images into FiftyOne datasets for the CLI and the demo."""
 
+import hashlib
 import os
 
 import fiftyone as fo
@@ -57,5 +58,20 @@ def write_digits(folder):
     return folder
 
 
-def digits_dataset(folder, name="gridtsne-digits"):
+def digits_dataset(folder, name=None):
+    """The demo dataset: the digits written to ``folder``.
+
+    Its default name is ``gridtsne-digits``, unless a dataset of that name
+    holds images from another folder (an earlier demo with another output
+    folder): then the name gets a suffix for this folder, so that the demo
+    never mixes two copies of the digits into one grid.
+    """
+    folder = os.path.abspath(folder)
+    if name is None:
+        name = "gridtsne-digits"
+        if fo.dataset_exists(name):
+            inside = os.path.join(folder, "")
+            paths = fo.load_dataset(name).values("filepath")
+            if not all(p.startswith(inside) for p in paths):
+                name += "-" + hashlib.sha1(folder.encode()).hexdigest()[:8]
     return folder_dataset(write_digits(folder), name)
