@@ -15,7 +15,7 @@ Methods:
     flas          Fast Linear Assignment Sorting on the features (only when
                   the vc-flas package is installed)
 
-    .venv/bin/python benchmarks/bench_layout.py [--seeds 3] [--cache DIR] [--digits]
+    .venv/bin/python benchmarks/bench_layout.py [--seeds 5] [--cache DIR] [--digits]
 """
 
 import argparse
@@ -110,6 +110,7 @@ def flas_cells(flas, feats, rows, cols, seed):
 
 
 def figures(name, method, feats, labels, seed):
+    feats = reduce.in_metric_space(feats)  # as compute_grid does
     rows, cols = grid.grid_shape(len(feats))
     cells, seconds = layout(method, feats, rows, cols, seed)
     seconds["layout_after_embeddings"] = sum(seconds.values())
@@ -138,7 +139,7 @@ def main(argv=None):
     ap.add_argument("--data", default=RECAPTCHA, help="folder with one subfolder per label")
     ap.add_argument("--digits", action="store_true", help="also run scikit-learn digits")
     ap.add_argument("--cache", help="folder to cache embeddings in between runs")
-    ap.add_argument("--seeds", type=int, default=3, help="seeds per method")
+    ap.add_argument("--seeds", type=int, default=5, help="seeds per method")
     ap.add_argument("--methods", default="tsne,tsne+refine,flas")
     args = ap.parse_args(argv)
 

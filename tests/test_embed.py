@@ -29,6 +29,25 @@ def test_onnx_features_match_eager_pytorch(shape_files):
     assert np.abs(fast - eager).max() <= 1e-4 * np.abs(eager).max()
 
 
+def test_embedding_weights_the_centre_and_has_unit_length():
+    import torch
+
+    def one_spot(y, x):  # channel 0 fires at (y, x), channel 1 everywhere
+        fmap = torch.full((1, 2, 7, 7), 1e-6)
+        fmap[0, 0, y, x], fmap[0, 1] = 1.0, 0.5
+        return embed.GeM()(fmap)[0]
+
+    centre, edge, corner = one_spot(3, 3), one_spot(0, 3), one_spot(0, 0)
+    for v in (centre, edge, corner):
+        assert float(v.norm()) == pytest.approx(1.0, abs=1e-6)
+    # the same object counts for more the nearer it is to the middle
+    assert centre[0] / centre[1] > edge[0] / edge[1] > corner[0] / corner[1]
+    # a uniform map is pooled to its value's direction whatever the prior
+    assert embed.GeM()(torch.full((1, 2, 5, 9), 2.0))[0].tolist() == pytest.approx(
+        [2 ** -0.5, 2 ** -0.5]
+    )
+
+
 def test_unreadable_files_are_reported_not_fatal(shape_files, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image")

@@ -10,7 +10,7 @@ import fiftyone as fo
 from fiftyone import ViewField as F
 
 import gridtsne
-from gridtsne.core.metrics import neighbor_label_agreement
+from gridtsne.core.metrics import distance_preservation_quality, neighbor_label_agreement
 from gridtsne.fo.compute import GridError
 
 
@@ -40,6 +40,10 @@ def test_compute_grid_end_to_end(dataset, tmp_path):
     # stored per sample: embedding, t-SNE x/y, row/col
     emb = np.array(dataset.values("grid_embedding"))
     assert emb.shape == (40, 1280) and np.isfinite(emb).all()
+    assert np.linalg.norm(emb, axis=1) == pytest.approx(1.0, abs=1e-5)
+    assert results.metrics["dpq_16"] == pytest.approx(
+        distance_preservation_quality(emb, cells_of(dataset), p=16), rel=1e-6
+    )
     assert None not in dataset.values("grid_x") and None not in dataset.values("grid_y")
 
     # the mosaic: right size, not blank, recorded
@@ -104,7 +108,9 @@ def test_existing_embeddings_field_is_used_and_kept(dataset, tmp_path):
     rng = np.random.default_rng(0)
     labels = dataset.values("ground_truth.label")
     names = sorted(set(labels))
-    vecs = [np.eye(8)[names.index(l)] * 10 + rng.normal(0, 0.1, 8) for l in labels]
+    # lengths vary wildly; t-SNE (cosine) ignores them, and so must DPQ
+    vecs = [(np.eye(8)[names.index(l)] + rng.normal(0, 0.05, 8)) * rng.uniform(1, 100)
+            for l in labels]
     dataset.set_values("my_vectors", vecs)
 
     res = gridtsne.compute_grid(
@@ -115,6 +121,11 @@ def test_existing_embeddings_field_is_used_and_kept(dataset, tmp_path):
     assert res.config["model"] is None
     assert not dataset.has_field("mine_embedding")
     assert res.metrics["neighbor_label_agreement"] > 0.7
+    unit = np.array(vecs) / np.linalg.norm(vecs, axis=1, keepdims=True)
+    assert res.metrics["dpq_16"] == pytest.approx(
+        distance_preservation_quality(unit, cells_of(dataset, "mine"), p=16), rel=1e-6
+    )
+    assert np.array(dataset.values("my_vectors")) == pytest.approx(np.array(vecs))
 
     gridtsne.delete_grid(dataset, "mine")
     assert dataset.has_field("my_vectors")

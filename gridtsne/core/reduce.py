@@ -18,6 +18,19 @@ PCA_ABOVE_N = 5000
 PCA_COMPONENTS = 50
 
 
+def in_metric_space(features, metric=DEFAULT_METRIC):
+    """Features whose Euclidean distances follow ``metric``.
+
+    t-SNE compares cosine distances, so the later steps that use Euclidean
+    ones (grid refinement, DPQ) get unit vectors: all three then judge the
+    same neighbourhoods. Other metrics pass through unchanged.
+    """
+    x = np.asarray(features, dtype=np.float64)
+    if metric != "cosine":
+        return x
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
 def effective_perplexity(n, perplexity=None):
     """openTSNE needs 3 * perplexity < N; small sets get the largest allowed."""
     p = DEFAULT_PERPLEXITY if perplexity is None else float(perplexity)

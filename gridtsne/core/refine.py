@@ -15,10 +15,10 @@ feature-space neighbours, or to a random cell, at most MAX_STEP cells away;
 each round applies the best improving swaps whose neighbourhoods do not
 overlap, so their gains add up. The weights keep 0.15 on the 2nd-4th nearest
 neighbours and the short steps keep the t-SNE grid's regions intact, which
-keeps neighbour label agreement where t-SNE left it. Measured on
-recaptcha-dev (3 seeds): DPQ_16 0.841 -> 0.887 and agreement 0.739 -> 0.739 in
-under 1 s; with the pure DPQ weights and unlimited steps DPQ_16 reaches 0.899
-but agreement falls to 0.723.
+keeps neighbour label agreement near where t-SNE left it. Measured on
+recaptcha-dev (5 seeds, default embedding): DPQ_16 0.876 -> 0.924 and agreement
+0.770 -> 0.767 in under 1 s; with the pure DPQ weights and unlimited steps (on
+the earlier GeM features) DPQ_16 rose a further 0.012 but agreement fell 0.016.
 
 Written here because no maintained library optimises this objective: LAS/FLAS
 (vc-flas) minimise a smoothed-map distance from random starts, which measured

@@ -169,7 +169,8 @@ def compute_grid(
         )
     timings["tsne"] = time.perf_counter() - t
 
-    cells = _layout_cells(xy, shape, assignment, features if refine else None,
+    judged = core_reduce.in_metric_space(features, metric)
+    cells = _layout_cells(xy, shape, assignment, judged if refine else None,
                           seed, stages, timings)
 
     keep_ids = [ids[i] for i in keep]
@@ -192,7 +193,7 @@ def compute_grid(
     timings["render"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    metrics = layout_metrics(features, cells, keep_labels)
+    metrics = layout_metrics(judged, cells, keep_labels)
     timings["metrics"] = time.perf_counter() - t
 
     with stages.stage("save", total=1):
@@ -671,7 +672,10 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, label_field=None,
     if config.get("embeddings_field") and dataset.has_field(config["embeddings_field"]):
         vectors = view.values(config["embeddings_field"])
         if all(v is not None for v in vectors):
-            features = np.asarray([np.asarray(v, dtype=np.float64).ravel() for v in vectors])
+            features = core_reduce.in_metric_space(
+                [np.asarray(v, dtype=np.float64).ravel() for v in vectors],
+                params.get("metric", core_reduce.DEFAULT_METRIC),
+            )
 
     xy = np.stack([xs, ys], axis=1).astype(np.float64)
     timings = dict(results.timings or {})
