@@ -92,3 +92,11 @@ def test_a_stopped_job_resumes_from_its_finished_batches(shape_files, tmp_path, 
     calls.clear()
     embed.embed_files(shape_files[:5], batch_size=4, num_workers=0, cache_dir=job)
     assert len(calls) == 2
+
+    # and so does a newer embedder (its vectors must not mix with older ones)
+    calls.clear()
+    exported = embed.onnx_model_path()  # (no second export for the pretend version)
+    monkeypatch.setattr(embed, "onnx_model_path", lambda cache_dir=None: exported)
+    monkeypatch.setattr(embed, "FEATURES_TAG", embed.FEATURES_TAG + "-next")
+    embed.embed_files(shape_files[:5], batch_size=4, num_workers=0, cache_dir=job)
+    assert len(calls) == 2

@@ -320,8 +320,9 @@ class _BatchStore:
 
     ``features.npy`` is a memory-mapped (N, 1280) array, ``done.npy`` one flag
     per batch, written after the batch's features are flushed, so a kill at any
-    point loses at most the batch in flight. ``job.txt`` identifies the files
-    and batch size; a different job in the same folder starts afresh.
+    point loses at most the batch in flight. ``job.txt`` identifies the
+    embedder version, the files and the batch size; a different job in the
+    same folder starts afresh.
     """
 
     def __init__(self, folder, paths, batch_size):
@@ -329,8 +330,9 @@ class _BatchStore:
 
         os.makedirs(folder, exist_ok=True)
         self.folder = folder
+        # the embedder's version too: batches from an older one must not mix in
         job = hashlib.sha1(
-            ("%d\n%s" % (batch_size, "\n".join(paths))).encode()
+            ("%s\n%d\n%s" % (FEATURES_TAG, batch_size, "\n".join(paths))).encode()
         ).hexdigest()
         n_batches = -(-len(paths) // batch_size)
         job_file = os.path.join(folder, "job.txt")
