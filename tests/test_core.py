@@ -347,6 +347,30 @@ def test_refine_raises_dpq_on_digits():
     assert metrics.distance_preservation_quality(x, refined) > before + 0.01
 
 
+def test_refine_above_the_dense_limit_works_window_by_window(monkeypatch):
+    from sklearn.datasets import load_digits
+
+    from gridtsne.core import refine
+
+    x = load_digits().data[:400]
+    rows, cols = 20, 21  # with holes
+    start = grid.assign_to_grid(grid.scale_to_grid(reduce.tsne_2d(x), rows, cols), rows, cols)
+    monkeypatch.setattr(refine, "REFINE_MAX_N", 100)
+    monkeypatch.setattr(refine, "BLOCK_SIDE", 8)
+    sizes = []
+    dense = refine._refine_dense
+    monkeypatch.setattr(refine, "_refine_dense",
+                        lambda f, *a, **k: sizes.append(len(f)) or dense(f, *a, **k))
+    fractions = []
+    refined = refine.refine_grid(x, start, rows, cols, progress=fractions.append)
+    assert max(sizes) <= 8 * 8 and sum(sizes) > len(x)  # every image, in two passes
+    assert fractions[-1] == 1.0 and fractions == sorted(fractions)
+    assert len({tuple(c) for c in refined}) == len(x)
+    assert (refined >= 0).all() and (refined < [rows, cols]).all()
+    before = metrics.distance_preservation_quality(x, start)
+    assert metrics.distance_preservation_quality(x, refined) > before + 0.01
+
+
 def test_tile_pyramid_levels_overview_and_content(tmp_path):
     import xml.etree.ElementTree as ET
 

@@ -228,9 +228,6 @@ def _layout_cells(xy, shape, assignment, features, seed, stages, timings):
     timings["assign"] = time.perf_counter() - t
     if features is None:
         return cells
-    if len(features) > core_refine.REFINE_MAX_N:
-        logger.info("Not refining: %d samples > %d", len(features), core_refine.REFINE_MAX_N)
-        return cells
     t = time.perf_counter()
     with stages.stage("refine") as update:
         cells = core_refine.refine_grid(features, cells, *shape, seed=seed, progress=update)
