@@ -146,8 +146,9 @@
   function asSelection(ids, current) {
     return current instanceof Set ? new Set(ids) : new Map(Array.from(ids, (id) => [id, "default"]));
   }
-  function mediaUrl(path) {
-    return fos__namespace.getSampleSrc ? fos__namespace.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
+  function mediaUrl(path, version) {
+    const url = fos__namespace.getSampleSrc ? fos__namespace.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
+    return version ? url + (url.includes("?") ? "&" : "?") + "v=" + encodeURIComponent(version) : url;
   }
   function GridMosaicView(props) {
     const { data = {}, schema = {} } = props;
@@ -215,7 +216,7 @@
       if (!grid) return null;
       const img = new Image();
       img.onload = () => redrawRef.current();
-      img.src = mediaUrl(grid.mosaic_path);
+      img.src = mediaUrl(grid.mosaic_path, grid.version);
       return img;
     }, [grid && grid.mosaic_path, grid && grid.version]);
     const getTile = React.useCallback(
@@ -226,7 +227,7 @@
         if (!img) {
           img = new Image();
           img.onload = () => redrawRef.current();
-          img.src = mediaUrl(`${t.files_dir}/${lv}/${tx}_${ty}.jpg`);
+          img.src = mediaUrl(`${t.files_dir}/${lv}/${tx}_${ty}.jpg`, grid.version);
           tileCache.current.set(k, img);
         }
         return img;
@@ -362,7 +363,7 @@
       if (i >= 0) trigger("on_open_sample", { id: cells.id[i] });
     };
     if (!keys.length) {
-      return /* @__PURE__ */ React.createElement("div", { style: { padding: 16, color: "#bbb" }, "data-testid": "gridtsne-empty" }, "No grid runs on this dataset yet. Run ", /* @__PURE__ */ React.createElement("b", null, "Gridded t-SNE: compute similarity grid"), " from the operator menu.");
+      return /* @__PURE__ */ React.createElement("div", { style: { padding: 16, color: "#bbb" }, "data-testid": "gridtsne-empty" }, "No grid runs on this dataset yet. Run ", /* @__PURE__ */ React.createElement("b", null, "Gridded t-SNE: compute similarity grid"), " from the operator menu.", " ", /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_refresh", {}), "data-testid": "gridtsne-refresh" }, "Look again"));
     }
     const nSelected = selectedIdx.length;
     const selectionText = nSelected === 1 ? `Selected: ${cells.name[selectedIdx[0]]}` : nSelected ? `${nSelected} selected` : "";
@@ -373,10 +374,20 @@
       {
         value: key || "",
         onChange: (e) => trigger("on_change_key", { value: e.target.value }),
+        onFocus: () => trigger("on_refresh", {}),
         style: { ...BUTTON, padding: "2px 4px" },
         "data-testid": "gridtsne-key"
       },
       keys.map((k) => /* @__PURE__ */ React.createElement("option", { key: k, value: k }, k))
+    ), /* @__PURE__ */ React.createElement(
+      "button",
+      {
+        style: BUTTON,
+        onClick: () => trigger("on_refresh", {}),
+        title: "look for runs added, deleted or recomputed since the panel opened",
+        "data-testid": "gridtsne-refresh"
+      },
+      "↻"
     ), ["pan", "box", "lasso"].map((m) => /* @__PURE__ */ React.createElement(
       "button",
       {

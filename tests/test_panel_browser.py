@@ -259,6 +259,22 @@ def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
                                                  "mosaic_files", str(top))))
             assert len(full) < n_full, "every tile was loaded, not just the visible ones"
             shot(canvas, "panel-zoomed-tiles.png")
+
+            # a run made while the panel is open shows up when it looks again
+            gridtsne.compute_grid(ds, key="late", embeddings="grid_embedding",
+                                  mosaic_dir=str(tmp_path / "late"), refine=False)
+            assert page.locator("[data-testid=gridtsne-key] option[value=late]").count() == 0
+            page.locator("[data-testid=gridtsne-refresh]").click()
+            page.wait_for_selector("[data-testid=gridtsne-key] option[value=late]",
+                                   state="attached", timeout=10000)
+            # ... and a run re-gridded meanwhile is redrawn in its new shape
+            page.select_option("[data-testid=gridtsne-key]", "grid")
+            app.wait_text("gridtsne-summary", "grid: %d x %d" % (rows, cols))
+            gridtsne.regrid(ds, "grid", rows=5, cols=8)
+            page.locator("[data-testid=gridtsne-refresh]").click()
+            app.wait_text("gridtsne-summary", "grid: 5 x 8")
+            app.wait_drawn()
+            shot(canvas, "panel-regridded.png")
         finally:
             app.close()
 

@@ -49,7 +49,7 @@ def run_payload(results):
     grid = {
         "key": results.key, "rows": results.rows, "cols": results.cols,
         "mosaic_path": results.mosaic_path,
-        "version": str(results.timestamp),
+        "version": run_version(results),
         "cell_px": tiles["width"] // results.cols if tiles else None,
         "tiles": tiles,
         "legend": [[name, "rgb(%d,%d,%d)" % rgb] for name, rgb in label_colors(labels or []).items()],
@@ -64,6 +64,16 @@ def run_payload(results):
         "label": [None if l is None else str(l) for l in labels] if labels else None,
     }
     return grid, cells
+
+
+def run_version(results):
+    """Changes when the run is recomputed or re-gridded, so that the component
+    reloads its images rather than showing cached ones."""
+    try:
+        mtime = os.stat(results.mosaic_path).st_mtime_ns
+    except (OSError, TypeError):
+        mtime = 0
+    return "%s-%d" % (results.timestamp, mtime)
 
 
 def in_view_indices(cell_ids, view_ids):
@@ -97,6 +107,21 @@ class GridMosaicPanel(foo.Panel):
     def on_change_dataset(self, ctx):
         self.on_load(ctx)
 
+    def on_refresh(self, ctx):
+        """Runs added, deleted or recomputed since the panel loaded: the
+        component asks when its run list is opened or refresh is clicked
+        (FiftyOne sends panels no event for new runs)."""
+        ctx.dataset.reload()  # the App server's copy predates runs made elsewhere
+        keys = runs.list_grids(ctx.dataset)
+        key = ctx.panel.state.key
+        if keys != ctx.panel.state.keys:
+            ctx.panel.state.keys = keys
+        if key not in keys:
+            ctx.panel.state.key = keys[0] if keys else None
+            self._send_run(ctx)
+        elif key and run_version(runs.load_grid(ctx.dataset, key)) != ctx.panel.state.version:
+            self._send_run(ctx)
+
     def on_change_key(self, ctx):
         ctx.panel.state.key = ctx.params.get("value")
         self._send_run(ctx)
@@ -120,6 +145,7 @@ class GridMosaicPanel(foo.Panel):
             ctx.panel.data.cells = None
             return
         grid, cells = run_payload(runs.load_grid(ctx.dataset, key))
+        ctx.panel.state.version = grid["version"]
         ctx.panel.data.grid = grid
         ctx.panel.data.cells = cells
         self._send_view(ctx, cells["id"])
@@ -139,6 +165,7 @@ class GridMosaicPanel(foo.Panel):
                 component=COMPONENT,
                 composite_view=True,
                 on_change_key=self.on_change_key,
+                on_refresh=self.on_refresh,
                 on_open_sample=self.on_open_sample,
                 on_selection_to_view=self.on_selection_to_view,
             ),

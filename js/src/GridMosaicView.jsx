@@ -43,8 +43,10 @@ function asSelection(ids, current) {
 }
 
 // the App's URL for a local file (honours a server path prefix / proxy)
-function mediaUrl(path) {
-  return fos.getSampleSrc ? fos.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
+function mediaUrl(path, version) {
+  const url = fos.getSampleSrc ? fos.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
+  // a re-gridded run rewrites the same files: the version defeats the browser cache
+  return version ? url + (url.includes("?") ? "&" : "?") + "v=" + encodeURIComponent(version) : url;
 }
 
 export default function GridMosaicView(props) {
@@ -116,7 +118,7 @@ export default function GridMosaicView(props) {
     if (!grid) return null;
     const img = new Image();
     img.onload = () => redrawRef.current();
-    img.src = mediaUrl(grid.mosaic_path);
+    img.src = mediaUrl(grid.mosaic_path, grid.version);
     return img;
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [grid && grid.mosaic_path, grid && grid.version]);
@@ -129,7 +131,7 @@ export default function GridMosaicView(props) {
       if (!img) {
         img = new Image();
         img.onload = () => redrawRef.current();
-        img.src = mediaUrl(`${t.files_dir}/${lv}/${tx}_${ty}.jpg`);
+        img.src = mediaUrl(`${t.files_dir}/${lv}/${tx}_${ty}.jpg`, grid.version);
         tileCache.current.set(k, img);
       }
       return img;
@@ -287,7 +289,10 @@ export default function GridMosaicView(props) {
     return (
       <div style={{ padding: 16, color: "#bbb" }} data-testid="gridtsne-empty">
         No grid runs on this dataset yet. Run <b>Gridded t-SNE: compute similarity grid</b> from
-        the operator menu.
+        the operator menu.{" "}
+        <button style={BUTTON} onClick={() => trigger("on_refresh", {})} data-testid="gridtsne-refresh">
+          Look again
+        </button>
       </div>
     );
   }
@@ -304,6 +309,7 @@ export default function GridMosaicView(props) {
         <select
           value={key || ""}
           onChange={(e) => trigger("on_change_key", { value: e.target.value })}
+          onFocus={() => trigger("on_refresh", {})}
           style={{ ...BUTTON, padding: "2px 4px" }}
           data-testid="gridtsne-key"
         >
@@ -313,6 +319,14 @@ export default function GridMosaicView(props) {
             </option>
           ))}
         </select>
+        <button
+          style={BUTTON}
+          onClick={() => trigger("on_refresh", {})}
+          title="look for runs added, deleted or recomputed since the panel opened"
+          data-testid="gridtsne-refresh"
+        >
+          ↻
+        </button>
         {["pan", "box", "lasso"].map((m) => (
           <button
             key={m}
