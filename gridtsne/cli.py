@@ -53,8 +53,8 @@ def build_parser():
     p.add_argument("--perplexity", type=float, help="t-SNE perplexity (default: 20)")
     p.add_argument("--no-refine", dest="refine", action="store_false",
                    help="keep the plain t-SNE + assignment grid instead of swapping "
-                   "images beside their most similar ones (refining is on up to "
-                   "10,000 images)")
+                   "images beside their most similar ones (refining is on by "
+                   "default; above 10,000 images it works window by window)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--batch-size", type=int, default=64,
                    help="embedding batch size (default: 64)")

@@ -92,7 +92,7 @@ def compute_grid(
         assignment: "auto", "exact" or "blocks" (see
             :func:`gridtsne.assign_to_grid`)
         refine: swap images so that each sits beside its most similar ones
-            (:mod:`gridtsne.core.refine`; up to 10,000 samples)
+            (:mod:`gridtsne.core.refine`; window by window above 10,000)
         max_pixels: images with more pixels are skipped
         strict: fail on the first unusable image instead of skipping it
         overwrite: replace an existing run with the same key

@@ -151,7 +151,7 @@ class ComputeGrid(_DelegatedWhenLarge):
         inputs.int("seed", label="Random seed", default=0)
         inputs.bool("refine", label="Refine neighbours", default=True,
                     description="Swap images so that each sits beside its most similar "
-                    "ones (up to 10,000 samples)")
+                    "ones (window by window above 10,000 samples)")
         inputs.int("cell_px", label="Cell size (px)", default=64, min=4, max=1024)
         label_fields = _label_fields(dataset)
         if label_fields:
