@@ -146,6 +146,7 @@
   function asSelection(ids, current) {
     return current instanceof Set ? new Set(ids) : new Map(Array.from(ids, (id) => [id, "default"]));
   }
+  const ONE_LINE = { whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis" };
   function mediaUrl(path, version) {
     const url = fos__namespace.getSampleSrc ? fos__namespace.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
     return version ? url + (url.includes("?") ? "&" : "?") + "v=" + encodeURIComponent(version) : url;
@@ -395,7 +396,8 @@
         style: { ...BUTTON, background: mode === m ? "#ff6d04" : BUTTON.background },
         onClick: () => setMode(m),
         title: m === "pan" ? "drag to pan (shift-drag: box select)" : `drag to ${m}-select`,
-        "data-testid": `gridtsne-mode-${m}`
+        "data-testid": `gridtsne-mode-${m}`,
+        "data-active": mode === m ? "true" : "false"
       },
       m
     )), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => zoom(1.5), "data-testid": "gridtsne-zoom-in" }, "+"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => zoom(1 / 1.5), "data-testid": "gridtsne-zoom-out" }, "-"), /* @__PURE__ */ React.createElement(
@@ -408,12 +410,12 @@
         }
       },
       "fit"
-    ), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_selection_to_view", {}), "data-testid": "gridtsne-to-view" }, "Selection to view"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => setSelected(asSelection([], appSelected)) }, "Clear selection")), /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-summary", style: { padding: "2px 0" } }, grid ? `${key}: ${grid.rows} x ${grid.cols}, ${cells.id.length} samples, ${nInView} in view` : "", grid && grid.metrics ? ` | ${grid.metrics}` : ""), /* @__PURE__ */ React.createElement(
+    ), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_selection_to_view", {}), "data-testid": "gridtsne-to-view" }, "Selection to view"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => setSelected(asSelection([], appSelected)) }, "Clear selection")), /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-summary", style: { padding: "2px 0", ...ONE_LINE } }, grid ? `${key}: ${grid.rows} x ${grid.cols}, ${cells.id.length} samples, ${nInView} in view` : "", grid && grid.metrics ? ` | ${grid.metrics}` : ""), /* @__PURE__ */ React.createElement(
       "div",
       {
         "data-testid": "gridtsne-selection",
         "data-app-selection": selectedIds(appSelected).sort().join(","),
-        style: { minHeight: 18 }
+        style: { minHeight: 18, ...ONE_LINE }
       },
       selectionText
     ), /* @__PURE__ */ React.createElement("div", { ref: boxRef, style: { position: "relative", width: "100%", height: size.height, overflow: "hidden" } }, /* @__PURE__ */ React.createElement(

@@ -43,6 +43,9 @@ function asSelection(ids, current) {
 }
 
 // the App's URL for a local file (honours a server path prefix / proxy)
+// text lines above the canvas never wrap: a wrap would move the canvas under the pointer
+const ONE_LINE = { whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis" };
+
 function mediaUrl(path, version) {
   const url = fos.getSampleSrc ? fos.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
   // a re-gridded run rewrites the same files: the version defeats the browser cache
@@ -334,6 +337,7 @@ export default function GridMosaicView(props) {
             onClick={() => setMode(m)}
             title={m === "pan" ? "drag to pan (shift-drag: box select)" : `drag to ${m}-select`}
             data-testid={`gridtsne-mode-${m}`}
+            data-active={mode === m ? "true" : "false"}
           >
             {m}
           </button>
@@ -356,14 +360,14 @@ export default function GridMosaicView(props) {
           Clear selection
         </button>
       </div>
-      <div data-testid="gridtsne-summary" style={{ padding: "2px 0" }}>
+      <div data-testid="gridtsne-summary" style={{ padding: "2px 0", ...ONE_LINE }}>
         {grid ? `${key}: ${grid.rows} x ${grid.cols}, ${cells.id.length} samples, ${nInView} in view` : ""}
         {grid && grid.metrics ? ` | ${grid.metrics}` : ""}
       </div>
       <div
         data-testid="gridtsne-selection"
         data-app-selection={selectedIds(appSelected).sort().join(",")}
-        style={{ minHeight: 18 }}
+        style={{ minHeight: 18, ...ONE_LINE }}
       >
         {selectionText}
       </div>
