@@ -370,6 +370,7 @@
     const selectionText = nSelected === 1 ? `Selected: ${cells.name[selectedIdx[0]]}` : nSelected ? `${nSelected} selected` : "";
     const nInView = inView ? inView.reduce((a, b) => a + b, 0) : cells ? cells.id.length : 0;
     const legend = grid && grid.legend || [];
+    const summary = grid ? `${key}: ${grid.rows} x ${grid.cols}, ${cells.id.length} samples, ${nInView} in view` + (grid.metrics ? ` | ${grid.metrics}` : "") : "";
     return /* @__PURE__ */ React.createElement("div", { style: { width: "100%", color: "#ddd", fontSize: 13 }, "data-testid": "gridtsne-view" }, /* @__PURE__ */ React.createElement("div", { style: { display: "flex", gap: 6, alignItems: "center", flexWrap: "wrap", padding: "4px 0" } }, /* @__PURE__ */ React.createElement(
       "select",
       {
@@ -410,7 +411,7 @@
         }
       },
       "fit"
-    ), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_selection_to_view", {}), "data-testid": "gridtsne-to-view" }, "Selection to view"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => setSelected(asSelection([], appSelected)) }, "Clear selection")), /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-summary", style: { padding: "2px 0", ...ONE_LINE } }, grid ? `${key}: ${grid.rows} x ${grid.cols}, ${cells.id.length} samples, ${nInView} in view` : "", grid && grid.metrics ? ` | ${grid.metrics}` : ""), /* @__PURE__ */ React.createElement(
+    ), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_selection_to_view", {}), "data-testid": "gridtsne-to-view" }, "Selection to view"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => setSelected(asSelection([], appSelected)) }, "Clear selection")), /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-summary", style: { padding: "2px 0", ...ONE_LINE }, title: summary }, summary), /* @__PURE__ */ React.createElement(
       "div",
       {
         "data-testid": "gridtsne-selection",

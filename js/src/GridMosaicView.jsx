@@ -305,6 +305,10 @@ export default function GridMosaicView(props) {
     nSelected === 1 ? `Selected: ${cells.name[selectedIdx[0]]}` : nSelected ? `${nSelected} selected` : "";
   const nInView = inView ? inView.reduce((a, b) => a + b, 0) : cells ? cells.id.length : 0;
   const legend = (grid && grid.legend) || [];
+  const summary = grid
+    ? `${key}: ${grid.rows} x ${grid.cols}, ${cells.id.length} samples, ${nInView} in view` +
+      (grid.metrics ? ` | ${grid.metrics}` : "")
+    : "";
 
   return (
     <div style={{ width: "100%", color: "#ddd", fontSize: 13 }} data-testid="gridtsne-view">
@@ -360,9 +364,8 @@ export default function GridMosaicView(props) {
           Clear selection
         </button>
       </div>
-      <div data-testid="gridtsne-summary" style={{ padding: "2px 0", ...ONE_LINE }}>
-        {grid ? `${key}: ${grid.rows} x ${grid.cols}, ${cells.id.length} samples, ${nInView} in view` : ""}
-        {grid && grid.metrics ? ` | ${grid.metrics}` : ""}
+      <div data-testid="gridtsne-summary" style={{ padding: "2px 0", ...ONE_LINE }} title={summary}>
+        {summary}
       </div>
       <div
         data-testid="gridtsne-selection"
