@@ -49,7 +49,9 @@ def distance_preservation_quality(features, cells, p=16, max_exact=DPQ_EXACT_MAX
     Returns:
         a float in [0, 1]; 1 for a layout that keeps every neighbourhood
     """
-    x = np.asarray(features, dtype=np.float64)
+    x = np.asarray(features)
+    if x.dtype != np.float32:  # float32 stays: no 2x copy of large embeddings
+        x = x.astype(np.float64)
     g = np.asarray(cells, dtype=np.float64)
     n = len(x)
     if n < 2:

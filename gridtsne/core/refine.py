@@ -67,7 +67,7 @@ def refine_grid(features, cells, rows, cols, seed=0, max_rounds=MAX_ROUNDS,
 
 def _refine_in_windows(features, cells, rows, cols, seed, max_rounds, max_step, progress,
                        side):
-    """Refines BLOCK_SIDE x BLOCK_SIDE windows one after another, in two passes.
+    """Refines windows of side x side cells one after another, in two passes.
 
     Swaps stay inside a window, and a window's outside neighbours count as
     holes, so the second pass shifts the windows by half a side to work on
