@@ -96,13 +96,7 @@ class GridMosaicPanel(foo.Panel):
         )
 
     def on_load(self, ctx):
-        keys = runs.list_grids(ctx.dataset)
-        key = ctx.panel.state.key
-        if key not in keys:
-            key = keys[0] if keys else None
-        ctx.panel.state.keys = keys
-        ctx.panel.state.key = key
-        self._send_run(ctx)
+        self._sync_runs(ctx, resend=True)
 
     def on_change_dataset(self, ctx):
         self.on_load(ctx)
@@ -112,15 +106,7 @@ class GridMosaicPanel(foo.Panel):
         component asks when its run list is opened or refresh is clicked
         (FiftyOne sends panels no event for new runs)."""
         ctx.dataset.reload()  # the App server's copy predates runs made elsewhere
-        keys = runs.list_grids(ctx.dataset)
-        key = ctx.panel.state.key
-        if keys != ctx.panel.state.keys:
-            ctx.panel.state.keys = keys
-        if key not in keys:
-            ctx.panel.state.key = keys[0] if keys else None
-            self._send_run(ctx)
-        elif key and run_version(runs.load_grid(ctx.dataset, key)) != ctx.panel.state.version:
-            self._send_run(ctx)
+        self._sync_runs(ctx, resend=False)
 
     def on_change_key(self, ctx):
         ctx.panel.state.key = ctx.params.get("value")
@@ -138,13 +124,28 @@ class GridMosaicPanel(foo.Panel):
         if ctx.selected:
             ctx.ops.set_view(ctx.dataset.select(ctx.selected))
 
-    def _send_run(self, ctx):
+    def _sync_runs(self, ctx, resend):
+        """Lists the runs, keeps the shown one if it still exists, and sends it
+        when ``resend``, when it is another run or when it has changed."""
+        keys = runs.list_grids(ctx.dataset)
+        key = ctx.panel.state.key
+        if key not in keys:
+            key = keys[0] if keys else None
+        if keys != ctx.panel.state.keys:
+            ctx.panel.state.keys = keys
+        results = runs.load_grid(ctx.dataset, key) if key else None
+        if (resend or key != ctx.panel.state.key
+                or (results and run_version(results) != ctx.panel.state.version)):
+            ctx.panel.state.key = key
+            self._send_run(ctx, results)
+
+    def _send_run(self, ctx, results=None):
         key = ctx.panel.state.key
         if not key:
             ctx.panel.data.grid = None
             ctx.panel.data.cells = None
             return
-        grid, cells = run_payload(runs.load_grid(ctx.dataset, key))
+        grid, cells = run_payload(results or runs.load_grid(ctx.dataset, key))
         ctx.panel.state.version = grid["version"]
         ctx.panel.data.grid = grid
         ctx.panel.data.cells = cells
