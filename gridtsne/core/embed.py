@@ -27,6 +27,7 @@ these 2 cores (see benchmarks/bench_embed.py). With CUDA, PyTorch runs it.
 import contextlib
 import hashlib
 import io
+import json
 import os
 
 import numpy as np
@@ -303,10 +304,9 @@ class _DecodedImages:
         try:
             img = core_images.load_rgb(self.paths[i], self.max_pixels)
             return i, self.transform(img).numpy(), ""
-        except core_images.BadImageError as e:  # reported per file; the batch goes on
-            return i, np.zeros((3, IMAGE_SIZE, IMAGE_SIZE), np.float32), str(e)
-        except Exception as e:
-            reason = "%s: %s" % (type(e).__name__, e)
+        except Exception as e:  # reported per file; the batch goes on
+            reason = str(e) if isinstance(e, core_images.BadImageError) else "%s: %s" % (
+                type(e).__name__, e)
             return i, np.zeros((3, IMAGE_SIZE, IMAGE_SIZE), np.float32), reason
 
 
@@ -326,8 +326,6 @@ class _BatchStore:
     """
 
     def __init__(self, folder, paths, batch_size):
-        import json
-
         os.makedirs(folder, exist_ok=True)
         self.folder = folder
         # the embedder's version too: batches from an older one must not mix in
@@ -360,14 +358,13 @@ class _BatchStore:
                     if line.strip():
                         i, reason = json.loads(line)
                         self.failures[int(i)] = reason
-        self._json = json
 
     def finish(self, batch, failures):
         self.features.flush()
         if failures:
             with open(self._failures_path, "a") as f:
                 for i, r in failures.items():
-                    f.write(self._json.dumps([i, r]) + "\n")
+                    f.write(json.dumps([i, r]) + "\n")
                 f.flush()
                 os.fsync(f.fileno())
         self.done[batch] = True
