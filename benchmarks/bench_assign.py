@@ -12,12 +12,11 @@ passes (``cost_vs_same_blocks``), which it can only improve on.
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import time
 
 import numpy as np
 
+from fresh_process import measure_in_fresh_process
 from gridtsne.core import grid
 
 EXACT_MAX_N = 4096
@@ -67,11 +66,7 @@ def main(argv=None):
         for method in args.methods:
             if method == "exact" and n > EXACT_MAX_N:
                 continue
-            out = subprocess.run(
-                [sys.executable, __file__, "--one", str(n), method, "--seed", str(args.seed)],
-                capture_output=True, text=True, check=True,
-            )
-            row = json.loads(out.stdout)
+            row = measure_in_fresh_process(__file__, n, method, "--seed", args.seed)
             if method == "exact":
                 exact_cost = row["cost"]
             if exact_cost:

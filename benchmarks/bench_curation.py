@@ -11,7 +11,6 @@ highest scores, per flip and averaged.
 
 import argparse
 import json
-import os
 import time
 
 import numpy as np

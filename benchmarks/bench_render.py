@@ -13,13 +13,12 @@ import json
 import os
 import resource
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 
 import numpy as np
 
+from fresh_process import measure_in_fresh_process
 from gridtsne.core import grid, pyramid, render
 
 
@@ -78,11 +77,8 @@ def main(argv=None):
         if not pyramid.needs_pyramid(rows, cols, args.cell):
             hows.insert(0, "bitmap")
         for how in hows:
-            out = subprocess.run(
-                [sys.executable, __file__, "--one", str(n), how, "--cell", str(args.cell)],
-                capture_output=True, text=True, check=True,
-            )
-            print(out.stdout.strip(), flush=True)
+            row = measure_in_fresh_process(__file__, n, how, "--cell", args.cell)
+            print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":
