@@ -71,7 +71,7 @@ def main(argv=None):
         },
     }
     if os.path.isdir(RECAPTCHA):
-        name, paths = "recaptcha-dev", images.list_images(RECAPTCHA)
+        name, paths = "recaptcha-dev", images.list_images(RECAPTCHA)[0]
     else:
         name = "digits-120px-tiles"
         paths = digit_tiles(os.path.join(tempfile.gettempdir(), "gridtsne-digit-tiles"))

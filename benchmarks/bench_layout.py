@@ -53,7 +53,7 @@ def dataset_features(cache=None, data=RECAPTCHA, digits=False):
     """[(name, features, labels)]: recaptcha-dev when present, digits otherwise."""
     out = []
     if os.path.isdir(data):
-        paths = images.list_images(data)
+        paths, _ = images.list_images(data)
         labels = [os.path.basename(os.path.dirname(p)) for p in paths]
         feats, _ = embedded(paths, _cached(cache, "recaptcha"))
         out.append((os.path.basename(os.path.abspath(data)), feats, labels))
@@ -65,7 +65,7 @@ def dataset_features(cache=None, data=RECAPTCHA, digits=False):
         from gridtsne.fo.imports import write_digits
 
         folder = write_digits(os.path.join(tempfile.gettempdir(), "gridtsne-digits"))
-        paths = images.list_images(folder)
+        paths, _ = images.list_images(folder)
         labels = [os.path.basename(os.path.dirname(p)) for p in paths]
         feats, _ = embedded(paths, _cached(cache, "digits"))
         out.append(("sklearn-digits", feats, labels))

@@ -298,8 +298,10 @@
       else ids.forEach((id) => next.add(id));
       setSelected(asSelection(next, appSelected));
     };
+    const beforeClick = React.useRef(null);
     const onMouseDown = (e) => {
       if (!grid) return;
+      canvasRef.current.focus({ preventScroll: true });
       const p = pointer(e);
       dragRef.current = { start: p, last: p, path: [p], moved: false, view: viewRef.current };
     };
@@ -347,6 +349,11 @@
       const p = pointer(e);
       const shape = e.shiftKey && mode === "pan" ? "box" : mode;
       if (!d.moved) {
+        if (e.detail >= 2) {
+          if (beforeClick.current) setSelected(beforeClick.current);
+          return;
+        }
+        beforeClick.current = appSelected;
         const i = hit(viewRef.current, index, grid.rows, grid.cols, p[0], p[1]);
         if (i >= 0) select([i], e.ctrlKey || e.metaKey);
         else if (!(e.ctrlKey || e.metaKey)) setSelected(asSelection([], appSelected));
@@ -430,9 +437,11 @@
           left: 0,
           top: 0,
           cursor: mode === "pan" ? "grab" : "crosshair",
-          background: "#181818"
+          background: "#181818",
+          outline: "none"
         },
         "data-testid": "gridtsne-canvas",
+        tabIndex: 0,
         "data-render-ms": lastMs === null ? "" : lastMs.toFixed(2),
         onMouseDown,
         onMouseMove,

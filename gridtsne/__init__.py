@@ -12,10 +12,10 @@ from gridtsne.core.grid import assign_to_grid, grid_shape, scale_to_grid
 from gridtsne.core.metrics import neighbor_label_agreement
 from gridtsne.core.reduce import tsne_2d
 from gridtsne.core.render import render_mosaic
+from gridtsne.config import GridConfig, GridError
 
 _FIFTYONE_API = {
     "compute_grid": "gridtsne.fo.compute",
-    "GridError": "gridtsne.fo.compute",
     "load_grid": "gridtsne.fo.runs",
     "list_grids": "gridtsne.fo.runs",
     "delete_grid": "gridtsne.fo.runs",
@@ -29,7 +29,7 @@ _FIFTYONE_API = {
 
 __all__ = [
     "assign_to_grid", "grid_shape", "scale_to_grid", "neighbor_label_agreement",
-    "tsne_2d", "render_mosaic", *_FIFTYONE_API,
+    "tsne_2d", "render_mosaic", "GridConfig", "GridError", *_FIFTYONE_API,
 ]
 
 

@@ -3,15 +3,21 @@
     gridtsne IMAGES_DIR --out OUT_DIR      import a folder, label = parent folder
     gridtsne --dataset NAME --out OUT_DIR  an existing FiftyOne dataset
     gridtsne --demo --out OUT_DIR          scikit-learn's digits, offline
+
+Exit status: 0 done, 2 bad input (one line on stderr, nothing changed), 1 the
+run failed for an outside reason (database, disk; nothing changed), 130
+interrupted (143 terminated).
 """
 
 import argparse
-import csv
+import dataclasses
 import os
 import re
+import signal
 import sys
 
-from gridtsne.core.images import DEFAULT_MAX_PIXELS
+from gridtsne import config as gconfig
+from gridtsne.config import GridConfig, GridError
 
 LABEL_FIELD = "ground_truth"
 METRIC_NAMES = {
@@ -19,58 +25,58 @@ METRIC_NAMES = {
     "neighbor_label_agreement": "neighbor label agreement",
     "knn10_label_accuracy": "10-NN label accuracy on the grid",
 }
+# options that the command line spells its own way, or does not offer
+_SPECIAL = {"rows", "cols", "output_dir", "embeddings_field", "refine", "overwrite", "strict"}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C so that the run cleans up."""
 
 
 def build_parser():
     p = argparse.ArgumentParser(
         prog="gridtsne",
         description="Similarity-sorted image mosaic: embeddings -> t-SNE -> grid.",
-        epilog="Writes OUT_DIR/mosaic.jpg, OUT_DIR/layout.csv and, when images "
-        "were skipped, OUT_DIR/skipped.csv.",
-    )
+        epilog="Writes OUT_DIR/KEY/mosaic.jpg, OUT_DIR/KEY/layout.csv and, when images "
+        "were skipped, OUT_DIR/KEY/skipped.csv. Files already in OUT_DIR are never "
+        "touched.")
     p.add_argument("images_dir", nargs="?", metavar="IMAGES_DIR",
-                   help="folder of images, searched recursively; each image's "
-                   "label is the name of its parent folder")
+                   help="folder of images, searched recursively; each image's label is "
+                   "the name of its parent folder")
     p.add_argument("--out", required=True, metavar="OUT_DIR",
-                   help="folder for mosaic.jpg and layout.csv")
+                   help="the run's files go to OUT_DIR/KEY/, a folder of its own")
     p.add_argument("--dataset", metavar="NAME",
-                   help="FiftyOne dataset to use; with IMAGES_DIR, the dataset to "
-                   "import into (default: gridtsne-<folder name>)")
+                   help="FiftyOne dataset to use; with IMAGES_DIR, the dataset to import "
+                   "into (default: gridtsne-<folder name>)")
     p.add_argument("--demo", action="store_true",
                    help="use scikit-learn's bundled digits (1,797 labeled images)")
-    p.add_argument("--key", default="grid",
-                   help="run key; fields {key}_x, {key}_y, {key}_row, {key}_col "
-                   "(default: grid)")
     p.add_argument("--grid", metavar="ROWSxCOLS",
                    help="grid shape, e.g. 32x32, 20x or x40 (default: near-square)")
-    p.add_argument("--cell", type=int, default=64, metavar="PX",
-                   help="mosaic cell size in pixels (default: 64)")
-    p.add_argument("--label-field", metavar="FIELD",
-                   help="label field for cell borders and the agreement metric "
-                   "(default: ground_truth when present)")
-    p.add_argument("--embeddings-field", metavar="FIELD",
-                   help="use the vectors in this field instead of computing them")
-    p.add_argument("--perplexity", type=float, help="t-SNE perplexity (default: 20)")
-    p.add_argument("--no-refine", dest="refine", action="store_false",
-                   help="keep the plain t-SNE + assignment grid instead of swapping "
-                   "images beside their most similar ones (refining is on by "
-                   "default; above 10,000 images it works window by window)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--batch-size", type=int, default=64,
-                   help="embedding batch size (default: 64)")
-    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, metavar="N",
-                   help="skip images with more pixels than this, without decoding "
-                   "them (default: %d)" % DEFAULT_MAX_PIXELS)
-    p.add_argument("--outline-suspicious", type=float, default=0.0, metavar="FRACTION",
-                   help="outline this fraction of images whose labels most disagree "
-                   "with their neighbours, e.g. 0.05 (default: 0, none)")
-    p.add_argument("--overwrite", action="store_true",
+    for name, default, meta in gconfig.options():
+        if name in _SPECIAL or not meta.get("cli"):
+            continue
+        kind = gconfig._TYPES.get(name, str)
+        p.add_argument(meta["cli"], dest=name, type=kind, default=None,
+                       metavar=name.upper().replace("_", "-") if name != "cell_px" else "PX",
+                       help="%s (default: %s)" % (meta["help"], _shown(name, default)))
+    p.add_argument("--no-refine", dest="refine", action="store_false", default=None,
+                   help=gconfig.GridConfig.__dataclass_fields__["refine"].metadata["help"]
+                   + " is on by default; this keeps the plain t-SNE + assignment grid")
+    p.add_argument("--overwrite", action="store_true", default=None,
                    help="replace an existing run with the same key")
-    p.add_argument("--strict", action="store_true",
+    p.add_argument("--strict", action="store_true", default=None,
                    help="fail on the first unusable image instead of skipping it")
     p.add_argument("--app", action="store_true",
                    help="open the FiftyOne App on the dataset when done")
     return p
+
+
+def _shown(name, default):
+    if name == "label_field":
+        return "ground_truth when present"
+    if name == "perplexity":
+        return "20"
+    return "none" if default is None else default
 
 
 def parse_grid(text):
@@ -79,151 +85,167 @@ def parse_grid(text):
         return None, None
     m = re.fullmatch(r"\s*(\d*)\s*[xX]\s*(\d*)\s*", text)
     if not m or not (m.group(1) or m.group(2)):
-        raise ValueError("--grid must look like ROWSxCOLS, e.g. 32x32; got %r" % text)
+        raise GridError("--grid must look like ROWSxCOLS, e.g. 32x32; got %r" % text)
     return (int(m.group(1)) if m.group(1) else None,
             int(m.group(2)) if m.group(2) else None)
 
 
+def config_from_args(args, **extra):
+    """The run's :class:`GridConfig` from parsed arguments (flags not given keep
+    the config's defaults)."""
+    rows, cols = parse_grid(args.grid)
+    given = {name: getattr(args, name, None) for name, _, _ in gconfig.options()
+             if name not in ("rows", "cols", "output_dir")}
+    given.update(extra)
+    return GridConfig(rows=rows, cols=cols, output_dir=os.path.abspath(args.out),
+                      **{k: v for k, v in given.items() if v is not None})
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         return run(args)
-    except KeyboardInterrupt:
-        print("interrupted; nothing was written to the dataset", file=sys.stderr)
-        return 130
-    except (ValueError, OSError) as e:
-        print("gridtsne: error: %s" % e, file=sys.stderr)
-        return 2
+    except KeyboardInterrupt as e:
+        saved = type(e).__name__ == "InterruptedAfterSave"
+        print("interrupted; %s" % (
+            "the run was saved before stopping" if saved else
+            "the run was not saved (run the same command again to resume)"), file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
+    except GridError as e:
+        return _fail(e.for_surface("cli"), 2)
+    except Exception as e:  # noqa: BLE001 - every failure is one line, never a traceback
+        return _fail(*_describe(e))
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def _fail(message, code):
+    print("gridtsne: error: %s" % message, file=sys.stderr)
+    return code
+
+
+def _describe(e):
+    """(message, exit status) for a failure: bad input is 2, the world is 1."""
+    import errno
+
+    try:
+        import pymongo.errors as pe
+    except ImportError:  # pragma: no cover
+        pe = None
+    from gridtsne.fo.lock import LockLostError
+
+    if pe is not None and isinstance(e, pe.PyMongoError):
+        first = str(e).split(",")[0].split("\n")[0]
+        return ("lost the connection to the database (%s); the run was not saved, and "
+                "anything half-written is undone the next time gridtsne opens the dataset"
+                % first, 1)
+    if isinstance(e, LockLostError):
+        return (str(e), 1)
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+        return ("%s; the run was not saved" % (e.strerror if not e.filename else
+                                               "%s: %s" % (e.strerror, e.filename)), 1)
+    if isinstance(e, (ValueError, OSError, TimeoutError)):
+        return (str(e), 2 if isinstance(e, ValueError) else 1)
+    return ("%s: %s" % (type(e).__name__, e), 1)
 
 
 def run(args):
-    rows, cols = parse_grid(args.grid)
-    if sum(bool(x) for x in (args.images_dir, args.demo)) > 1:
-        raise ValueError("give IMAGES_DIR or --demo, not both")
+    if args.images_dir and args.demo:
+        raise GridError("give IMAGES_DIR or --demo, not both")
     if not (args.images_dir or args.demo or args.dataset):
-        raise ValueError("give IMAGES_DIR, --dataset NAME or --demo")
+        raise GridError("give IMAGES_DIR, --dataset NAME or --demo")
     if args.images_dir and not os.path.isdir(args.images_dir):
-        raise ValueError("IMAGES_DIR %r is not a folder" % args.images_dir)
-    out_dir = os.path.abspath(args.out)
-    os.makedirs(out_dir, exist_ok=True)
-    if not os.access(out_dir, os.W_OK):
-        raise ValueError("cannot write to --out folder %r" % out_dir)
+        raise GridError("IMAGES_DIR %r is not a folder" % args.images_dir)
+    config = config_from_args(args)  # every option is checked before anything is read
 
     from gridtsne.fo.database import database_problem
 
     problem = database_problem()
     if problem:
-        raise ValueError(problem)
+        raise GridError(problem)
 
     import fiftyone as fo
 
     from gridtsne.fo import imports
     from gridtsne.fo.compute import compute_grid
 
+    imported = None
     if args.demo:
-        dataset = imports.digits_dataset(os.path.join(out_dir, "digits"), name=args.dataset)
+        imported = imports.digits_dataset(os.path.join(config.output_dir, "digits"),
+                                          name=args.dataset)
+        dataset = imported.dataset
     elif args.images_dir:
-        name = args.dataset or "gridtsne-" + os.path.basename(
-            os.path.abspath(args.images_dir)
-        )
-        dataset = imports.folder_dataset(args.images_dir, name, LABEL_FIELD)
+        name = args.dataset or imports.dataset_name_for(args.images_dir)
+        if fo.dataset_exists(name):
+            _check_key(fo.load_dataset(name), config)
+        imported = imports.folder_dataset(args.images_dir, name, LABEL_FIELD,
+                                          skip_dirs=[config.output_dir])
+        dataset = imported.dataset
+        if imported.undecodable:
+            print("Not imported: %d file name%s that %s not valid UTF-8 (FiftyOne cannot "
+                  "store them; rename to include them): %s"
+                  % (len(imported.undecodable), "" if len(imported.undecodable) == 1 else "s",
+                     "is" if len(imported.undecodable) == 1 else "are",
+                     "; ".join(imported.undecodable[:3])), file=sys.stderr)
     else:
         if not fo.dataset_exists(args.dataset):
-            raise ValueError("no FiftyOne dataset named %r" % args.dataset)
+            raise GridError("no FiftyOne dataset named %r" % args.dataset)
         dataset = fo.load_dataset(args.dataset)
 
-    label_field = args.label_field
-    if label_field is None and dataset.has_field(LABEL_FIELD):
-        label_field = LABEL_FIELD
+    if config.label_field is None and dataset.has_field(LABEL_FIELD):
+        config = config.replace(label_field=LABEL_FIELD)
 
     print("Dataset %r: %d samples" % (dataset.name, len(dataset)))
-    results = compute_grid(
-        dataset,
-        key=args.key,
-        embeddings=args.embeddings_field,
-        rows=rows,
-        cols=cols,
-        perplexity=args.perplexity,
-        refine=args.refine,
-        seed=args.seed,
-        cell_px=args.cell,
-        label_field=label_field,
-        mosaic_dir=out_dir,
-        batch_size=args.batch_size,
-        max_pixels=args.max_pixels,
-        strict=args.strict,
-        outline_suspicious=args.outline_suspicious,
-        overwrite=args.overwrite,
-    )
-
-    layout_path = os.path.join(out_dir, "layout.csv")
-    write_layout_csv(results, layout_path, label_field)
-    skipped_path = os.path.join(out_dir, "skipped.csv")
-    write_skipped_csv(results.skipped, skipped_path)
-
-    print()
-    print("Grid %dx%d with %d images" % (results.rows, results.cols, results.n_samples))
-    t = results.timings
-    print("Time: " + ", ".join(
-        "%s %.1f s" % (name, t[stage]) for stage, name in (
-            ("embed", "embed"), ("tsne", "t-SNE"), ("assign", "assign"),
-            ("refine", "refine"), ("render", "render"), ("total", "total"))
-        if stage in t))
-    for name, value in (results.metrics or {}).items():
-        print("%s: %.3f" % (METRIC_NAMES.get(name, name), value))
-    if results.skipped:
-        print("Skipped %d unusable images:" % len(results.skipped))
-        for s in results.skipped[:10]:
-            print("  %s: %s" % (s["filepath"], s["reason"]))
-        if len(results.skipped) > 10:
-            print("  ... (all %d in %s)" % (len(results.skipped), skipped_path))
-    print("Mosaic: %s" % results.mosaic_path)
-    if results.tiles_path:
-        print("Tiles (Deep Zoom): %s" % results.tiles_path)
-    print("Layout: %s" % layout_path)
-    if results.skipped:
-        print("Skipped: %s" % skipped_path)
-    print("Dataset: %s (run key %r)" % (dataset.name, args.key))
-
+    try:
+        results = compute_grid(dataset, progress=None, **dataclasses.asdict(config))
+    except Exception:
+        if imported is not None:
+            imported.undo()  # a failed run leaves the dataset as it found it
+        raise
+    _print_summary(results, dataset)
     if args.app:
         session = fo.launch_app(dataset)
         session.wait()
     return 0
 
 
-def write_layout_csv(results, path, label_field=None):
-    layout = results.layout(label_field)
-    labels = layout.get("label") or [None] * len(layout["id"])
-    scores = layout.get("label_disagreement")
-    order = sorted(range(len(layout["id"])),
-                   key=lambda i: (layout["row"][i], layout["col"][i]))
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as f:
-        w = csv.writer(f)
-        header = ["filepath", "label", "row", "col", "x", "y"]
-        w.writerow(header + (["label_disagreement"] if scores is not None else []))
-        for i in order:
-            row = [layout["filepath"][i], labels[i] if labels[i] is not None else "",
-                   layout["row"][i], layout["col"][i],
-                   "%.6g" % layout["x"][i], "%.6g" % layout["y"][i]]
-            if scores is not None:
-                row.append("" if scores[i] is None else "%.4f" % scores[i])
-            w.writerow(row)
-    os.replace(tmp, path)
+def _check_key(dataset, config):
+    """The existing-key error before a folder is imported, not after."""
+    from gridtsne.fo import runs
+
+    if config.key in dataset.list_runs() and not config.overwrite:
+        kind = "grid run" if runs.record(dataset, config.key) is not None else "run"
+        raise GridError("Dataset %r already has a %s %r; pass <overwrite=True> to "
+                        "replace it" % (dataset.name, kind, config.key))
 
 
-def write_skipped_csv(skipped, path):
-    if not skipped:
-        if os.path.exists(path):
-            os.remove(path)
-        return
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["filepath", "reason"])
-        for s in skipped:
-            w.writerow([s["filepath"], s["reason"]])
-    os.replace(tmp, path)
+def _print_summary(results, dataset):
+    from gridtsne.fo.progress import timing_summary
+
+    print()
+    print("Grid %dx%d with %d images" % (results.rows, results.cols, results.n_samples))
+    print(timing_summary(results.timings))
+    for name, value in results.metrics.items():
+        if value is not None:
+            print("%s: %.3f" % (METRIC_NAMES.get(name, name), value))
+    if results.curation_skipped:
+        print("Label curation skipped: %s" % results.curation_skipped)
+    if results.skipped:
+        print("Skipped %d unusable images:" % len(results.skipped))
+        for s in results.skipped[:10]:
+            print("  %s: %s" % (s["filepath"], s["reason"]))
+        if len(results.skipped) > 10:
+            print("  ... (all %d in %s)" % (len(results.skipped), results.skipped_path))
+    print("Mosaic: %s" % results.mosaic_path)
+    if results.tiles_path:
+        print("Tiles (Deep Zoom): %s" % results.tiles_path)
+    print("Layout: %s" % results.layout_path)
+    if results.skipped_path:
+        print("Skipped: %s" % results.skipped_path)
+    print("Dataset: %s (run key %r)" % (dataset.name, results.key))
 
 
 if __name__ == "__main__":

@@ -159,3 +159,46 @@ def make_dataset(shapes_dir):
 @pytest.fixture
 def dataset(make_dataset):
     return make_dataset()
+
+
+HOLD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hold.py")
+
+
+class Held:
+    """A gridtsne process held at one write step (see tests/hold.py)."""
+
+    def __init__(self, step, command, *args, tmp_path, env=None):
+        import sys
+
+        self.step = step
+        self.release_file = str(tmp_path / ("release-%s-%s" % (step, uuid.uuid4().hex[:6])))
+        self.proc = subprocess.Popen(
+            [sys.executable, HOLD, step, self.release_file, command, *args],
+            env=dict(os.environ, **(env or {})), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        self.stderr = []
+
+    def wait_held(self, timeout=600):
+        """Reads stderr until the process holds; fails with its output if it ends."""
+        import select
+
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            ready, _, _ = select.select([self.proc.stderr], [], [], 1)
+            if ready:
+                line = self.proc.stderr.readline()
+                if not line:
+                    break
+                self.stderr.append(line)
+                if line.startswith("GRIDTSNE_HOLD %s" % self.step):
+                    return self
+        out, err = self.proc.communicate(timeout=60)
+        raise AssertionError("never held at %s (exit %s):\n%s%s\n%s" % (
+            self.step, self.proc.returncode, "".join(self.stderr), err, out))
+
+    def release(self):
+        open(self.release_file, "w").close()
+
+    def finish(self, timeout=600):
+        out, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, out, "".join(self.stderr) + err

@@ -11,6 +11,7 @@ from PIL import Image
 import fiftyone as fo
 
 from gridtsne import cli
+from gridtsne.config import GridError
 
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "gridtsne")
 
@@ -32,11 +33,12 @@ def test_folder_to_mosaic_and_layout(shapes_dir, tmp_path):
     proc = run_cli(shapes_dir, "--out", str(out), "--dataset", name, "--cell", "32")
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
-    assert str(out / "mosaic.jpg") in proc.stdout
-    assert str(out / "layout.csv") in proc.stdout
+    run_dir = out / "grid"  # the run's files live in a folder of its own
+    assert str(run_dir / "mosaic.jpg") in proc.stdout
+    assert str(run_dir / "layout.csv") in proc.stdout
 
-    assert Image.open(out / "mosaic.jpg").size == (7 * 32, 6 * 32)
-    rows = read_layout(out)
+    assert Image.open(run_dir / "mosaic.jpg").size == (7 * 32, 6 * 32)
+    rows = read_layout(run_dir)
     assert list(rows[0]) == ["filepath", "label", "row", "col", "x", "y", "label_disagreement"]
     assert len(rows) == 40
     assert len({(r["row"], r["col"]) for r in rows}) == 40
@@ -45,7 +47,7 @@ def test_folder_to_mosaic_and_layout(shapes_dir, tmp_path):
         assert r["label"] == os.path.basename(os.path.dirname(r["filepath"]))
         float(r["x"]), float(r["y"])
         assert 0 <= float(r["label_disagreement"]) <= 1
-    assert not (out / "skipped.csv").exists()
+    assert not (run_dir / "skipped.csv").exists()
 
     # the dataset persists, so it can be opened in the App or run again
     ds = fo.load_dataset(name)
@@ -56,13 +58,14 @@ def test_folder_to_mosaic_and_layout(shapes_dir, tmp_path):
         proc = run_cli("--dataset", name, "--out", str(out2), "--key", "wide",
                        "--grid", "4x10", "--embeddings-field", "grid_embedding")
         assert proc.returncode == 0, proc.stderr
-        assert {(int(r["row"]), int(r["col"])) for r in read_layout(out2)} <= {
+        assert {(int(r["row"]), int(r["col"])) for r in read_layout(out2 / "wide")} <= {
             (r, c) for r in range(4) for c in range(10)
         }
-        # same key again without --overwrite: a clear error, no traceback
+        # same key again without --overwrite: a clear error in the CLI's own words
         proc = run_cli("--dataset", name, "--out", str(out2), "--key", "wide")
         assert proc.returncode == 2
-        assert "already has a grid run 'wide'" in proc.stderr
+        assert "already has a grid run 'wide'; pass --overwrite to replace it" in proc.stderr
+        assert "overwrite=True" not in proc.stderr
         assert "Traceback" not in proc.stderr
     finally:
         ds.delete()
@@ -85,7 +88,7 @@ def test_parse_grid(text, expected):
 
 
 def test_parse_grid_rejects_garbage():
-    with pytest.raises(ValueError, match="ROWSxCOLS"):
+    with pytest.raises(GridError, match="ROWSxCOLS"):
         cli.parse_grid("big")
 
 
@@ -108,10 +111,10 @@ def test_demo_on_digits(tmp_path):
     proc = run_cli("--demo", "--out", str(out), "--dataset", name, "--cell", "16")
     try:
         assert proc.returncode == 0, proc.stderr
-        rows = read_layout(out)
+        rows = read_layout(out / "grid")
         assert len(rows) == 1797
         assert {r["label"] for r in rows} == {str(d) for d in range(10)}
-        assert Image.open(out / "mosaic.jpg").size == (43 * 16, 42 * 16)
+        assert Image.open(out / "grid" / "mosaic.jpg").size == (43 * 16, 42 * 16)
         agreement = float(proc.stdout.split("neighbor label agreement: ")[1].split()[0])
         assert agreement > 0.6
     finally:
@@ -122,9 +125,9 @@ def test_demo_on_digits(tmp_path):
 def test_demos_in_two_output_folders_do_not_mix_their_digits(tmp_path):
     from gridtsne.fo.imports import digits_dataset
 
-    first = digits_dataset(str(tmp_path / "a"))
-    second = digits_dataset(str(tmp_path / "b"))
-    again = digits_dataset(str(tmp_path / "a"))
+    first = digits_dataset(str(tmp_path / "a" / "digits")).dataset
+    second = digits_dataset(str(tmp_path / "b" / "digits")).dataset
+    again = digits_dataset(str(tmp_path / "a" / "digits")).dataset
     try:
         assert first.name == again.name == "gridtsne-digits" != second.name
         assert len(first) == len(second) == len(again) == 1797

@@ -27,6 +27,24 @@ def run_op(name, dataset, params, view=None):
     return result
 
 
+def run_in_app(name, dataset, params, view=None):
+    """Executes an operator as the App does when it runs it immediately: the
+    generator streams messages to the App; returns (outputs shown, progress)."""
+    request = {"dataset_name": dataset.name, "params": params}
+    if view is not None:
+        request["view"] = view._serialize()
+    ctx = ExecutionContext(request_params=request, executor=Executor())
+    op = foo.get_operator("%s/%s" % (PLUGIN, name))
+    outputs, progress = None, []
+    for message in op.execute(ctx):
+        request = message.body
+        if request.operator_uri.endswith("set_progress"):
+            progress.append((request.params["progress"], request.params["label"]))
+        elif request.operator_uri.endswith("show_output"):
+            outputs = request.params["results"]
+    return outputs, progress
+
+
 def test_plugin_is_discovered():
     uris = {op.uri for op in foo.list_operators()}
     for name in ("compute_grid", "compute_grid_embeddings", "regrid",
@@ -35,8 +53,7 @@ def test_plugin_is_discovered():
 
 
 def test_compute_grid_immediately_with_defaults(dataset):
-    result = run_op("compute_grid", dataset, {"key": "grid"})
-    out = result.result
+    out, progress = run_in_app("compute_grid", dataset, {"key": "grid"})
     assert out["key"] == "grid" and out["samples"] == 40 and out["grid"] == "6 x 7"
     assert os.path.isfile(out["mosaic_path"])
     cells = list(zip(*dataset.values(["grid_row", "grid_col"])))
@@ -45,17 +62,17 @@ def test_compute_grid_immediately_with_defaults(dataset):
 
 def test_compute_grid_on_a_view_with_options(dataset):
     view = dataset.take(20, seed=0)
-    out = run_op("compute_grid", dataset, {
+    out, _ = run_in_app("compute_grid", dataset, {
         "key": "g2", "grid": "custom", "rows": 4, "cols": 5, "cell_px": 16,
         "label_field": "ground_truth", "perplexity": 5, "seed": 1,
-    }, view=view).result
+    }, view=view)
     assert out["grid"] == "4 x 5" and out["samples"] == 20
     assert out["neighbor_label_agreement"] is not None
     assert set(dataset.exists("g2_row").values("id")) == set(view.values("id"))
 
 
 def test_form_rejects_existing_key_before_running(dataset):
-    run_op("compute_grid", dataset, {"key": "grid"})
+    run_in_app("compute_grid", dataset, {"key": "grid"})
     before = dataset.values("grid_row")
     with pytest.raises(foo.executor.ExecutionError, match="grid run 'grid' exists"):
         foo.execute_operator(URI, ctx={"dataset": dataset, "params": {"key": "grid"}})
@@ -71,10 +88,10 @@ def test_form_rejects_existing_key_before_running(dataset):
 
 
 def test_regrid_reuses_tsne_and_delete_needs_confirmation(dataset):
-    run_op("compute_grid", dataset, {"key": "grid", "label_field": "ground_truth"})
+    run_in_app("compute_grid", dataset, {"key": "grid", "label_field": "ground_truth"})
     xs = dataset.values("grid_x")
     emb_time = gridtsne.load_grid(dataset, "grid").timings["embed"]
-    out = run_op("regrid", dataset, {"key": "grid", "rows": 2, "cell_px": 20}).result
+    out, _ = run_in_app("regrid", dataset, {"key": "grid", "rows": 2, "cell_px": 20})
     assert out["grid"] == "2 x 20"
     assert dataset.values("grid_x") == xs
     res = gridtsne.load_grid(dataset, "grid")
@@ -98,8 +115,8 @@ def test_embeddings_only_operator(dataset):
     run_op("compute_grid_embeddings", dataset, {"embeddings_field": "feat"})
     vecs = dataset.values("feat")
     assert len(vecs) == 40 and all(len(v) == 1280 for v in vecs)
-    out = run_op("compute_grid", dataset, {
-        "key": "fromfield", "embeddings_source": "field", "embeddings_field": "feat"}).result
+    out, _ = run_in_app("compute_grid", dataset, {
+        "key": "fromfield", "embeddings_source": "field", "embeddings": "feat"})
     assert out["samples"] == 40
     assert gridtsne.load_grid(dataset, "fromfield").config["embeddings_field"] == "feat"
 

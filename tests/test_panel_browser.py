@@ -108,7 +108,7 @@ class App:
 
 def test_run_payload_and_view_indices(dataset, tmp_path):
     res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth",
-                                mosaic_dir=str(tmp_path))
+                                output_dir=str(tmp_path))
     grid, cells = gpanel.run_payload(res)
     assert (grid["rows"], grid["cols"], grid["tiles"]) == (6, 7, None)
     assert [name for name, _ in grid["legend"]] == sorted(set(cells["label"]))
@@ -131,11 +131,11 @@ def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
     ds = make_dataset()
     ds.persistent = True
     res = gridtsne.compute_grid(ds, key="grid", label_field="ground_truth",
-                                mosaic_dir=str(tmp_path / "mosaic"))
+                                output_dir=str(tmp_path / "mosaic"))
     # a second run large enough (for this test) to be a Deep Zoom pyramid
     monkeypatch.setattr(pyramid, "PYRAMID_ABOVE_SIDE", 1000)
     monkeypatch.setattr(pyramid, "OVERVIEW_MAX_SIDE", 256)
-    big = gridtsne.compute_grid(ds, key="tiles", cell_px=256, mosaic_dir=str(tmp_path / "tiles"),
+    big = gridtsne.compute_grid(ds, key="tiles", cell_px=256, output_dir=str(tmp_path / "tiles"),
                                 embeddings="grid_embedding")
     assert big.tiles_path
     rows, cols = res.rows, res.cols
@@ -239,16 +239,31 @@ def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
             app.session.view = None
             app.wait_text("gridtsne-summary", "40 samples, 40 in view")
 
-            # double-clicking a cell opens that sample in the App's modal
+            # double-clicking a cell opens that sample in the App's modal, and
+            # leaves the selection as it was
             page.locator("[data-testid=gridtsne-mode-pan]").click()
+            x, y = cell_center(box, rows, cols, target["grid_row"], target["grid_col"])
+            page.mouse.click(x, y)
+            page.wait_for_selector("[data-testid=gridtsne-selection][data-app-selection=%s]"
+                                   % json.dumps(target.id), timeout=10000)
+            # a user who just picked a run from the list still has it focused:
+            # the App ignores Escape while a <select> has the focus
+            page.locator("[data-testid=gridtsne-key]").focus()
             x, y = cell_center(box, rows, cols, not_red["grid_row"], not_red["grid_col"])
             page.mouse.dblclick(x, y)
             page.wait_for_function("(id) => window.location.search.includes(id)",
                                    arg=not_red.id, timeout=30000)
+            # the user presses Escape once the sample is shown, and the keyboard
+            # focus is not left where the App ignores its shortcuts
+            page.wait_for_selector("[data-cy=modal-looker-container]", timeout=30000)
+            assert page.evaluate("document.activeElement.tagName") not in (
+                "SELECT", "INPUT", "TEXTAREA")
             page.screenshot(path=os.path.join(ARTIFACTS, "app-modal.png"))
             page.keyboard.press("Escape")
             page.wait_for_function("(id) => !window.location.search.includes(id)",
                                    arg=not_red.id, timeout=30000)
+            page.wait_for_selector("[data-testid=gridtsne-selection][data-app-selection=%s]"
+                                   % json.dumps(target.id), timeout=10000)
 
             # the pyramid run: zooming in loads tiles lazily, only where visible
             app.session.view = None
@@ -274,7 +289,7 @@ def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
 
             # a run made while the panel is open shows up when it looks again
             gridtsne.compute_grid(ds, key="late", embeddings="grid_embedding",
-                                  mosaic_dir=str(tmp_path / "late"), refine=False)
+                                  output_dir=str(tmp_path / "late"), refine=False)
             assert page.locator("[data-testid=gridtsne-key] option[value=late]").count() == 0
             page.locator("[data-testid=gridtsne-refresh]").click()
             page.wait_for_selector("[data-testid=gridtsne-key] option[value=late]",
@@ -304,7 +319,7 @@ def test_interaction_is_fast_at_10k_cells(make_dataset, shapes_dir, tmp_path):
     centres = rng.normal(size=(12, 16))
     emb = centres[rng.integers(0, 12, n)] + rng.normal(0, 0.3, (n, 16))
     res = gridtsne.compute_grid(ds, key="grid", embeddings=emb, cell_px=16, refine=False,
-                                mosaic_dir=str(tmp_path / "mosaic"), label_field="ground_truth")
+                                output_dir=str(tmp_path / "mosaic"), label_field="ground_truth")
     layout = res.layout()
 
     with sync_playwright() as p:

@@ -19,7 +19,7 @@ import fiftyone as fo
 import gridtsne
 from gridtsne.fo.compute import GridError
 
-from conftest import draw_shape
+from conftest import Held, draw_shape
 
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "gridtsne")
 
@@ -90,7 +90,7 @@ def test_unusual_images_are_placed_upright(make_dataset, shapes_dir, tmp_path):
     ordinary = [(os.path.join(r, f), os.path.basename(r))
                 for r, _, fs in os.walk(shapes_dir) for f in sorted(fs)][:10]
     ds = make_dataset(items=ordinary + [(u, "unusual") for u in unusual])
-    res = gridtsne.compute_grid(ds, key="grid", cell_px=32, mosaic_dir=str(tmp_path / "m"))
+    res = gridtsne.compute_grid(ds, key="grid", cell_px=32, output_dir=str(tmp_path / "m"))
     assert res.skipped == [] and res.n_samples == len(ds)
     sample = ds.match(fo.ViewField("filepath").ends_with("exif_rotated.jpg")).first()
     mosaic = np.asarray(Image.open(res.mosaic_path).convert("RGB")).astype(int)
@@ -106,7 +106,7 @@ def test_bad_images_are_skipped_with_reasons(make_dataset, shapes_dir, tmp_path)
     ordinary = [(os.path.join(r, f), os.path.basename(r))
                 for r, _, fs in os.walk(shapes_dir) for f in sorted(fs)][:8]
     ds = make_dataset(items=ordinary + [(b, "bad") for b in bad])
-    res = gridtsne.compute_grid(ds, key="grid", mosaic_dir=str(tmp_path / "m"))
+    res = gridtsne.compute_grid(ds, key="grid", output_dir=str(tmp_path / "m"))
     assert res.n_samples == 8
     reasons = {s["filepath"]: s["reason"] for s in res.skipped}
     assert set(reasons) == set(bad)
@@ -116,7 +116,7 @@ def test_bad_images_are_skipped_with_reasons(make_dataset, shapes_dir, tmp_path)
     assert set(ds.exists("grid_row").values("filepath")) == {p for p, _ in ordinary}
 
     with pytest.raises(GridError, match="Sample .*(missing|zero_bytes|truncated|corrupt|not_an_image|bomb)"):
-        gridtsne.compute_grid(ds, key="strict", strict=True, mosaic_dir=str(tmp_path / "s"))
+        gridtsne.compute_grid(ds, key="strict", strict=True, output_dir=str(tmp_path / "s"))
     assert not ds.has_field("strict_row")
 
 
@@ -133,7 +133,7 @@ def test_non_image_datasets_are_refused(tmp_path):
     try:
         for ds, media in ((video, "video"), (group, "group"), (pcd, "point-cloud")):
             with pytest.raises(GridError, match="has %s media" % media):
-                gridtsne.compute_grid(ds, mosaic_dir=str(tmp_path))
+                gridtsne.compute_grid(ds, output_dir=str(tmp_path))
     finally:
         for ds in (video, group, pcd):
             ds.delete()
@@ -145,63 +145,53 @@ def test_bad_embeddings_and_folders_are_named(dataset, tmp_path):
     vecs[3] = None
     dataset.set_values("v_missing", vecs)
     with pytest.raises(GridError, match="%s.*no value in embeddings field 'v_missing'" % ids[3]):
-        gridtsne.compute_grid(dataset, embeddings="v_missing", mosaic_dir=str(tmp_path))
+        gridtsne.compute_grid(dataset, embeddings="v_missing", output_dir=str(tmp_path))
     vecs[3] = np.array([1, np.nan, 0, 0])
     dataset.set_values("v_nan", vecs)
     with pytest.raises(GridError, match="%s.*non-finite" % ids[3]):
-        gridtsne.compute_grid(dataset, embeddings="v_nan", mosaic_dir=str(tmp_path))
+        gridtsne.compute_grid(dataset, embeddings="v_nan", output_dir=str(tmp_path))
     vecs[3] = np.ones(5)
     dataset.set_values("v_mixed", vecs)
     with pytest.raises(GridError, match="%s.*5-d embedding where others are 4-d" % ids[3]):
-        gridtsne.compute_grid(dataset, embeddings="v_mixed", mosaic_dir=str(tmp_path))
+        gridtsne.compute_grid(dataset, embeddings="v_mixed", output_dir=str(tmp_path))
 
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    with pytest.raises(GridError, match="Cannot write to mosaic folder"):
-        gridtsne.compute_grid(dataset, mosaic_dir=str(blocker / "sub"))
+    with pytest.raises(GridError, match="Cannot write to the run's folder"):
+        gridtsne.compute_grid(dataset, output_dir=str(blocker / "sub"))
     with pytest.raises(GridError, match="0 samples"):
-        gridtsne.compute_grid(dataset.limit(0), mosaic_dir=str(tmp_path))
+        gridtsne.compute_grid(dataset.limit(0), output_dir=str(tmp_path))
     for key in ("a/b", "..", "has space", "x" * 60, "1abc", ""):
         with pytest.raises(ValueError, match="Invalid key"):
-            gridtsne.compute_grid(dataset, key=key, mosaic_dir=str(tmp_path))
+            gridtsne.compute_grid(dataset, key=key, output_dir=str(tmp_path))
     assert gridtsne.list_grids(dataset) == []
     assert not [f for f in dataset.get_field_schema() if f.startswith(("grid", "gridtsne"))]
 
 
-def _run_and_kill(dataset_name, key, hold_at, tmp_path):
-    env = dict(os.environ, GRIDTSNE_TEST_HOLD_AT=hold_at)
-    proc = subprocess.Popen(
-        [SCRIPT, "--dataset", dataset_name, "--out", str(tmp_path / ("o-" + hold_at)),
-         "--key", key, "--embeddings-field", "vec", "--overwrite"],
-        env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-    )
-    for line in proc.stderr:
-        if line.startswith("GRIDTSNE_HOLD %s" % hold_at):
-            break
-    else:
-        raise AssertionError("the run never reached %s (exit %s)" % (hold_at, proc.wait()))
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-
-
-@pytest.mark.parametrize("hold_at", ["before_swap", "after_pending_record"])
-def test_sigkill_in_the_write_phase_leaves_no_success_and_next_run_works(
-        make_dataset, tmp_path, hold_at):
+@pytest.mark.parametrize("step", ["temp_fields_written", "fields_moved", "record_written"])
+def test_sigkill_in_the_write_phase_leaves_no_run_and_next_run_works(
+        make_dataset, tmp_path, step):
     ds = make_dataset()
     ds.set_values("vec", [np.random.default_rng(i).normal(size=8) for i in range(len(ds))])
     ds.persistent = True  # visible to the subprocess across connections
-    _run_and_kill(ds.name, "grid", hold_at, tmp_path)
+    held = Held(step, "cli", "--dataset", ds.name, "--out", str(tmp_path / "o"),
+                "--embeddings-field", "vec", tmp_path=tmp_path).wait_held()
+    held.proc.kill()
+    held.proc.wait()
     ds.reload()
     assert gridtsne.list_grids(ds) == []
     with pytest.raises(ValueError):
         gridtsne.load_grid(ds, "grid")
     for f in ("grid_x", "grid_y", "grid_row", "grid_col"):
         assert not ds.has_field(f), "half-written final field %s" % f
+    assert ds.list_brain_runs() == [] and ds.list_runs() == []
 
-    res = gridtsne.compute_grid(ds, key="grid", embeddings="vec", mosaic_dir=str(tmp_path / "r"))
+    res = gridtsne.compute_grid(ds, key="grid", embeddings="vec", output_dir=str(tmp_path / "o"))
     assert res.n_samples == 40 and gridtsne.list_grids(ds) == ["grid"]
-    assert not [f for f in ds.get_field_schema() if f.startswith("gridtsne_tmp")]
+    assert not [f for f in ds.get_field_schema() if f.startswith("gridtsne_")]
     assert len(set(zip(*ds.values(["grid_row", "grid_col"])))) == 40
+    assert sorted(os.listdir(tmp_path / "o" / "grid")) == [".gridtsne-run.json", "layout.csv",
+                                                         "mosaic.jpg"]
 
 
 def test_sigkill_during_embedding_writes_nothing(make_dataset, tmp_path):
@@ -211,10 +201,10 @@ def test_sigkill_during_embedding_writes_nothing(make_dataset, tmp_path):
     proc = subprocess.Popen(
         [SCRIPT, "--dataset", ds.name, "--out", str(tmp_path / "o")],
         env=dict(os.environ, FIFTYONE_SHOW_PROGRESS_BARS="true"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
-    for line in proc.stdout:
-        if "Computing embeddings" in line:
+    for line in proc.stderr:
+        if line.startswith("Checking images"):  # the next stage is embedding
             break
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -264,7 +254,7 @@ def test_pipeline_invariants_on_random_inputs(dataset, tmp_path, n, dim, extra_c
     cols += extra_cols
     key = "p%d" % seed
     res = gridtsne.compute_grid(view, key=key, embeddings=vectors, rows=rows, cols=cols,
-                                cell_px=8, mosaic_dir=str(tmp_path / key))
+                                cell_px=8, output_dir=str(tmp_path / key))
     cells = list(zip(*view.values([key + "_row", key + "_col"])))
     assert res.n_samples == n and (res.rows, res.cols) == (rows, cols)
     assert len(set(cells)) == n
@@ -296,10 +286,10 @@ def test_cli_on_a_messy_folder(tmp_path):
     try:
         assert proc.returncode == 0, proc.stderr
         assert "Traceback" not in proc.stdout + proc.stderr
-        with open(out / "layout.csv", newline="") as f:
+        with open(out / "grid" / "layout.csv", newline="") as f:
             placed = {r["filepath"] for r in csv.DictReader(f)}
         assert placed == set(ordinary) | set(unusual)
-        with open(out / "skipped.csv", newline="") as f:
+        with open(out / "grid" / "skipped.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         assert list(rows[0]) == ["filepath", "reason"]
         skipped = {r["filepath"]: r["reason"] for r in rows}
@@ -323,14 +313,14 @@ def test_a_run_stopped_while_embedding_resumes_there(dataset, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         gridtsne.compute_grid(dataset, key="grid", batch_size=4,
-                              mosaic_dir=str(tmp_path), progress=stop_half_way)
+                              output_dir=str(tmp_path), progress=stop_half_way)
     assert not dataset.has_field("grid_row") and "grid" not in dataset.list_runs()
-    cache = tmp_path / ".embedding-batches"
+    cache = tmp_path / "grid" / ".embedding-cache"
     assert cache.is_dir()
 
     seen.clear()
     gridtsne.compute_grid(dataset, key="grid", batch_size=4,
-                          mosaic_dir=str(tmp_path), progress=lambda s, f: seen.append((s, f)))
+                          output_dir=str(tmp_path), progress=lambda s, f: seen.append((s, f)))
     embed_steps = [f for s, f in seen if s == "embed" and 0 < f < 1]
     assert embed_steps and min(embed_steps) > 0.5  # the first half was not redone
     assert len(set(zip(*dataset.values(["grid_row", "grid_col"])))) == len(dataset)

@@ -20,7 +20,9 @@ PCA_COMPONENTS = 128
 def label_disagreement(features, labels, folds=10, seed=0):
     """Per-sample score in [0, 1]: high when the label disagrees with the data.
 
-    Unlabelled samples (None) get nan and take no part in training.
+    Unlabelled samples (None) get nan and take no part in training, and so
+    do the members of classes with a single sample: a cross-validated model
+    cannot learn a class from the fold that holds its only example.
     """
     from sklearn.decomposition import PCA
     from sklearn.linear_model import LogisticRegression
@@ -28,8 +30,11 @@ def label_disagreement(features, labels, folds=10, seed=0):
 
     x = np.asarray(features, dtype=np.float64)
     out = np.full(len(x), np.nan)
+    names = np.array(["" if l is None else str(l) for l in labels], dtype=object)
     keep = np.array([l is not None for l in labels], dtype=bool)
-    y = np.array([str(l) for l, k in zip(labels, keep) if k])
+    classes, counts = np.unique(names[keep], return_counts=True)
+    keep &= np.isin(names, classes[counts >= 2])
+    y = names[keep].astype(str)
     if keep.sum() < 2:
         return out
     classes, counts = np.unique(y, return_counts=True)

@@ -7,9 +7,14 @@ reason a person can read.
 """
 
 import os
+import warnings
 
 import numpy as np
 from PIL import Image, ImageOps
+
+# gridtsne enforces its own pixel limit (max_pixels, checked before decoding);
+# Pillow's warning about large images would only repeat it
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 IMAGE_EXTENSIONS = (
     ".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp",
@@ -31,61 +36,120 @@ def is_image_path(path):
     return os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS
 
 
-def list_images(root):
-    """All image files below ``root``, recursively, in a stable order."""
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
+def list_images(root, skip_dirs=(), skip_marker=None):
+    """Image files below ``root``, recursively, in a stable order.
+
+    Symlinked folders are followed (each real folder once); hidden files and
+    folders (names starting with "."), the folders in ``skip_dirs`` and
+    folders holding a file named ``skip_marker`` are left out.
+
+    Returns:
+        (paths, names that are not valid UTF-8): such names cannot be stored
+        in FiftyOne's database, so they are listed for the caller to report
+    """
+    found, undecodable = [], []
+    skip = {os.path.realpath(d) for d in skip_dirs}
+    seen = set()
+    for folder, dirs, files in os.walk(os.path.abspath(root), followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen or real in skip or (skip_marker and skip_marker in files):
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and _utf8(d, folder,
+                                                                            undecodable))
         for name in sorted(files):
             if is_image_path(name) and not name.startswith("."):
-                found.append(os.path.abspath(os.path.join(folder, name)))
-    return found
+                path = os.path.join(folder, name)
+                if _utf8(name, folder, undecodable):
+                    found.append(path)
+    return found, undecodable
 
 
-def load_rgb(path, max_pixels=DEFAULT_MAX_PIXELS):
+def _utf8(name, folder, undecodable):
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # os.walk decoded the bytes with surrogate escapes
+        undecodable.append(os.fsencode(os.path.join(folder, name)).decode("utf-8", "replace"))
+        return False
+
+
+def load_rgb(path, max_pixels=DEFAULT_MAX_PIXELS, min_side=None):
     """Decodes ``path`` into an upright 8-bit RGB image.
+
+    With ``min_side``, large images are decoded reduced, keeping their shorter
+    side at least ``min_side`` px: JPEGs are decoded at 1/2-1/8 scale (Pillow's
+    ``draft``), others are shrunk right after decoding and before any
+    conversion, so a 10000 x 9999 16-bit PNG costs its 200 MB of pixels
+    instead of 2 GB of float copies.
 
     Raises:
         BadImageError: naming why the file cannot be used
     """
-    if not os.path.exists(path):
-        raise BadImageError("file not found")
-    if os.path.getsize(path) == 0:
-        raise BadImageError("empty file (0 bytes)")
     try:
-        with Image.open(path) as img:
-            width, height = img.size
-            if max_pixels and width * height > max_pixels:
-                raise BadImageError(
-                    "too large: %dx%d px is over the limit of %d pixels"
-                    % (width, height, max_pixels)
-                )
+        with _open_checked(path, max_pixels) as img:
+            if min_side:
+                scale = min(img.size) / float(min_side)
+                if scale >= 2 and img.format == "JPEG":
+                    img.draft("RGB", (img.width / scale, img.height / scale))
             img.load()
+            if min_side and min(img.size) >= 2 * min_side:
+                k = min(img.size) / float(min_side)
+                img = img.resize((max(1, round(img.width / k)), max(1, round(img.height / k))),
+                                 Image.Resampling.BOX)
             img = ImageOps.exif_transpose(img)
             return _to_rgb(img)
     except BadImageError:
         raise
     except Image.DecompressionBombError as e:
         raise BadImageError("too large: %s" % e) from None
-    except Image.UnidentifiedImageError:
-        raise BadImageError("not an image (unrecognised format)") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise BadImageError("corrupt or truncated image: %s" % e) from None
 
 
-def check_image(path, max_pixels=DEFAULT_MAX_PIXELS):
-    """The reason ``path`` cannot be used, or None when it decodes."""
+def _open_checked(path, max_pixels):
+    """Opens ``path`` (header only) after the checks that need no pixels."""
+    if not os.path.exists(path):
+        raise BadImageError("file not found")
+    if os.path.getsize(path) == 0:
+        raise BadImageError("empty file (0 bytes)")
     try:
-        load_rgb(path, max_pixels=max_pixels)
+        img = Image.open(path)
+    except Image.UnidentifiedImageError:
+        raise BadImageError("not an image (unrecognised format)") from None
+    width, height = img.size
+    if max_pixels and width * height > max_pixels:
+        img.close()
+        raise BadImageError("too large: %dx%d px is over the limit of %d pixels"
+                            % (width, height, max_pixels))
+    return img
+
+
+def check_image(path, max_pixels=DEFAULT_MAX_PIXELS):
+    """Why ``path`` cannot be used, or None, judged without decoding pixels.
+
+    Reads the header (format, size against ``max_pixels``) and lets Pillow
+    verify the file's structure (PNG chunk checksums and the like). Damage
+    that only decoding finds is reported by the stage that decodes, with the
+    same wording.
+    """
+    try:
+        with _open_checked(path, max_pixels) as img:
+            img.verify()
     except BadImageError as e:
         return str(e)
+    except Image.DecompressionBombError as e:
+        return "too large: %s" % e
+    except (OSError, SyntaxError, ValueError) as e:
+        return "corrupt or truncated image: %s" % e
     return None
 
 
 def _to_rgb(img):
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         # 16/32-bit: stretch to the 8-bit range instead of clipping to white
-        arr = np.asarray(img, dtype=np.float64)
+        arr = np.asarray(img, dtype=np.float32)
         lo, hi = float(arr.min()), float(arr.max())
         scale = 255.0 / (hi - lo) if hi > lo else 0.0
         img = Image.fromarray(((arr - lo) * scale).astype(np.uint8), "L")

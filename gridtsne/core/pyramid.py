@@ -108,18 +108,25 @@ def write_pyramid(paths, cells, rows, cols, folder, name="mosaic", cell_px=64,
 
 
 def _merge_four(job):
-    """One tile of level ``lv`` from the (up to) four tiles of level lv + 1."""
+    """One tile of level ``lv`` from the (up to) four tiles of level lv + 1.
+
+    The four children are put together at full size and shrunk once, so a
+    tile of odd width (an odd cell size makes tiles of, say, 231 px) does not
+    lose a pixel column at each child's edge.
+    """
     files, lv, c, r, w, h, tile = job
     tw, th = min(tile, w - c * tile), min(tile, h - r * tile)
-    out = Image.new("RGB", (tw, th), BACKGROUND)
+    children = Image.new("RGB", (2 * tile, 2 * tile), BACKGROUND)
+    cw = ch = 0
     for dy in (0, 1):
         for dx in (0, 1):
             src = os.path.join(files, str(lv + 1), "%d_%d.jpg" % (2 * c + dx, 2 * r + dy))
             if os.path.exists(src):
                 with Image.open(src) as child:
-                    half = child.resize((max(1, child.width // 2), max(1, child.height // 2)),
-                                        Image.BILINEAR, reducing_gap=2.0)
-                out.paste(half, (dx * tile // 2, dy * tile // 2))
+                    children.paste(child, (dx * tile, dy * tile))
+                    cw = max(cw, dx * tile + child.width)
+                    ch = max(ch, dy * tile + child.height)
+    out = children.crop((0, 0, cw, ch)).resize((tw, th), Image.BILINEAR, reducing_gap=2.0)
     out.save(os.path.join(files, str(lv), "%d_%d.jpg" % (c, r)), quality=QUALITY)
 
 

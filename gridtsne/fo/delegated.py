@@ -6,6 +6,8 @@ executes it; ``grid_status`` reports queued / running / completed / failed
 with progress and, once completed, the mosaic path.
 """
 
+from gridtsne.config import GridConfig
+
 OPERATOR_URI = "@gridtsne/gridded-tsne/compute_grid"
 
 NOT_INSTALLED = (
@@ -15,27 +17,13 @@ NOT_INSTALLED = (
 )
 
 
-def operator_params(key="grid", embeddings=None, model=None, rows=None, cols=None,
-                    perplexity=None, seed=0, cell_px=64, label_field=None,
-                    refine=True, overwrite=False):
-    """The operator's form values for the same options as ``compute_grid``."""
-    params = {"key": key, "seed": seed, "cell_px": cell_px, "refine": bool(refine),
-              "overwrite": overwrite}
-    if embeddings is not None:
-        params.update(embeddings_source="field", embeddings_field=embeddings)
-    elif model is not None:
-        params.update(embeddings_source="model", model=model)
-    if rows or cols:
-        params.update(grid="custom", rows=rows, cols=cols)
-    if perplexity is not None:
-        params["perplexity"] = perplexity
-    if label_field:
-        params["label_field"] = label_field
-    return params
+def queue_grid(samples, key="grid", **options):
+    """Queues a grid run on ``samples`` (dataset or view); returns its id.
 
-
-def queue_grid(samples, key="grid", **kwargs):
-    """Queues a grid run on ``samples`` (dataset or view); returns its id."""
+    ``options`` are those of ``compute_grid`` (see
+    :class:`gridtsne.config.GridConfig`); they are checked now, so a bad
+    option fails here rather than in the worker.
+    """
     import fiftyone.core.view as fov
     import fiftyone.operators as foo
 
@@ -43,7 +31,7 @@ def queue_grid(samples, key="grid", **kwargs):
         raise RuntimeError(NOT_INSTALLED)
     ctx = {
         "dataset": samples._dataset,
-        "params": operator_params(key=key, **kwargs),
+        "params": GridConfig(key=key, **options).to_params(),
         "request_delegation": True,
     }
     if isinstance(samples, fov.DatasetView):

@@ -2,42 +2,95 @@
 
 import hashlib
 import os
+from dataclasses import dataclass, field
 
 import fiftyone as fo
+from fiftyone import ViewField as F
 
 from gridtsne.core.images import list_images
+from gridtsne.fo.files import MARKER
+
+# dataset.info key naming the folder a dataset was imported from
+SOURCE_INFO = "gridtsne_source"
 
 
-def folder_dataset(images_dir, name, label_field="ground_truth"):
+@dataclass
+class Imported:
+    """A dataset and what one import added to it, so a failed run can take it back."""
+
+    dataset: object
+    created: bool
+    added_ids: list = field(default_factory=list)
+    undecodable: list = field(default_factory=list)  # file names FiftyOne cannot store
+
+    def undo(self):
+        """Removes what this import added (the whole dataset if it made it)."""
+        if self.created:
+            if not self.dataset.deleted:
+                self.dataset.delete()
+        elif self.added_ids:
+            self.dataset.delete_samples(self.added_ids)
+
+
+def dataset_name_for(folder, prefix="gridtsne-"):
+    """``gridtsne-<folder name>``, unless a dataset of that name holds another
+    folder's images: then a suffix made from this folder's path keeps the two
+    apart (two folders named ``images`` are two datasets, never one)."""
+    folder = os.path.abspath(folder)
+    name = prefix + os.path.basename(folder)
+    if fo.dataset_exists(name) and not _imported_from(fo.load_dataset(name), folder):
+        name += "-" + hashlib.sha1(folder.encode()).hexdigest()[:8]
+    return name
+
+
+def _imported_from(dataset, folder):
+    source = (dataset.info or {}).get(SOURCE_INFO)
+    if source is not None:
+        return source == folder
+    inside = os.path.join(folder, "")
+    return all(p.startswith(inside) for p in dataset.values("filepath"))
+
+
+def folder_dataset(images_dir, name, label_field="ground_truth", skip_dirs=()):
     """A persistent dataset of every image below ``images_dir``.
 
     Labels are the names of the images' parent folders. Re-running on the
-    same folder reuses the dataset and adds only new files.
+    same folder reuses the dataset and adds only new files. Folders of
+    gridtsne runs (and ``skip_dirs``) are not imported.
+
+    Returns:
+        an :class:`Imported`
     """
     images_dir = os.path.abspath(images_dir)
-    paths = list_images(images_dir)
+    paths, undecodable = list_images(images_dir, skip_dirs=skip_dirs, skip_marker=MARKER)
     if not paths:
         raise ValueError("no images found under %r" % images_dir)
-    if fo.dataset_exists(name):
+    created = not fo.dataset_exists(name)
+    if created:
+        dataset = fo.Dataset(name, persistent=True)
+        dataset.info[SOURCE_INFO] = images_dir
+        dataset.save()
+    else:
         dataset = fo.load_dataset(name)
         known = set(dataset.values("filepath"))
         paths = [p for p in paths if p not in known]
-    else:
-        dataset = fo.Dataset(name, persistent=True)
+    imported = Imported(dataset, created, undecodable=undecodable)
     samples = []
     for p in paths:
-        label = os.path.basename(os.path.dirname(p))
-        if os.path.dirname(p) == images_dir:
-            label = None
-        samples.append(
-            fo.Sample(
-                filepath=p,
-                **{label_field: fo.Classification(label=label) if label else None},
-            )
-        )
-    if samples:
-        dataset.add_samples(samples, progress=False)
-    return dataset
+        folder = os.path.dirname(p)
+        label = os.path.basename(folder) if folder != images_dir else None
+        samples.append(fo.Sample(filepath=p, **{
+            label_field: fo.Classification(label=label) if label else None}))
+    try:
+        if samples:
+            imported.added_ids = list(dataset.add_samples(samples, progress=False))
+    except BaseException:
+        if created:
+            dataset.delete()
+        else:  # some batches may have gone in before the failure
+            dataset.delete_samples(dataset.match(F("filepath").is_in(paths)))
+        raise
+    return imported
 
 
 def write_digits(folder):
@@ -59,19 +112,8 @@ def write_digits(folder):
 
 
 def digits_dataset(folder, name=None):
-    """The demo dataset: the digits written to ``folder``.
-
-    Its default name is ``gridtsne-digits``, unless a dataset of that name
-    holds images from another folder (an earlier demo with another output
-    folder): then the name gets a suffix for this folder, so that the demo
-    never mixes two copies of the digits into one grid.
-    """
+    """The demo dataset: the digits written to ``folder`` (see
+    :func:`dataset_name_for` for its name). Returns an :class:`Imported`."""
     folder = os.path.abspath(folder)
-    if name is None:
-        name = "gridtsne-digits"
-        if fo.dataset_exists(name):
-            inside = os.path.join(folder, "")
-            paths = fo.load_dataset(name).values("filepath")
-            if not all(p.startswith(inside) for p in paths):
-                name += "-" + hashlib.sha1(folder.encode()).hexdigest()[:8]
+    name = name or dataset_name_for(folder)
     return folder_dataset(write_digits(folder), name)

@@ -82,3 +82,15 @@ def model_name(spec):
     if spec is None or isinstance(spec, str):
         return spec or DEFAULT_MODEL_NAME
     return type(spec).__module__ + "." + type(spec).__name__
+
+
+def forward_progress(update, total):
+    """A ``progress`` argument for FiftyOne methods that reports counts to
+    ``update`` (FiftyOne's own bars would count percent as "samples")."""
+    import fiftyone.core.utils as fou
+
+    def forward(pb):
+        if pb.progress is not None:
+            update(round(pb.progress * total))
+
+    return fou.report_progress(forward, dt=0.5)

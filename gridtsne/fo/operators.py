@@ -1,46 +1,86 @@
-"""The plugin's operators: forms and App wiring; the work is in compute/runs."""
+"""The plugin's operators: forms and App wiring; the work is in compute/runs.
+
+Forms are built from :class:`gridtsne.config.GridConfig` (labels, defaults,
+descriptions) and executed by turning their values back into one
+(:meth:`GridConfig.from_params`), the same config the SDK and CLI build.
+Run immediately from the App, ``compute_grid`` and ``regrid`` work in a
+thread of the App server and stream their stage and percentage to the App's
+operator prompt; delegated, they report to the delegated operation.
+"""
+
+import dataclasses
+import queue
+import threading
 
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 from fiftyone.operators.executor import ExecutionOptions
 
+from gridtsne import config as gconfig
+from gridtsne.config import GridConfig, GridError
 from gridtsne.fo import runs
-from gridtsne.fo.progress import overall
-
 from gridtsne.fo.panel import NAME as PANEL_NAME
+from gridtsne.fo.progress import COMPUTE_WEIGHTS, REGRID_WEIGHTS, overall
 
 # Runs on more samples than this are offered as delegated (queued) by default.
 DELEGATE_ABOVE = 500
 PLUGIN = "@gridtsne/gridded-tsne"
 
 
-def _vector_fields(dataset):
+def vector_fields(dataset):
+    """Fields that can hold embedding vectors (never tags or other lists)."""
     import fiftyone as fo
 
-    return sorted(
-        name
-        for name, f in dataset.get_field_schema().items()
-        if isinstance(f, (fo.VectorField, fo.ListField))
-        and not name.startswith("gridtsne_tmp_")
-    )
+    out = []
+    for name, f in dataset.get_field_schema().items():
+        if name.startswith(("_", runs.TMP_PREFIX, runs.BACKUP_PREFIX)):
+            continue
+        if isinstance(f, (fo.VectorField, fo.ArrayField)) or (
+                isinstance(f, fo.ListField) and isinstance(f.field, (fo.FloatField,
+                                                                     fo.IntField))):
+            out.append(name)
+    return sorted(out)
 
 
-def _label_fields(dataset):
+def label_fields(dataset):
     import fiftyone as fo
 
     out = []
     for name, f in dataset.get_field_schema().items():
         if isinstance(f, fo.EmbeddedDocumentField) and issubclass(
-            f.document_type, fo.Classification
-        ):
+                f.document_type, fo.Classification):
             out.append(name)
         elif isinstance(f, fo.StringField) and name not in ("filepath", "id"):
             out.append(name)
     return sorted(out)
 
 
-def _choose(inputs, name, choices, label, description=None, required=False, default=None):
-    dropdown = types.Dropdown(label=label, description=description)
+def default_label_field(dataset):
+    """The dataset's classification field, as the command line picks it."""
+    import fiftyone as fo
+
+    fields = label_fields(dataset)
+    if "ground_truth" in fields:
+        return "ground_truth"
+    classifications = [f for f in fields if isinstance(
+        dataset.get_field(f), fo.EmbeddedDocumentField)]
+    return classifications[0] if len(classifications) == 1 else None
+
+
+def unused_key(dataset, base="grid"):
+    taken = set(dataset.list_runs()) | set(dataset.list_brain_runs())
+    if base not in taken:
+        return base
+    return next("%s%d" % (base, i) for i in range(2, 10_000) if "%s%d" % (base, i) not in taken)
+
+
+def _meta(name):
+    return GridConfig.__dataclass_fields__[name].metadata
+
+
+def _choose(inputs, name, choices, required=False, default=None, label=None):
+    dropdown = types.Dropdown(label=label or _meta(name)["label"],
+                              description=_meta(name)["help"])
     for c in choices:
         dropdown.add_choice(c, label=c)
     return inputs.enum(name, dropdown.values(), required=required, default=default,
@@ -52,8 +92,17 @@ def _grid_key_input(ctx, inputs, label="Grid run"):
     if not keys:
         inputs.view("none", types.Warning(label="This dataset has no grid runs yet"))
         return None
-    _choose(inputs, "key", keys, label, required=True, default=keys[0])
-    return ctx.params.get("key") or keys[0]
+    dropdown = types.Dropdown(label=label)
+    for k in keys:
+        dropdown.add_choice(k, label=k)
+    inputs.enum("key", dropdown.values(), required=True, default=keys[0], view=dropdown)
+    key = ctx.params.get("key")
+    return key if key in keys else keys[0]
+
+
+def _mark_invalid(prop, error):
+    prop.invalid = True
+    prop.error_message = error.for_surface("form")
 
 
 class _DelegatedWhenLarge(foo.Operator):
@@ -64,8 +113,40 @@ class _DelegatedWhenLarge(foo.Operator):
         return ExecutionOptions(
             allow_immediate_execution=True,
             allow_delegated_execution=True,
-            default_choice_to_delegated=n > DELEGATE_ABOVE,
+            default_choice_to_delegated=n > DELEGATE_ABOVE and _delegation_available(),
         )
+
+
+def _streamed(ctx, work, weights=None):
+    """Runs ``work(progress)`` in a thread of the App server and yields the
+    App's progress indicator as it goes, then the outputs. FiftyOne runs the
+    generator's steps in its thread pool, so the server stays responsive."""
+    updates = queue.Queue()
+    result = {}
+
+    def progress(value, label):
+        updates.put((value, label))
+
+    def target():
+        try:
+            result["outputs"] = work(overall(progress, weights=weights or COMPUTE_WEIGHTS))
+        except BaseException as e:  # handed to the generator, which raises it
+            result["error"] = e
+        finally:
+            updates.put(None)
+
+    thread = threading.Thread(target=target, name="gridtsne-operator", daemon=True)
+    thread.start()
+    while True:
+        item = updates.get()
+        if item is None:
+            break
+        yield ctx.ops.set_progress(label=item[1], progress=item[0])
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    yield ctx.ops.reload_dataset()
+    yield ctx.ops.show_output(outputs=_results_view().to_json(), results=result["outputs"])
 
 
 class ComputeGrid(_DelegatedWhenLarge):
@@ -77,134 +158,136 @@ class ComputeGrid(_DelegatedWhenLarge):
             description="Embed images, run t-SNE and snap them to a grid mosaic",
             icon="grid_view",
             dynamic=True,
+            execute_as_generator=True,
             allow_immediate_execution=True,
             allow_delegated_execution=True,
         )
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        target = ctx.target_view()
         dataset = ctx.dataset
-        n = len(target)
-
+        n = len(ctx.target_view())
+        form = types.View(label="Compute similarity grid")
         if dataset.media_type != "image":
             inputs.view("media", types.Error(
                 label="Gridded t-SNE needs an image dataset; this one has %s media"
                 % dataset.media_type))
-            return types.Property(inputs, view=types.View(label="Compute similarity grid"))
+            return types.Property(inputs, view=form)
         if n < 2:
             prop = inputs.view("few", types.Error(
                 label="The target has %d sample%s; a grid needs at least 2"
                 % (n, "" if n == 1 else "s")))
             prop.invalid = True
+        if not _delegation_available():
+            inputs.view("immediate", types.Notice(
+                label="Scheduling (delegated execution) is not available in this App: the "
+                "run executes now and shows its progress here. To schedule long runs, "
+                "start the App with FIFTYONE_ALLOW_LEGACY_ORCHESTRATORS=true and run a "
+                "worker with `fiftyone delegated launch`."))
 
-        key_prop = inputs.str(
-            "key", label="Run key", required=True, default="grid",
-            description="Names the run and its fields: {key}_row, {key}_col, {key}_x, {key}_y",
-        )
-        key = ctx.params.get("key", "grid")
-        overwrite = bool(ctx.params.get("overwrite", False))
-        try:
-            runs.validate_key(key)
-            if runs.has_grid(dataset, key) and not overwrite:
-                key_prop.invalid = True
-                key_prop.error_message = (
-                    "A grid run '%s' exists; choose another key or tick Overwrite" % key)
-        except ValueError as e:
-            key_prop.invalid = True
-            key_prop.error_message = str(e)
-
+        p = ctx.params
+        key = inputs.str("key", label=_meta("key")["label"], required=True,
+                         default=unused_key(dataset), description=_meta("key")["help"])
         source = types.RadioGroup()
         source.add_choice("default", label="Default model (EfficientNet-Lite0, offline)")
         source.add_choice("model", label="Another model (FiftyOne zoo name)")
-        vector_fields = _vector_fields(dataset)
-        if vector_fields:
+        fields = vector_fields(dataset)
+        if fields:
             source.add_choice("field", label="Existing embeddings field")
         inputs.enum("embeddings_source", source.values(), default="default",
                     label="Embeddings", view=source)
-        choice = ctx.params.get("embeddings_source", "default")
+        choice = p.get("embeddings_source", "default")
         if choice == "model":
-            inputs.str("model", label="Zoo model name", required=True,
+            inputs.str("model", label=_meta("model")["label"], required=True,
                        description="e.g. clip-vit-base32-torch (downloads its weights)")
-        elif choice == "field" and vector_fields:
-            _choose(inputs, "embeddings_field", vector_fields, "Embeddings field",
-                    required=True, default=vector_fields[0])
+        elif choice == "field" and fields:
+            _choose(inputs, "embeddings", fields, required=True, default=fields[0])
 
         shape = types.RadioGroup()
         shape.add_choice("auto", label="Automatic (near-square)")
         shape.add_choice("custom", label="Rows x columns")
         inputs.enum("grid", shape.values(), default="auto", label="Grid shape", view=shape)
-        if ctx.params.get("grid") == "custom":
-            rows = inputs.int("rows", label="Rows", min=1)
-            inputs.int("cols", label="Columns", min=1)
-            r, c = ctx.params.get("rows"), ctx.params.get("cols")
-            if (r or c) and n:
-                import gridtsne
-
-                try:
-                    gridtsne.grid_shape(n, r or None, c or None)
-                except ValueError as e:
-                    rows.invalid = True
-                    rows.error_message = str(e)
-
-        inputs.float("perplexity", label="t-SNE perplexity", default=20.0, min=2.0)
-        inputs.int("seed", label="Random seed", default=0)
-        inputs.bool("refine", label="Refine neighbours", default=True,
-                    description="Swap images so that each sits beside its most similar "
-                    "ones (window by window above 10,000 samples)")
-        inputs.int("cell_px", label="Cell size (px)", default=64, min=4, max=1024)
-        label_fields = _label_fields(dataset)
-        if label_fields:
-            _choose(inputs, "label_field", label_fields, "Label field (optional)",
-                    description="Colours cell borders and measures neighbour agreement")
+        rows = None
+        if p.get("grid") == "custom":
+            rows = inputs.int("rows", label=_meta("rows")["label"], min=1)
+            inputs.int("cols", label=_meta("cols")["label"], min=1)
+        inputs.float("perplexity", label=_meta("perplexity")["label"], default=20.0,
+                     min=1.0, description=_meta("perplexity")["help"])
+        inputs.int("seed", label=_meta("seed")["label"], default=gconfig.default("seed"))
+        inputs.bool("refine", label=_meta("refine")["label"],
+                    default=gconfig.default("refine"), description=_meta("refine")["help"])
+        inputs.int("cell_px", label=_meta("cell_px")["label"],
+                   default=gconfig.default("cell_px"), min=4, max=1024)
+        labels = label_fields(dataset)
+        if labels:
+            _choose(inputs, "label_field", labels, default=default_label_field(dataset))
+            inputs.float("outline_suspicious", label=_meta("outline_suspicious")["label"],
+                         default=0.0, min=0.0, max=1.0,
+                         description=_meta("outline_suspicious")["help"])
         inputs.bool("overwrite", label="Overwrite an existing run with this key",
                     default=False)
-        return types.Property(inputs, view=types.View(label="Compute similarity grid"))
+
+        # the same checks the run makes, shown on the field they concern
+        try:
+            config = GridConfig.from_params(dict(p, key=p.get("key", unused_key(dataset))))
+            if config.rows or config.cols:
+                from gridtsne.fo.plan import checked_shape
+
+                checked_shape(n, config.rows, config.cols)
+            if runs.record(dataset, config.key) is not None and not config.overwrite:
+                raise GridError("A grid run '%s' exists; choose another key or tick "
+                                "<overwrite>" % config.key)
+            if config.key in dataset.list_runs() and runs.record(dataset, config.key) is None:
+                raise GridError("'%s' is the key of another kind of run" % config.key)
+        except GridError as e:
+            message = str(e.args[0])
+            about_shape = "<rows>" in message or "<cols>" in message or "cells" in message
+            _mark_invalid(rows if rows is not None and about_shape else key, e)
+        return types.Property(inputs, view=form)
 
     def resolve_run_name(self, ctx):
         return "gridtsne: %s" % ctx.params.get("key", "grid")
 
     def execute(self, ctx):
-        from gridtsne.fo.compute import compute_grid
+        def work(progress):
+            from gridtsne.fo.compute import compute_grid
 
-        p = ctx.params
-        source = p.get("embeddings_source", "default")
-        custom = p.get("grid") == "custom"
-        results = compute_grid(
-            ctx.target_view(),
-            key=p.get("key", "grid"),
-            embeddings=p.get("embeddings_field") if source == "field" else None,
-            model=p.get("model") if source == "model" else None,
-            rows=(p.get("rows") or None) if custom else None,
-            cols=(p.get("cols") or None) if custom else None,
-            perplexity=p.get("perplexity"),
-            refine=bool(p.get("refine", True)),
-            seed=int(p.get("seed", 0) or 0),
-            cell_px=int(p.get("cell_px", 64) or 64),
-            label_field=p.get("label_field") or None,
-            overwrite=bool(p.get("overwrite", False)),
-            progress=overall(lambda v, label: ctx.set_progress(progress=v, label=label)),
-        )
-        if not ctx.delegated:
-            ctx.ops.reload_dataset()
-        return _outputs(results)
+            options = dataclasses.asdict(GridConfig.from_params(ctx.params))
+            return _outputs(compute_grid(ctx.target_view(), progress=progress, **options))
+
+        if ctx.delegated:
+            return work(overall(lambda v, label: ctx.set_progress(progress=v, label=label)))
+        return _streamed(ctx, work)
 
     def resolve_output(self, ctx):
         return _results_view()
 
 
+def _delegation_available():
+    """Whether the App offers "Schedule": the open-source App shows it as NOT
+    AVAILABLE unless legacy orchestrators are allowed (then any
+    ``fiftyone delegated launch`` worker runs scheduled operations)."""
+    import fiftyone as fo
+
+    return bool(fo.config.allow_legacy_orchestrators)
+
+
 def _outputs(results):
-    t = results.timings or {}
+    t = results.regrid_timings or results.timings or {}
     return {
         "key": results.key,
         "grid": "%d x %d" % (results.rows, results.cols),
         "samples": results.n_samples,
-        "skipped": len(results.skipped or []),
+        "skipped": len(results.skipped),
         "mosaic_path": results.mosaic_path,
         "timings": ", ".join("%s %.1f s" % (k, v) for k, v in t.items()),
-        "dpq_16": (results.metrics or {}).get("dpq_16"),
-        "neighbor_label_agreement": (results.metrics or {}).get("neighbor_label_agreement"),
+        "dpq_16": _rounded(results.metrics.get("dpq_16")),
+        "neighbor_label_agreement": _rounded(results.metrics.get("neighbor_label_agreement")),
     }
+
+
+def _rounded(value):
+    return None if value is None else round(float(value), 3)
 
 
 def _results_view():
@@ -234,7 +317,6 @@ class ComputeGridEmbeddings(_DelegatedWhenLarge):
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        ctx.target_view()
         field = inputs.str("embeddings_field", label="Store embeddings in field",
                            default="embedding", required=True)
         name = ctx.params.get("embeddings_field", "embedding")
@@ -247,25 +329,20 @@ class ComputeGridEmbeddings(_DelegatedWhenLarge):
         return types.Property(inputs, view=types.View(label="Compute embeddings"))
 
     def execute(self, ctx):
-        import fiftyone.core.utils as fou
-
-        from gridtsne.fo.model import model_from_spec
+        from gridtsne.fo.model import forward_progress, model_from_spec
 
         target = ctx.target_view()
         field = ctx.params.get("embeddings_field", "embedding")
         model = model_from_spec(ctx.params.get("model") or None)
-
-        def report(pb):
-            if pb.progress is not None:
-                ctx.set_progress(progress=pb.progress, label="Computing embeddings")
-
+        total = len(target)
         target.compute_embeddings(
-            model, embeddings_field=field, batch_size=32,
-            progress=fou.report_progress(report, dt=1.0),
-        )
+            model, embeddings_field=field, batch_size=32, num_workers=0,
+            progress=forward_progress(
+                lambda done: ctx.set_progress(progress=done / max(total, 1),
+                                              label="Computing embeddings"), total))
         if not ctx.delegated:
             ctx.ops.reload_dataset()
-        return {"embeddings_field": field, "samples": len(target)}
+        return {"embeddings_field": field, "samples": total}
 
 
 class Regrid(foo.Operator):
@@ -276,6 +353,7 @@ class Regrid(foo.Operator):
             label="Gridded t-SNE: change grid shape or cell size",
             icon="view_module",
             dynamic=True,
+            execute_as_generator=True,
             allow_immediate_execution=True,
             allow_delegated_execution=True,
         )
@@ -286,36 +364,36 @@ class Regrid(foo.Operator):
         if key is None:
             return types.Property(inputs)
         res = runs.load_grid(ctx.dataset, key)
-        rows = inputs.int("rows", label="Rows", description="Empty: keep automatic")
+        rows = inputs.int("rows", label="Rows",
+                          description="Empty: keep %d x %d" % (res.rows, res.cols))
         inputs.int("cols", label="Columns")
-        inputs.int("cell_px", label="Cell size (px)",
-                   default=(res.config.get("params") or {}).get("cell_px", 64),
-                   min=4, max=1024)
+        inputs.int("cell_px", label=_meta("cell_px")["label"],
+                   default=res.options.cell_px, min=4, max=1024)
         r, c = ctx.params.get("rows"), ctx.params.get("cols")
         if r or c:
-            import gridtsne
+            from gridtsne.fo.plan import checked_shape
 
             try:
-                gridtsne.grid_shape(res.n_samples, r or None, c or None)
-            except ValueError as e:
-                rows.invalid = True
-                rows.error_message = str(e)
+                checked_shape(res.n_samples, r or None, c or None)
+            except GridError as e:
+                _mark_invalid(rows, e)
         return types.Property(inputs, view=types.View(
-            label="Re-grid '%s' (%dx%d, %d samples)" % (key, res.rows, res.cols, res.n_samples)))
+            label="Re-grid '%s' (%dx%d, %d samples)" % (key, res.rows, res.cols,
+                                                         res.n_samples)))
 
     def execute(self, ctx):
-        from gridtsne.fo.compute import regrid
+        def work(progress):
+            from gridtsne.fo.compute import regrid
 
-        p = ctx.params
-        results = regrid(
-            ctx.dataset, p["key"], rows=p.get("rows") or None, cols=p.get("cols") or None,
-            cell_px=p.get("cell_px") or None,
-            progress=overall(lambda v, label: ctx.set_progress(progress=v, label=label),
-                             weights={"assign": 0.3, "render": 0.6, "save": 0.1}),
-        )
-        if not ctx.delegated:
-            ctx.ops.reload_dataset()
-        return _outputs(results)
+            p = ctx.params
+            return _outputs(regrid(ctx.dataset, p["key"], rows=p.get("rows") or None,
+                                   cols=p.get("cols") or None,
+                                   cell_px=p.get("cell_px") or None, progress=progress))
+
+        if ctx.delegated:
+            return work(overall(lambda v, label: ctx.set_progress(progress=v, label=label),
+                                weights=REGRID_WEIGHTS))
+        return _streamed(ctx, work, weights=REGRID_WEIGHTS)
 
     def resolve_output(self, ctx):
         return _results_view()
@@ -359,10 +437,10 @@ class DeleteGrid(foo.Operator):
         if key is None:
             return types.Property(inputs)
         res = runs.load_grid(ctx.dataset, key)
-        fields = [f for f in runs.owned_fields(res.config) if ctx.dataset.has_sample_field(f)]
+        fields = [f for f in res.record.owned_fields() if ctx.dataset.has_sample_field(f)]
         inputs.view("what", types.Notice(label=(
-            "Deletes the run record, the fields %s, brain run '%s' and the mosaic %s"
-            % (", ".join(fields), res.config.get("brain_key"), res.mosaic_path))))
+            "Deletes the run record, the fields %s, brain run '%s' and the files it wrote "
+            "in %s" % (", ".join(fields), res.record.brain_key, res.run_dir))))
         confirm = inputs.bool("confirm", label="Yes, delete it", default=False)
         if not ctx.params.get("confirm"):
             confirm.invalid = True

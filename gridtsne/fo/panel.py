@@ -17,7 +17,6 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from gridtsne.core import pyramid
-from gridtsne.core.render import label_colors
 from gridtsne.fo import runs
 
 NAME = "grid_mosaic"
@@ -52,7 +51,8 @@ def run_payload(results):
         "version": run_version(results),
         "cell_px": tiles["width"] // results.cols if tiles else None,
         "tiles": tiles,
-        "legend": [[name, "rgb(%d,%d,%d)" % rgb] for name, rgb in label_colors(labels or []).items()],
+        # the colours as they were drawn into the mosaic, not today's labels
+        "legend": [[name, "rgb(%d,%d,%d)" % tuple(rgb)] for name, rgb in results.legend],
         "metrics": " | ".join(
             "%s %.3f" % (METRIC_LABELS[k], metrics[k]) for k in METRIC_LABELS
             if isinstance(metrics.get(k), float) and not math.isnan(metrics[k])
@@ -67,13 +67,9 @@ def run_payload(results):
 
 
 def run_version(results):
-    """Changes when the run is recomputed or re-gridded, so that the component
-    reloads its images rather than showing cached ones."""
-    try:
-        mtime = os.stat(results.mosaic_path).st_mtime_ns
-    except (OSError, TypeError):
-        mtime = 0
-    return "%s-%d" % (results.timestamp, mtime)
+    """Changes with every write of the run (recompute or regrid), so that the
+    component reloads its images rather than showing cached ones."""
+    return results.version
 
 
 def in_view_indices(cell_ids, view_ids):

@@ -1,154 +1,152 @@
-"""Grid runs kept on a dataset by key, the way brain runs are.
+"""Grid runs kept on a dataset by key, registered with FiftyOne's run classes.
 
-A run is a FiftyOne custom run (``dataset.list_runs()``) whose config has
-``method="gridtsne"``: its parameters and field names live in the config, and
-what it produced (grid shape, mosaic path, timings, skipped samples, metrics)
-in its results. The sample fields it owns are named after the key.
+A run is a FiftyOne custom run whose config is a :class:`GridRunConfig`
+(method ``"gridtsne"``); its :class:`GridRun` knows the fields and files the
+run owns, so ``dataset.delete_run(key)``, ``dataset.rename_run(key, new)`` and
+the ``@voxel51/runs`` plugin clean up exactly like :func:`delete_grid`. The
+record holds the run's options (a :class:`gridtsne.config.GridConfig`), the
+names of its fields, its folder and a ``version`` that changes with every
+write; the results hold what it produced (grid shape, files, timings,
+skipped samples, metrics and the legend of the rendered label colours).
 """
 
-import os
-import re
-import shutil
+import logging
 
 import fiftyone as fo
+import fiftyone.core.runs as fors
 
+from gridtsne.config import GridConfig, GridError
+from gridtsne.fo import files
 from gridtsne.fo.lock import dataset_lock
 
 METHOD = "gridtsne"
-# keys become field names and folder names: no dots, slashes or spaces
-KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 FIELD_SUFFIXES = ("x", "y", "row", "col")
+# names the writer gives to what it replaces while it commits (see writer.py)
+BACKUP_PREFIX = "gridtsne_old_"
+TMP_PREFIX = "gridtsne_tmp_"
+# how a run got its vectors: computed and stored by it, reused from another
+# run's computed field, read from the user's field, or passed as an array
+COMPUTED, REUSED, FIELD, ARRAY = "computed", "reused", "field", "array"
+
+logger = logging.getLogger(__name__)
 
 
-def validate_key(key):
-    if not isinstance(key, str) or not KEY_PATTERN.match(key):
-        raise ValueError(
-            "Invalid key %r: use 1-48 letters, digits or underscores, starting "
-            "with a letter" % (key,)
-        )
-    return key
+class GridRunConfig(fors.RunConfig):
+    """The record of a grid run (what FiftyOne stores in the run document)."""
+
+    def __init__(self, **kwargs):
+        kwargs["method"] = METHOD
+        super().__init__(**kwargs)
+
+    @property
+    def options(self):
+        return GridConfig.from_dict(getattr(self, "params", None))
+
+    def owned_fields(self):
+        """Sample fields this run wrote (its computed embeddings included)."""
+        out = [f for _, f in sorted(self.fields.items())]
+        if getattr(self, "embeddings_source", None) == COMPUTED:
+            out.append(self.embeddings_field)
+        return out
 
 
-def grid_fields(key):
-    """The per-sample fields a run owns (besides a computed embeddings field)."""
-    return {name: "%s_%s" % (key, name) for name in FIELD_SUFFIXES}
+class GridRun(fors.Run):
+    """Cleans up and renames a grid run for FiftyOne's run API."""
+
+    def get_fields(self, samples, key):
+        return list(self.config.owned_fields())
+
+    def cleanup(self, samples, key):
+        if key.startswith(BACKUP_PREFIX):
+            return  # a writer's backup: the writer removes what belongs to it
+        dataset = samples._dataset
+        with dataset_lock(dataset):
+            dataset.reload()
+            _remove_run(dataset, key, self.config)
+
+    def rename(self, samples, key, new_key):
+        if key.startswith(BACKUP_PREFIX) or new_key.startswith(BACKUP_PREFIX):
+            return  # the writer moving a record aside: fields stay where they are
+        from gridtsne.fo import writer
+
+        writer.rename_run(samples._dataset, key, new_key, self.config)
 
 
-def disagreement_field(key):
-    return "%s_label_disagreement" % key
+def is_grid_key(key):
+    return not key.startswith(BACKUP_PREFIX)
 
 
-def default_embeddings_field(key):
-    return "%s_embedding" % key
-
-
-def default_mosaic_dir(dataset, key):
-    return os.path.join(
-        fo.config.default_dataset_dir, "gridtsne", "dataset_%s" % dataset._doc.id, key
-    )
-
-
-# A record is registered with status "writing" before a run swaps its fields
-# in, and marked "complete" last; a "writing" record found later belongs to a
-# run that died, and its fields are cleaned up by the next run with its key.
-COMPLETE = "complete"
-WRITING = "writing"
-
-
-def run_config(samples, key):
-    """The stored config of any gridtsne record ``key`` (complete or not), or None."""
-    dataset = samples._dataset
-    if key not in dataset.list_runs(method=METHOD):
+def record(dataset, key):
+    """The :class:`GridRunConfig` of run ``key``, or None (no run, or not a grid run)."""
+    if key not in dataset.list_runs():
         return None
-    return _public(dataset.get_run_info(key).config.serialize())
-
-
-def _public(config):
-    return {k: v for k, v in config.items() if not k.startswith("_") and k not in ("cls", "type")}
+    config = dataset.get_run_info(key).config
+    return config if isinstance(config, GridRunConfig) else None
 
 
 def list_grids(samples):
-    """Keys of the complete grid runs on the dataset of ``samples``."""
+    """Keys of the grid runs on the dataset of ``samples``."""
+    from gridtsne.fo import writer
+
     dataset = samples._dataset
-    return sorted(
-        k for k in dataset.list_runs(method=METHOD)
-        if run_config(dataset, k).get("status", COMPLETE) == COMPLETE
-    )
-
-
-def has_grid(samples, key):
-    config = run_config(samples, key)
-    return config is not None and config.get("status", COMPLETE) == COMPLETE
+    writer.recover(dataset)
+    return sorted(k for k in dataset.list_runs(method=METHOD)
+                  if is_grid_key(k) and record(dataset, k) is not None)
 
 
 def load_grid(samples, key):
     """The :class:`GridResults` of the run ``key``."""
+    from gridtsne.fo import writer
+
     dataset = samples._dataset
-    config = run_config(dataset, key)
-    if config is not None and not has_grid(dataset, key):
-        raise ValueError(
-            "Grid run %r on dataset %r was interrupted before it finished; run it "
-            "again (no overwrite needed) or delete it" % (key, dataset.name)
-        )
-    if config is None:
-        raise ValueError(
-            "Dataset %r has no grid run %r (it has: %s)"
-            % (dataset.name, key, ", ".join(list_grids(dataset)) or "none")
-        )
+    writer.recover(dataset)
+    if record(dataset, key) is None:
+        if key in dataset.list_runs():
+            raise GridError("Run %r on dataset %r is not a grid run" % (key, dataset.name))
+        raise GridError("Dataset %r has no grid run %r (it has: %s)"
+                        % (dataset.name, key, ", ".join(list_grids(dataset)) or "none"))
     return GridResults(dataset, key)
 
 
-def owned_fields(config):
-    """Sample fields created by a run, which deleting it removes."""
-    fields = [config[f + "_field"] for f in FIELD_SUFFIXES]
-    if config.get("disagreement_field"):
-        fields.append(config["disagreement_field"])
-    if config.get("embeddings_computed"):
-        fields.append(config["embeddings_field"])
-    return fields
+def delete_grid(samples, key):
+    """Removes a run: its record, the fields it wrote, its brain run and its files.
 
-
-def delete_grid(samples, key, delete_files=True):
-    """Removes a run: its record, the fields it created, its brain run and files.
-
-    Fields it only read (e.g. an embeddings field you passed in) are kept.
+    Fields it only read (an embeddings field you passed in) are kept, and so
+    is a computed embeddings field that another run still uses.
     """
     dataset = samples._dataset
     with dataset_lock(dataset):
         dataset.reload()
-        delete_grid_unlocked(dataset, key, delete_files=delete_files)
+        from gridtsne.fo import writer
+
+        writer.recover(dataset)
+        config = record(dataset, key)
+        if config is None:
+            load_grid(dataset, key)  # raises the "no such run" error
+        _remove_run(dataset, key, config)
+        fors.Run.delete_run(dataset, key, cleanup=False)
 
 
-def delete_grid_unlocked(dataset, key, delete_files=True, keep_fields=()):
-    """:func:`delete_grid` for callers that hold the dataset lock already;
-    ``keep_fields`` are left in place."""
-    config = run_config(dataset, key)
-    if config is None:
-        load_grid(dataset, key)  # raises the "no such run" error
-    mosaic_path = load_grid(dataset, key).mosaic_path if has_grid(dataset, key) else None
+def _remove_run(dataset, key, config):
+    """Deletes what run ``key`` owns, except a computed embeddings field that
+    another run uses: that run inherits it."""
+    owned = config.owned_fields()
+    if getattr(config, "embeddings_source", None) == COMPUTED:
+        heirs = [k for k in dataset.list_runs(method=METHOD) if k != key and is_grid_key(k)
+                 and getattr(record(dataset, k), "embeddings_field", None)
+                 == config.embeddings_field]
+        if heirs:
+            owned.remove(config.embeddings_field)
+            heir = record(dataset, heirs[0])
+            heir.embeddings_source = COMPUTED
+            dataset.update_run_config(heirs[0], heir)
     schema = dataset.get_field_schema()
-    for field in owned_fields(config):
-        if field in schema and field not in keep_fields:
+    for field in owned:
+        if field in schema:
             dataset.delete_sample_field(field)
-    brain_key = config.get("brain_key")
-    if brain_key and brain_key in dataset.list_brain_runs():
-        dataset.delete_brain_run(brain_key)
-    dataset.delete_run(key)
-    if delete_files:
-        _delete_mosaic(mosaic_path, config.get("mosaic_dir"))
-
-
-def _delete_mosaic(path, folder):
-    if path and os.path.isfile(path):
-        os.remove(path)
-    for extra in ("mosaic.png", "mosaic.jpg"):
-        if folder and os.path.isfile(os.path.join(folder, extra)):
-            os.remove(os.path.join(folder, extra))
-    for extra in ("tiles", ".embedding-batches"):
-        if folder and os.path.isdir(os.path.join(folder, extra)):
-            shutil.rmtree(os.path.join(folder, extra), ignore_errors=True)
-    if folder and os.path.isdir(folder) and not os.listdir(folder):
-        shutil.rmtree(folder, ignore_errors=True)
+    if config.brain_key in dataset.list_brain_runs():
+        dataset.delete_brain_run(config.brain_key)
+    files.remove_run_files(config.run_dir)
 
 
 class GridResults:
@@ -159,27 +157,43 @@ class GridResults:
         self.key = key
         info = dataset.get_run_info(key)
         self.timestamp = info.timestamp
-        self.config = _public(info.config.serialize())
+        self.record = info.config
+        self.options = info.config.options
         stored = dataset.load_run_results(key, cache=False, load_view=False)
-        self._results = {
-            k: getattr(stored, k, None)
-            for k in ("rows", "cols", "mosaic_path", "tiles_path", "n_samples",
-                      "skipped", "timings", "metrics")
-        }
+        self._results = {k: getattr(stored, k, None) for k in (
+            "rows", "cols", "mosaic_path", "tiles_path", "layout_path", "skipped_path",
+            "n_samples", "n_total", "skipped", "timings", "regrid_timings", "metrics",
+            "legend", "curation_skipped")}
 
     rows = property(lambda self: self._results["rows"])
     cols = property(lambda self: self._results["cols"])
     mosaic_path = property(lambda self: self._results["mosaic_path"])
     # the Deep Zoom (.dzi) pyramid of large grids, else None
     tiles_path = property(lambda self: self._results["tiles_path"])
+    layout_path = property(lambda self: self._results["layout_path"])
+    skipped_path = property(lambda self: self._results["skipped_path"])
     n_samples = property(lambda self: self._results["n_samples"])
-    skipped = property(lambda self: self._results["skipped"])
-    timings = property(lambda self: self._results["timings"])
-    metrics = property(lambda self: self._results["metrics"])
+    skipped = property(lambda self: self._results["skipped"] or [])
+    # seconds per stage of the compute run; regrid_timings: the last regrid's
+    timings = property(lambda self: self._results["timings"] or {})
+    regrid_timings = property(lambda self: self._results["regrid_timings"])
+    metrics = property(lambda self: self._results["metrics"] or {})
+    # [label, [r, g, b]] of the cell borders as they were drawn in the mosaic
+    legend = property(lambda self: self._results["legend"] or [])
+    curation_skipped = property(lambda self: self._results["curation_skipped"])
+    version = property(lambda self: self.record.version)
+    run_dir = property(lambda self: self.record.run_dir)
+
+    @property
+    def config(self):
+        """The run's options and record as a plain dict."""
+        out = {k: v for k, v in self.record.serialize().items()
+               if not k.startswith("_") and k not in ("cls", "type")}
+        return out
 
     @property
     def fields(self):
-        return {f: self.config[f + "_field"] for f in FIELD_SUFFIXES}
+        return dict(self.record.fields)
 
     @property
     def view(self):
@@ -194,49 +208,37 @@ class GridResults:
         """Per placed sample: id, filepath, row, col, x, y (and label, and
         label_disagreement when the run had a label field)."""
         f = self.fields
-        names = ["id", "filepath", f["row"], f["col"], f["x"], f["y"]]
         view = self.placed_view()
-        values = view.values(names)
-        out = dict(zip(["id", "filepath", "row", "col", "x", "y"], values))
-        label_field = label_field or self.config.get("label_field")
+        names = ["id", "filepath", f["row"], f["col"], f["x"], f["y"]]
+        out = dict(zip(["id", "filepath", "row", "col", "x", "y"], view.values(names)))
+        label_field = label_field or self.options.label_field
         if label_field:
             out["label"] = view.values(label_path(view, label_field))
-        if self.config.get("disagreement_field"):
-            out["label_disagreement"] = view.values(self.config["disagreement_field"])
+        if f.get("label_disagreement"):
+            out["label_disagreement"] = view.values(f["label_disagreement"])
         return out
-
-    def summary(self):
-        return {
-            "key": self.key,
-            "samples": self.n_samples,
-            "skipped": len(self.skipped),
-            "grid": "%dx%d" % (self.rows, self.cols),
-            "mosaic_path": self.mosaic_path,
-            "timings": self.timings,
-            "metrics": self.metrics,
-        }
 
     def __repr__(self):
         return "<GridResults %r %dx%d, %d samples, mosaic=%s>" % (
-            self.key, self.rows, self.cols, self.n_samples, self.mosaic_path,
-        )
+            self.key, self.rows, self.cols, self.n_samples, self.mosaic_path)
 
 
 def label_path(samples, label_field):
     """The path of the label string: ``field.label`` for Classification fields."""
     field = samples.get_field(label_field)
     if field is None:
-        raise ValueError(
-            "Label field %r does not exist on dataset %r"
-            % (label_field, samples._dataset.name)
-        )
+        raise GridError("Label field %r does not exist on dataset %r"
+                        % (label_field, samples._dataset.name))
     if isinstance(field, fo.EmbeddedDocumentField) and issubclass(
-        field.document_type, fo.Classification
-    ):
+            field.document_type, fo.Classification):
         return label_field + ".label"
     if isinstance(field, (fo.StringField, fo.IntField, fo.BooleanField)):
         return label_field
-    raise ValueError(
-        "Label field %r must be a Classification or a string/int field, not %s"
-        % (label_field, type(field).__name__)
-    )
+    raise GridError("Label field %r must be a Classification or a string/int field, not %s"
+                    % (label_field, type(field).__name__))
+
+
+def grid_fields(key):
+    """The per-sample fields a run writes (besides embeddings and curation)."""
+    return {name: "%s_%s" % (key, name) for name in FIELD_SUFFIXES}
+

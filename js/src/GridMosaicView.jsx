@@ -217,8 +217,16 @@ export default function GridMosaicView(props) {
     setSelected(asSelection(next, appSelected));
   };
 
+  // The selection before the first click of a double-click: a double-click
+  // opens the sample and leaves the selection as it was.
+  const beforeClick = useRef(null);
+
   const onMouseDown = (e) => {
     if (!grid) return;
+    // Take the keyboard focus from whatever had it (the run <select>, a sidebar
+    // search box): the App ignores its shortcuts, Escape included, while a
+    // select or text input is focused.
+    canvasRef.current.focus({ preventScroll: true });
     const p = pointer(e);
     dragRef.current = { start: p, last: p, path: [p], moved: false, view: viewRef.current };
   };
@@ -269,6 +277,13 @@ export default function GridMosaicView(props) {
     const p = pointer(e);
     const shape = e.shiftKey && mode === "pan" ? "box" : mode;
     if (!d.moved) {
+      if (e.detail >= 2) {
+        // the second click of a double-click, which opens the sample: put the
+        // selection back as it was before the first click, before the modal opens
+        if (beforeClick.current) setSelected(beforeClick.current);
+        return;
+      }
+      beforeClick.current = appSelected;
       const i = hit(viewRef.current, index, grid.rows, grid.cols, p[0], p[1]);
       if (i >= 0) select([i], e.ctrlKey || e.metaKey);
       else if (!(e.ctrlKey || e.metaKey)) setSelected(asSelection([], appSelected));
@@ -385,8 +400,10 @@ export default function GridMosaicView(props) {
             top: 0,
             cursor: mode === "pan" ? "grab" : "crosshair",
             background: "#181818",
+            outline: "none",
           }}
           data-testid="gridtsne-canvas"
+          tabIndex={0}
           data-render-ms={lastMs === null ? "" : lastMs.toFixed(2)}
           onMouseDown={onMouseDown}
           onMouseMove={onMouseMove}
