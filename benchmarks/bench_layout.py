@@ -26,7 +26,8 @@ import time
 
 import numpy as np
 
-from gridtsne.core import embed, grid, images, metrics, reduce, refine
+from gridtsne.core import embed, grid, images, reduce
+from gridtsne.core import layout as core_layout
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECAPTCHA = os.path.join(REPO, "..", "shared", "data", "recaptcha-dev")
@@ -72,27 +73,20 @@ def dataset_features(cache=None, data=RECAPTCHA, digits=False):
     return out
 
 
-def layout(method, feats, rows, cols, seed):
-    """(cells, {step: seconds}) for one method."""
-    seconds = {}
+def layout(method, feats, labels, rows, cols, seed):
+    """(cells, metrics, {step: seconds}) for one method. The t-SNE methods run
+    gridtsne.core.layout, the very step compute_grid runs."""
     if method == "flas":
         from vc_flas import flas  # optional; see the docstring
 
         t = time.perf_counter()
         cells = flas_cells(flas, feats, rows, cols, seed)
-        seconds["flas"] = time.perf_counter() - t
-        return cells, seconds
-    t = time.perf_counter()
-    xy = reduce.tsne_2d(feats, seed=seed)
-    seconds["tsne"] = time.perf_counter() - t
-    t = time.perf_counter()
-    cells = grid.assign_to_grid(grid.scale_to_grid(xy, rows, cols), rows, cols)
-    seconds["assign"] = time.perf_counter() - t
-    if method == "tsne+refine":
-        t = time.perf_counter()
-        cells = refine.refine_grid(feats, cells, rows, cols, seed=seed)
-        seconds["refine"] = time.perf_counter() - t
-    return cells, seconds
+        seconds = {"flas": time.perf_counter() - t}
+        return cells, core_layout.quality(reduce.in_metric_space(feats), cells, labels), seconds
+    out = core_layout.compute_layout(feats, rows, cols, seed=seed, labels=labels,
+                                     refine_cells=method == "tsne+refine", curation=False)
+    seconds = {k: v for k, v in out.timings.items() if k != "metrics"}
+    return out.cells, out.metrics, seconds
 
 
 def flas_cells(flas, feats, rows, cols, seed):
@@ -110,16 +104,13 @@ def flas_cells(flas, feats, rows, cols, seed):
 
 
 def figures(name, method, feats, labels, seed):
-    feats = reduce.in_metric_space(feats)  # as compute_grid does
     rows, cols = grid.grid_shape(len(feats))
-    cells, seconds = layout(method, feats, rows, cols, seed)
+    cells, quality, seconds = layout(method, feats, labels, rows, cols, seed)
     seconds["layout_after_embeddings"] = sum(seconds.values())
     return {
         "dataset": name, "method": method, "seed": seed, "n": len(feats),
         "grid": "%dx%d" % (rows, cols),
-        "dpq_16": round(metrics.distance_preservation_quality(feats, cells, p=16), 4),
-        "neighbor_label_agreement": round(metrics.neighbor_label_agreement(cells, labels), 4),
-        "knn10_label_accuracy": round(metrics.knn_label_accuracy(cells, labels, k=10), 4),
+        **{k: round(v, 4) for k, v in quality.items()},
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
     }
 

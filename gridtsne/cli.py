@@ -127,17 +127,19 @@ def _fail(message, code):
     return code
 
 
+def _database_error(e):
+    import pymongo.errors
+
+    return isinstance(e, pymongo.errors.PyMongoError)
+
+
 def _describe(e):
     """(message, exit status) for a failure: bad input is 2, the world is 1."""
     import errno
 
-    try:
-        import pymongo.errors as pe
-    except ImportError:  # pragma: no cover
-        pe = None
     from gridtsne.fo.lock import LockLostError
 
-    if pe is not None and isinstance(e, pe.PyMongoError):
+    if _database_error(e):
         first = str(e).split(",")[0].split("\n")[0]
         return ("lost the connection to the database (%s); the run was not saved, and "
                 "anything half-written is undone the next time gridtsne opens the dataset"
@@ -201,8 +203,8 @@ def run(args):
     print("Dataset %r: %d samples" % (dataset.name, len(dataset)))
     try:
         results = compute_grid(dataset, progress=None, **dataclasses.asdict(config))
-    except Exception:
-        if imported is not None:
+    except Exception as e:
+        if imported is not None and not _database_error(e):
             imported.undo()  # a failed run leaves the dataset as it found it
         raise
     _print_summary(results, dataset)

@@ -18,7 +18,7 @@ import fiftyone as fo
 from fiftyone import ViewField as F
 
 import gridtsne
-from gridtsne.config import GridConfig, GridError
+from gridtsne import GridError
 from gridtsne.fo import panel as gpanel
 
 from conftest import Held
@@ -621,6 +621,7 @@ def test_a_users_own_run_with_the_key_is_never_replaced(dataset, tmp_path):
 
 def test_the_config_is_one_for_every_surface():
     from gridtsne import cli
+    from gridtsne.config import GridConfig
     from gridtsne.fo.operators import ComputeGrid  # noqa: F401 (forms read the same config)
 
     config = GridConfig(key="k", rows=3, cell_px=32, label_field="ground_truth",

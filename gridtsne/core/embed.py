@@ -271,7 +271,7 @@ def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=N
             try:
                 store = stack.enter_context(_BatchStore.open(cache_dir, paths, batch_size))
             except OSError as e:  # e.g. a full disk: embed anyway, just not resumably
-                logger.warning("Embedding without a resumable cache: %s", e)
+                logger.warning("Embedding without a resumable cache: %s", e.strerror or e)
         features = store.features if store else np.zeros((n, EMBEDDING_DIM), np.float32)
         failures = store.failures if store else {}
         pending = [b for k, b in enumerate(batches) if not (store and store.done[k])]
@@ -436,7 +436,7 @@ def _allocate_npy(path, dtype, shape):
             os.close(fd)
     except OSError as e:
         os.remove(tmp)
-        raise OSError(e.errno, "No space for the embedding cache in %s (it needs %.0f MB): %s"
+        raise OSError(e.errno, "No space for the embedding cache in %s (it needs %.1f MB): %s"
                       % (os.path.dirname(path), nbytes / 1e6, e.strerror)) from None
     os.replace(tmp, path)
 

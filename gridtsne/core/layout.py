@@ -96,7 +96,7 @@ def compute_layout(features, rows, cols, *, perplexity=None,
     if curation and labels is not None and features is not None:
         out.disagreement, out.curation_skipped = clock.run(
             "curation", _curation, features, labels, seed)
-    out.metrics = clock.run("metrics", _metrics, judged, cells, labels)
+    out.metrics = clock.run("metrics", quality, judged, cells, labels)
     out.timings = clock.timings
     return out
 
@@ -119,7 +119,10 @@ def _curation(features, labels, seed, progress=None):
         return None, str(e)
 
 
-def _metrics(judged, cells, labels, progress=None):
+def quality(judged, cells, labels=None, progress=None):
+    """The figures stored with every run: DPQ_16 on ``judged`` (the features
+    in the geometry the layout used, see ``reduce.in_metric_space``) and, with
+    labels, neighbour agreement and 10-NN accuracy on the grid."""
     out = {}
     if judged is not None:
         out["dpq_16"] = metrics.distance_preservation_quality(judged, cells, p=16)

@@ -2,8 +2,11 @@
 
 Defaults come from measurements on recaptcha-dev (see README): cosine
 distances and perplexity 20 gave the best grids; PCA initialisation keeps the
-global arrangement stable across seeds; learning rate N/12 (openTSNE's
-"auto") keeps large N converging.
+global arrangement stable across seeds. The rest is openTSNE's "auto": the
+learning rate is N / exaggeration (N/12 during early exaggeration, N after),
+neighbours are exact (scikit-learn) below 1,000 samples and approximate
+(Annoy) from 1,000, and gradients use Barnes-Hut below 10,000 samples and FFT
+interpolation from 10,000.
 """
 
 import numpy as np
@@ -12,8 +15,8 @@ DEFAULT_PERPLEXITY = 20.0
 DEFAULT_METRIC = "cosine"
 EARLY_EXAGGERATION_ITERS = 250
 ITERS = 500
-# Above this many samples, t-SNE runs on a PCA projection (faster kNN, same
-# neighbourhoods) and uses approximate neighbours.
+# Above this many samples, t-SNE runs on a PCA projection of the (unit)
+# features: a faster neighbour search over the same neighbourhoods.
 PCA_ABOVE_N = 5000
 PCA_COMPONENTS = 50
 

@@ -360,8 +360,7 @@ def _render(run_dir, staging, config, paths, layout, labels, skipped, stages):
     into ``staging``; returns the legend of the label colours drawn."""
     rows, cols = layout.rows, layout.cols
     palette = core_render.label_colors(labels or [])
-    colors = ([palette.get(str(l)) if l is not None else None for l in labels]
-              if labels is not None else None)
+    colors = core_render.border_colors_for(labels) if labels is not None else None
     outline = core_layout.most_suspicious(layout.disagreement, config.outline_suspicious)
     with stages.stage("render", total=len(paths)) as update:
         progress = lambda fraction: update(round(fraction * len(paths)))  # noqa: E731
