@@ -54,7 +54,7 @@ def digit_tiles(folder, n=1024):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--workers", type=int, help="decoding processes (default: per core)")
+    ap.add_argument("--workers", type=int, help="decoding threads (default: one per core, at most 4)")
     ap.add_argument("--cache", help="bench_layout's --cache folder, whose eager features "
                     "are compared with without re-embedding")
     args = ap.parse_args(argv)

@@ -20,7 +20,7 @@ are unchanged.
 
 On the CPU the network runs in ONNX Runtime: exported once from the PyTorch
 weights (cached, see :func:`onnx_model_path`), it gives the same features
-(relative difference 2e-6) at several times the speed of eager PyTorch on
+(max relative difference 2.8e-6) at several times the speed of eager PyTorch on
 these 2 cores (see benchmarks/bench_embed.py). With CUDA, PyTorch runs it.
 """
 
