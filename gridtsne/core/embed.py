@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from gridtsne.core import images as core_images
+from gridtsne.core import owner
 
 logger = logging.getLogger(__name__)
 
@@ -364,19 +365,15 @@ class _BatchStore:
     @classmethod
     @contextlib.contextmanager
     def open(cls, parent, paths, batch_size):
-        import fcntl
-
         job = hashlib.sha1("\n".join(
             [FEATURES_TAG, str(batch_size)] + [file_identity(p) for p in paths]).encode()
         ).hexdigest()[:20]
         folder = os.path.join(parent, job)
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, "lock"), "w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield None  # another process is on this job
-                return
+        lock = owner.hold(folder)
+        if lock is None:
+            yield None  # another process is on this job
+            return
+        with lock:
             _prune(parent, keep=job)
             store = cls(folder, len(paths), batch_size)
             try:
@@ -453,16 +450,6 @@ def drop_cache(parent):
 
 def _prune(parent, keep):
     """Removes other, unused job folders (a changed file list leaves them)."""
-    import fcntl
-    import shutil
-
     for name in os.listdir(parent):
-        folder = os.path.join(parent, name)
-        if name == keep or not os.path.isdir(folder):
-            continue
-        try:
-            with open(os.path.join(folder, "lock"), "a") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                shutil.rmtree(folder, ignore_errors=True)
-        except OSError:
-            pass
+        if name != keep:
+            owner.remove_if_abandoned(os.path.join(parent, name))

@@ -9,7 +9,6 @@ moves them back if the commit fails (see :mod:`gridtsne.fo.writer`).
 """
 
 import csv
-import fcntl
 import json
 import os
 import re
@@ -17,6 +16,7 @@ import shutil
 import tempfile
 
 from gridtsne.config import GridError
+from gridtsne.core import owner
 
 MARKER = ".gridtsne-run.json"
 STAGING_PREFIX = ".staging-"
@@ -125,10 +125,8 @@ class Staging:
         self._owner = None
         if path is None:
             path = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=run_dir)
-            # held while this process lives: a folder whose lock is free was
-            # left by a process that died (see sweep_stale_staging)
-            self._owner = open(os.path.join(path, ".owner"), "w")
-            fcntl.flock(self._owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # held while this process lives (see sweep_stale_staging)
+            self._owner = owner.hold(path)
             os.makedirs(os.path.join(path, "new"))
             os.makedirs(os.path.join(path, "old"))
         self.path = path
@@ -187,14 +185,8 @@ def sweep_stale_staging(run_dir, keep=()):
         return
     for name in os.listdir(run_dir):
         path = os.path.join(run_dir, name)
-        if not name.startswith(STAGING_PREFIX) or path in keep:
-            continue
-        try:
-            with open(os.path.join(path, ".owner"), "a") as owner:
-                fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                shutil.rmtree(path, ignore_errors=True)
-        except OSError:
-            pass  # alive (locked), or already gone
+        if name.startswith(STAGING_PREFIX) and path not in keep:
+            owner.remove_if_abandoned(path)
 
 
 def remove_pyramid(folder):

@@ -398,11 +398,6 @@ def recover(dataset, timeout=120):
         _recover_locked(dataset)
 
 
-def recover_locked(dataset):
-    """:func:`recover` for callers that hold the lock (drops temp leftovers too)."""
-    _recover_locked(dataset)
-
-
 def rename_run(dataset, key, new_key, config):
     """Renames a grid run's fields, brain run and folder (``dataset.rename_run``)."""
     import os
