@@ -532,7 +532,9 @@ def test_terminal_output_counts_images_and_writes_one_line_per_stage(dataset, tm
     assert "curation" in time_line and "save" in time_line
     parts = dict(p.rsplit(" ", 2)[:2] for p in time_line[len("Time: "):].split(", "))
     total = float(parts.pop("total"))
-    assert abs(sum(float(v) for v in parts.values()) - total) < 0.15
+    # the stages (and "other", when it is 0.05 s or more) add up to the total,
+    # up to the rounding of each printed figure to 0.1 s
+    assert abs(sum(float(v) for v in parts.values()) - total) <= 0.05 * (len(parts) + 2)
 
 
 # 15 -------------------------------------------------------------------------------

@@ -187,8 +187,9 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
         n, rows, cols)
     keep_cells = (shape == (run.rows, run.cols) and config.assignment == old.assignment
                   and config.refine == old.refine)
-    features = None
-    if run.record.embeddings_field and dataset.has_field(run.record.embeddings_field):
+    features = None  # only a new layout needs them (cells kept: DPQ is unchanged)
+    if not keep_cells and run.record.embeddings_field and dataset.has_field(
+            run.record.embeddings_field):
         features = vectors_from_values(view.values(run.record.embeddings_field), ids,
                                        filepaths, run.record.embeddings_field)
     if not keep_cells and config.refine and features is None:
@@ -202,6 +203,8 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
         xy=np.stack([xs, ys], axis=1), cells=np.stack([r, c], axis=1) if keep_cells else None,
         curation=False, progress=stages.report)
     stages.end()
+    if keep_cells and "dpq_16" in run.metrics:
+        layout.metrics["dpq_16"] = run.metrics["dpq_16"]
     timings = dict(layout.timings)
     scores = None
     if f.get("label_disagreement"):

@@ -130,6 +130,8 @@ def _streamed(ctx, work, weights=None):
     def target():
         try:
             result["outputs"] = work(overall(progress, weights=weights or COMPUTE_WEIGHTS))
+        except GridError as e:  # in the App, options are named as the form names them
+            result["error"] = GridError(e.for_surface("form"))
         except BaseException as e:  # handed to the generator, which raises it
             result["error"] = e
         finally:
