@@ -39,7 +39,8 @@ def test_folder_to_mosaic_and_layout(shapes_dir, tmp_path):
 
     assert Image.open(run_dir / "mosaic.jpg").size == (7 * 32, 6 * 32)
     rows = read_layout(run_dir)
-    assert list(rows[0]) == ["filepath", "label", "row", "col", "x", "y", "label_disagreement"]
+    assert list(rows[0]) == ["filepath", "label", "row", "col", "x", "y", "label_disagreement",
+                             "duplicate_group", "outlier"]
     assert len(rows) == 40
     assert len({(r["row"], r["col"]) for r in rows}) == 40
     for r in rows:

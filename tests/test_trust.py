@@ -329,7 +329,7 @@ def test_embeddings_stay_float32_through_the_layout(dataset, tmp_path, monkeypat
 def test_the_legend_names_the_colours_drawn_even_after_relabelling(dataset, tmp_path):
     with_vectors(dataset)
     res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth", cell_px=32,
-                                embeddings="vec", output_dir=str(tmp_path))
+                                embeddings="vec", mosaic_format="png", output_dir=str(tmp_path))
     reds = dataset.match(F("ground_truth.label") == "red_circle")
     red = reds.first()
     for sample in reds:
@@ -341,8 +341,7 @@ def test_the_legend_names_the_colours_drawn_even_after_relabelling(dataset, tmp_
     mosaic = np.asarray(Image.open(res.mosaic_path).convert("RGB")).astype(int)
     r, c = red["grid_row"], red["grid_col"]
     drawn = mosaic[r * 32 + 12, c * 32]  # the left border of the cell
-    expected = [int(v) for v in legend["red_circle"][4:-1].split(",")]
-    assert np.abs(drawn - expected).max() < 40
+    assert drawn.tolist() == [int(v) for v in legend["red_circle"][4:-1].split(",")]
     # drawing it again draws and names today's labels
     grid, _ = gpanel.run_payload(gridtsne.regrid(dataset, "grid", cell_px=24))
     assert "crimson" in dict(grid["legend"]) and "red_circle" not in dict(grid["legend"])
@@ -523,7 +522,7 @@ def test_terminal_output_counts_images_and_writes_one_line_per_stage(dataset, tm
     assert "\r" not in proc.stderr + proc.stdout  # piped: no carriage returns
     lines = proc.stderr.splitlines()
     for label in ("Checking images", "Computing embeddings", "Running t-SNE",
-                  "Assigning grid cells", "Refining neighbours", "Scoring labels",
+                  "Assigning grid cells", "Refining neighbours", "Curation scores",
                   "Rendering mosaic", "Saving results"):
         assert len([l for l in lines if l.startswith(label)]) == 1, (label, lines)
     embed = next(l for l in lines if l.startswith("Computing embeddings"))
@@ -598,7 +597,7 @@ def test_fiftyones_own_run_api_cleans_up_and_renames_like_gridtsne(dataset, tmp_
                                 output_dir=str(tmp_path))
     assert set(res.record.owned_fields()) == {
         "grid_x", "grid_y", "grid_row", "grid_col", "grid_label_disagreement",
-        "grid_embedding"}
+        "grid_duplicate_group", "grid_outlier", "grid_embedding"}
     dataset.rename_run("grid", "sorted")
     assert gridtsne.list_grids(dataset) == ["sorted"]
     res = consistent(dataset, "sorted")

@@ -1,4 +1,5 @@
-"""Which labels look wrong, given the images' neighbours in embedding space.
+"""Which samples need a second look: labels that look wrong given the images'
+neighbours in embedding space, and images far from all others (outliers).
 
 A cross-validated logistic regression on L2-normalised embeddings gives each
 sample an out-of-fold probability for its own label. As in confident learning
@@ -60,3 +61,24 @@ def label_disagreement(features, labels, folds=10, seed=0):
     threshold = np.bincount(members, weights=own) / np.bincount(members)
     out[keep] = np.clip(1.0 - own / np.maximum(threshold[members], 1e-12), 0.0, 1.0)
     return out
+
+
+def outlier_scores(features, labels=None, knn=None, k=10):
+    """Per-sample score, high for images far from everything: the mean cosine
+    distance to their k nearest neighbours, divided by the median of that
+    distance in their class (or over all samples without labels), so a
+    naturally spread-out class does not fill the top of the list.
+
+    ``knn``: optional (indices, distances) from :func:`neighbours.nearest`.
+    """
+    from . import neighbours
+
+    _, distances = knn if knn is not None else neighbours.nearest(features, k)
+    spread = distances[:, :k].mean(axis=1).astype(np.float64)
+    scale = np.full(len(spread), np.median(spread) if len(spread) else 1.0)
+    if labels is not None:
+        names = np.array(["" if l is None else str(l) for l in labels], dtype=object)
+        for name in set(names[[l is not None for l in labels]]):
+            members = names == name
+            scale[members] = np.median(spread[members])
+    return spread / np.maximum(scale, 1e-12)

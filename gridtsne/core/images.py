@@ -146,6 +146,17 @@ def check_image(path, max_pixels=DEFAULT_MAX_PIXELS):
     return None
 
 
+def file_digest(path):
+    """A hash of the file's bytes: equal for byte-identical copies."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def _to_rgb(img):
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         # 16/32-bit: stretch to the 8-bit range instead of clipping to white

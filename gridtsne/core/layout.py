@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import curation, grid, metrics, reduce, refine
+from . import curation, duplicates, grid, metrics, neighbours, reduce, refine
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,9 @@ class Layout:
     metrics: dict = field(default_factory=dict)
     # per-sample label disagreement in [0, 1] (nan where unlabelled), or None
     disagreement: np.ndarray = None
+    # near-duplicate group per sample (-1: none), and outlier score, or None
+    duplicate_group: np.ndarray = None
+    outlier: np.ndarray = None
     # why curation scores are missing although labels were given, or None
     curation_skipped: str = None
     timings: dict = field(default_factory=dict)
@@ -58,7 +61,8 @@ class _Clock:
 def compute_layout(features, rows, cols, *, perplexity=None,
                    metric=reduce.DEFAULT_METRIC, seed=0, assignment="auto",
                    refine_cells=True, labels=None, xy=None, cells=None,
-                   curation=True, progress=None):
+                   curation=True, digests=None, load_image=None,
+                   duplicate_threshold=duplicates.DEFAULT_THRESHOLD, progress=None):
     """t-SNE (unless ``xy`` is given), assignment (unless ``cells`` is given),
     refinement, curation scores and quality metrics.
 
@@ -70,7 +74,12 @@ def compute_layout(features, rows, cols, *, perplexity=None,
             agreement, 10-NN accuracy and per-sample label disagreement
         xy: t-SNE coordinates of an earlier run, to lay out again
         cells: cells of an earlier run on the same grid (nothing is moved)
-        curation: score labels (with ``labels`` and ``features``)
+        curation: find near-duplicates and outliers (with ``features``) and
+            score labels (with ``labels`` too)
+        digests: optional N hashes of the files' bytes, for duplicates
+        load_image: ``load_image(i)`` -> PIL image i, for the duplicates'
+            pixel check (without it, only byte-identical files are grouped)
+        duplicate_threshold: see :mod:`gridtsne.core.duplicates`
         progress: optional ``progress(stage, fraction)``
 
     Returns:
@@ -93,9 +102,11 @@ def compute_layout(features, rows, cols, *, perplexity=None,
     cells = np.asarray(cells, dtype=np.int64)
 
     out = Layout(xy=xy, cells=cells, rows=rows, cols=cols)
-    if curation and labels is not None and features is not None:
-        out.disagreement, out.curation_skipped = clock.run(
-            "curation", _curation, features, labels, seed)
+    if curation and features is not None:
+        scores = clock.run("curation", _curation, features, labels, digests, load_image,
+                           duplicate_threshold, seed)
+        (out.disagreement, out.curation_skipped, out.duplicate_group,
+         out.outlier) = scores
     out.metrics = clock.run("metrics", quality, judged, cells, labels)
     out.timings = clock.timings
     return out
@@ -105,18 +116,24 @@ def _assign(xy, rows, cols, method, progress=None):
     return grid.assign_to_grid(grid.scale_to_grid(xy, rows, cols), rows, cols, method=method)
 
 
-def _curation(features, labels, seed, progress=None):
-    """Label disagreement, or (None, reason) when the labels cannot support it.
+def _curation(features, labels, digests, load_image, threshold, seed, progress=None):
+    """(label disagreement, why it is missing, duplicate groups, outlier scores).
 
-    Curation is a bonus on top of the grid: a failure here (a single class,
-    classes too small to cross-validate) must not cost the user the layout
-    computed before it.
+    Label curation is a bonus on top of the grid: a failure there (a single
+    class, classes too small to cross-validate) must not cost the user the
+    layout computed before it.
     """
+    knn = neighbours.nearest(features, max(duplicates.NEIGHBOURS, 10), seed=seed)
+    groups = duplicates.duplicate_groups(features, load_image or (lambda i: None), threshold,
+                                         digests=digests, knn=knn)
+    outlier = curation.outlier_scores(features, labels, knn=knn)
+    if labels is None:
+        return None, None, groups, outlier
     try:
-        return curation.label_disagreement(features, labels, seed=seed), None
+        return curation.label_disagreement(features, labels, seed=seed), None, groups, outlier
     except (ValueError, np.linalg.LinAlgError) as e:
         logger.warning("Label disagreement scores were skipped: %s", e)
-        return None, str(e)
+        return None, str(e), groups, outlier
 
 
 def quality(judged, cells, labels=None, progress=None):

@@ -67,17 +67,7 @@ def tsne_2d(
         # too few points for a neighbourhood graph: PCA keeps their order
         return _pca(x, 2, seed)
 
-    if metric == "cosine":
-        # cosine is undefined for all-zero vectors; give them a direction
-        zero = np.linalg.norm(x, axis=1) == 0
-        if zero.any():
-            x = x.copy()
-            x[zero] = 1e-6
-    if n > PCA_ABOVE_N and x.shape[1] > PCA_COMPONENTS:
-        if metric == "cosine":
-            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-            metric = "euclidean"
-        x = _pca(x, PCA_COMPONENTS, seed)
+    x, metric, _ = _prepare(x, metric, seed)
 
     from openTSNE import TSNE
 
@@ -110,6 +100,58 @@ def tsne_2d(
     if progress is not None:
         progress(1.0)
     return y
+
+
+def _prepare(x, metric, seed):
+    """(the space t-SNE runs in, its metric, the same map for new points).
+
+    Cosine is undefined for all-zero vectors, so they get a direction; above
+    PCA_ABOVE_N samples, t-SNE runs on a PCA projection of the unit vectors.
+    """
+    def nonzero(v):
+        if metric == "cosine" and (np.linalg.norm(v, axis=1) == 0).any():
+            v = v.copy()
+            v[np.linalg.norm(v, axis=1) == 0] = 1e-6
+        return v
+
+    def unit(v):
+        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+    x = nonzero(x)
+    if len(x) > PCA_ABOVE_N and x.shape[1] > PCA_COMPONENTS:
+        from sklearn.decomposition import PCA
+
+        pca = PCA(n_components=PCA_COMPONENTS, random_state=seed)
+        space = np.asarray(pca.fit_transform(unit(x) if metric == "cosine" else x),
+                           dtype=np.float64)
+
+        def project(v):
+            v = nonzero(np.asarray(v, dtype=np.float32))
+            return np.asarray(pca.transform(unit(v) if metric == "cosine" else v),
+                              dtype=np.float64)
+
+        return space, "euclidean" if metric == "cosine" else metric, project
+    return x, metric, lambda v: nonzero(np.asarray(v, dtype=np.float32))
+
+
+def tsne_transform(reference, xy, new, perplexity=None, metric=DEFAULT_METRIC, seed=0):
+    """t-SNE coordinates for ``new`` points in the embedding ``xy`` that
+    :func:`tsne_2d` made of ``reference``: openTSNE's ``transform``, which
+    places each new point among its neighbours without moving the old ones."""
+    from openTSNE import TSNEEmbedding, affinity
+
+    reference = np.asarray(reference, dtype=np.float32)
+    new = np.asarray(new, dtype=np.float32)
+    n = len(reference)
+    if n < 5:  # tsne_2d used PCA: put new points on their nearest old point
+        d = ((new[:, None, :] - reference[None, :, :]) ** 2).sum(-1)
+        return np.asarray(xy, dtype=np.float64)[d.argmin(axis=1)]
+    space, space_metric, project = _prepare(reference, metric, seed)
+    affinities = affinity.PerplexityBasedNN(
+        space, perplexity=effective_perplexity(n, perplexity), metric=space_metric,
+        n_jobs=-1, random_state=seed, verbose=False)
+    embedding = TSNEEmbedding(np.asarray(xy, dtype=np.float64), affinities, random_state=seed)
+    return np.asarray(embedding.transform(project(new)), dtype=np.float64)
 
 
 def _pca(x, k, seed):

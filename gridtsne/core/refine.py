@@ -44,7 +44,7 @@ _OFFSETS = ((0, 1), (1, 0), (0, -1), (-1, 0))
 
 
 def refine_grid(features, cells, rows, cols, seed=0, max_rounds=MAX_ROUNDS,
-                max_step=MAX_STEP, progress=None):
+                max_step=MAX_STEP, progress=None, movable=None):
     """Improves a one-image-per-cell layout by swapping images (and holes).
 
     Up to REFINE_MAX_N images at once; above that, window by window (see
@@ -56,6 +56,8 @@ def refine_grid(features, cells, rows, cols, seed=0, max_rounds=MAX_ROUNDS,
         rows, cols: the grid shape
         max_step: how far (in cells, per axis) one swap may move an image
         progress: optional callable taking the fraction done
+        movable: optional N booleans: only these images (and empty cells)
+            move, the others keep their cells (images added to a grid)
 
     Returns:
         (N, 2) int (row, col), distinct; never worse under the objective
@@ -63,12 +65,13 @@ def refine_grid(features, cells, rows, cols, seed=0, max_rounds=MAX_ROUNDS,
     """
     if len(features) > REFINE_MAX_N:
         return _refine_in_windows(features, cells, rows, cols, seed, max_rounds,
-                                  max_step, progress, BLOCK_SIDE)
-    return _refine_dense(features, cells, rows, cols, seed, max_rounds, max_step, progress)
+                                  max_step, progress, BLOCK_SIDE, movable)
+    return _refine_dense(features, cells, rows, cols, seed, max_rounds, max_step, progress,
+                         movable)
 
 
 def _refine_in_windows(features, cells, rows, cols, seed, max_rounds, max_step, progress,
-                       side):
+                       side, movable=None):
     """Refines windows of side x side cells one after another, in two passes.
 
     Swaps stay inside a window, and a window's outside neighbours count as
@@ -90,11 +93,11 @@ def _refine_in_windows(features, cells, rows, cols, seed, max_rounds, max_step, 
             (cells[:, 0] >= top) & (cells[:, 0] < bottom)
             & (cells[:, 1] >= left) & (cells[:, 1] < right)
         )
-        if len(inside) >= 2:
+        if len(inside) >= 2 and (movable is None or np.asarray(movable)[inside].any()):
             local = cells[inside] - (top, left)
             cells[inside] = _refine_dense(
                 x[inside], local, bottom - top, right - left, seed + done, max_rounds,
-                max_step, None,
+                max_step, None, None if movable is None else np.asarray(movable)[inside],
             ) + (top, left)
         if progress is not None:
             progress((done + 1) / len(windows))
@@ -102,7 +105,7 @@ def _refine_in_windows(features, cells, rows, cols, seed, max_rounds, max_step, 
 
 
 def _refine_dense(features, cells, rows, cols, seed=0, max_rounds=MAX_ROUNDS,
-                  max_step=MAX_STEP, progress=None):
+                  max_step=MAX_STEP, progress=None, movable=None):
     """:func:`refine_grid` with the whole N x N distance matrix in memory."""
     x = np.asarray(features, dtype=np.float32)
     cells = np.asarray(cells, dtype=np.int64)
@@ -151,6 +154,9 @@ def _refine_dense(features, cells, rows, cols, seed=0, max_rounds=MAX_ROUNDS,
         return np.where(items == n, 0.0, s)
 
     cell_cost = np.append(cost(occupant[:m_cells], occupant[beside[:m_cells]]), 0.0)
+    # which contents may move: index n ("nobody", an empty cell) always may
+    free = np.ones(n + 1, dtype=bool) if movable is None else np.append(
+        np.asarray(movable, dtype=bool), True)
     src = np.repeat(np.arange(n), k * 4)
     for done in range(max_rounds):
         # move an image beside one of its nearest neighbours, or to a random
@@ -167,6 +173,7 @@ def _refine_dense(features, cells, rows, cols, seed=0, max_rounds=MAX_ROUNDS,
         near = (np.abs(a // cols - np.minimum(b, m_cells - 1) // cols) <= max_step) & (
             np.abs(a % cols - np.minimum(b, m_cells - 1) % cols) <= max_step)
         ok = near & (b < m_cells) & (a != b) & ((occupant[a] < n) | (occupant[b] < n))
+        ok &= free[occupant[a]] & free[occupant[np.minimum(b, m_cells)]]
         a, b = a[ok], b[ok]
         gain = np.concatenate([
             _gains(a[s:s + _CHUNK], b[s:s + _CHUNK], occupant, beside, cell_cost, cost, m_cells)

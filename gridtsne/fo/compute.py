@@ -24,8 +24,7 @@ from gridtsne.core import pyramid as core_pyramid
 from gridtsne.core import render as core_render
 from gridtsne.fo import files, runs, writer
 from gridtsne.fo import model as gmodel
-from gridtsne.fo.plan import (checked_shape, disagreement_field, plan_compute,
-                              vectors_from_values)
+from gridtsne.fo.plan import checked_shape, plan_compute, vectors_from_values
 from gridtsne.fo.progress import StageProgress
 
 __all__ = ["compute_grid", "regrid", "GridError"]
@@ -78,7 +77,8 @@ def _compute(plan, stages, t_start):
     ids, filepaths = samples.values(["id", "filepath"])
     labels = samples.values(plan.label_path) if plan.label_path else None
 
-    reasons = _timed(timings, "check", _check_images, filepaths, config.max_pixels, stages)
+    reasons, digests = _timed(timings, "check", _check_images, filepaths, config.max_pixels,
+                              stages)
     skipped = [{"id": ids[i], "filepath": filepaths[i], "reason": r}
                for i, r in enumerate(reasons) if r is not None]
     if config.strict and skipped:
@@ -106,7 +106,9 @@ def _compute(plan, stages, t_start):
     layout = core_layout.compute_layout(
         vectors.features, rows, cols, perplexity=config.perplexity, metric=config.metric,
         seed=config.seed, assignment=config.assignment, refine_cells=config.refine,
-        labels=kept_labels, progress=stages.report)
+        labels=kept_labels, digests=[digests[i] for i in keep],
+        load_image=_loader([filepaths[i] for i in keep], config.max_pixels),
+        progress=stages.report)
     stages.end()
     timings.update(layout.timings)
 
@@ -124,8 +126,7 @@ def _compute(plan, stages, t_start):
         "%s_row" % config.key: layout.cells[:, 0].tolist(),
         "%s_col" % config.key: layout.cells[:, 1].tolist(),
     }
-    if layout.disagreement is not None:
-        values[disagreement_field(config.key)] = _none_for_nan(layout.disagreement)
+    values.update(_curation_values(config.key, layout))
     if vectors.store:
         values[config.store_embeddings_in] = list(vectors.features)
     record = {
@@ -151,7 +152,8 @@ def _compute(plan, stages, t_start):
             key=config.key, register_on=samples, ids=kept_ids, values=values,
             record=record, results=results, staging=staging,
             brain_points=layout.xy, overwrite=config.overwrite,
-            keep_fields=[vectors.field] if vectors.field else []), progress=update)
+            keep_fields=[vectors.field] if vectors.field else [],
+            field_types=_curation_types(config.key)), progress=update)
     timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
     writer.update_results(dataset, config.key, version, timings=timings)
     core_embed.drop_cache(os.path.join(plan.run_dir, files.CACHE_DIR))
@@ -206,10 +208,13 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
     if keep_cells and "dpq_16" in run.metrics:
         layout.metrics["dpq_16"] = run.metrics["dpq_16"]
     timings = dict(layout.timings)
-    scores = None
-    if f.get("label_disagreement"):
-        scores = [np.nan if v is None else v for v in view.values(f["label_disagreement"])]
-    layout.disagreement = None if scores is None else np.asarray(scores, dtype=float)
+    # the curation scores stay those of the computation (for the outline and layout.csv)
+    for name, attr, missing in (("label_disagreement", "disagreement", np.nan),
+                                ("duplicate_group", "duplicate_group", -1),
+                                ("outlier", "outlier", np.nan)):
+        if f.get(name):
+            values = [missing if v is None else v for v in view.values(f[name])]
+            setattr(layout, attr, np.asarray(values))
 
     staging = files.Staging(run.run_dir)  # the writer disposes of it once it has it
     try:
@@ -241,6 +246,138 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
     return runs.load_grid(dataset, key)
 
 
+def update_grid(samples, key, progress=None):
+    """Places the samples added to run ``key``'s view since it was computed into
+    its grid, without a full recompute: every sample placed before keeps its
+    cell (see :mod:`gridtsne.core.extend`). The new samples are embedded with
+    the run's model (or read from its embeddings field), put among their
+    neighbours by openTSNE's ``transform``, given free cells (the grid grows
+    at the bottom or right when it must) and refined among themselves; the
+    curation scores and the mosaic are then made anew for all samples.
+    """
+    from gridtsne.core import extend
+
+    t_start = time.perf_counter()
+    dataset = samples._dataset
+    run = runs.load_grid(dataset, key)
+    config, record, f = run.options, run.record, run.fields
+    stages = StageProgress(progress)
+    skipped_ids = {s["id"] for s in run.skipped}
+    placed = run.placed_view()
+    old_ids = placed.values("id")
+    candidates = [i for i in run.view.exists(f["row"], False).values("id")
+                  if i not in skipped_ids]
+    if not candidates:
+        return run
+    if record.embeddings_source == runs.ARRAY:
+        raise GridError("Grid run %r was laid out from an array of embeddings, which were "
+                        "not stored; compute it again with the new samples" % key)
+    timings = {}
+    new_view = dataset.select(candidates, ordered=True)
+    new_paths = new_view.values("filepath")
+    reasons, _ = _timed(timings, "check", _check_images, new_paths, config.max_pixels,
+                        stages)
+    skipped = [{"id": candidates[i], "filepath": new_paths[i], "reason": r}
+               for i, r in enumerate(reasons) if r is not None]
+    keep = [i for i, r in enumerate(reasons) if r is None]
+    old_features = vectors_from_values(placed.values(record.embeddings_field), old_ids,
+                                       placed.values("filepath"), record.embeddings_field)
+    t = time.perf_counter()
+    new_features, kept, failed = _new_embeddings(dataset, run, candidates, new_paths, keep,
+                                                 stages)
+    timings["embed"] = time.perf_counter() - t
+    skipped += failed
+    new_ids = [candidates[i] for i in kept]
+    if not new_ids:
+        raise GridError("None of the %d new samples of run %r has a usable image%s"
+                        % (len(candidates), key, _first_reasons(skipped)))
+
+    old_xy = np.stack(placed.values([f["x"], f["y"]]), axis=1)
+    old_cells = np.stack(placed.values([f["row"], f["col"]]), axis=1)
+    t = time.perf_counter()
+    with stages.stage("assign") as update:
+        new_xy, cells, rows, cols = extend.place_new(
+            old_features, old_xy, old_cells, run.rows, run.cols, new_features,
+            perplexity=config.perplexity, metric=config.metric, seed=config.seed,
+            refine_cells=config.refine)
+        update(1.0)
+    timings["assign"] = time.perf_counter() - t
+
+    ids = list(old_ids) + new_ids
+    everything = dataset.select(ids, ordered=True)
+    paths = everything.values("filepath")
+    labels = (everything.values(runs.label_path(everything, config.label_field))
+              if config.label_field else None)
+    features = np.concatenate([old_features, new_features])
+    _, digests = _check_images(paths, config.max_pixels, StageProgress(False))
+    layout = core_layout.compute_layout(
+        features, rows, cols, metric=config.metric, seed=config.seed, labels=labels,
+        xy=np.concatenate([old_xy, new_xy]), cells=cells, digests=digests,
+        load_image=_loader(paths, config.max_pixels), progress=stages.report)
+    stages.end()
+    timings.update(layout.timings)
+
+    staging = files.Staging(run.run_dir)  # the writer disposes of it once it has it
+    try:
+        legend = _timed(timings, "render", _render, run.run_dir, staging, config, paths,
+                        layout, labels, run.skipped + skipped, stages)
+    except BaseException:
+        staging.discard()
+        raise
+    values = {f["x"]: layout.xy[:, 0].tolist(), f["y"]: layout.xy[:, 1].tolist(),
+              f["row"]: layout.cells[:, 0].tolist(), f["col"]: layout.cells[:, 1].tolist()}
+    values.update(_curation_values(key, layout))
+    rec = {k: v for k, v in record.serialize().items()
+           if k not in ("cls", "type", "method", "version")}
+    rec["fields"] = dict(record.fields, **{
+        name: "%s_%s" % (key, name) for name in _curation_values(key, layout, True)})
+    if record.embeddings_source != runs.FIELD:  # the run's own copy, new samples included
+        rec.update(embeddings_field=config.store_embeddings_in,
+                   embeddings_source=runs.COMPUTED)
+        values[config.store_embeddings_in] = list(features)
+    results = {
+        "rows": rows, "cols": cols, "n_samples": len(ids),
+        "n_total": run._results["n_total"] + len(candidates),
+        "skipped": run.skipped + skipped, "timings": run.timings, "metrics": layout.metrics,
+        "legend": legend, "curation_skipped": layout.curation_skipped,
+        "update_timings": timings,
+    }
+    t = time.perf_counter()
+    with stages.stage("save") as update:
+        version = writer.write_run(dataset, writer.RunWrite(
+            key=key, register_on=run.view, ids=ids, values=values, record=rec,
+            results=results, staging=staging, brain_points=layout.xy,
+            expected_version=run.version, field_types=_curation_types(key)), progress=update)
+    timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
+    writer.update_results(dataset, key, version, update_timings=timings)
+    return runs.load_grid(dataset, key)
+
+
+def _new_embeddings(dataset, run, ids, paths, keep, stages):
+    """Embeddings of the new samples ``keep`` (indices into ids/paths), as the
+    run got its own: read from its field, or computed with its model."""
+    record = run.record
+    kept_ids = [ids[i] for i in keep]
+    if record.embeddings_source == runs.FIELD:
+        values = dataset.select(kept_ids, ordered=True).values(record.embeddings_field)
+        return (vectors_from_values(values, kept_ids, [paths[i] for i in keep],
+                                    record.embeddings_field), keep, [])
+    kept_paths = [paths[i] for i in keep]
+    if gmodel.is_default(record.model):
+        with stages.stage("embed", total=len(kept_paths)) as update:
+            features, bad = core_embed.embed_files(
+                kept_paths, batch_size=run.options.batch_size,
+                num_workers=run.options.num_workers, max_pixels=run.options.max_pixels,
+                progress=lambda fraction: update(round(fraction * len(kept_paths))))
+    else:
+        features, bad = _embed_with_fiftyone(dataset, run.options, record.model, kept_ids,
+                                             kept_paths, stages)
+    failed = [{"id": kept_ids[j], "filepath": kept_paths[j], "reason": r}
+              for j, r in sorted(bad.items())]
+    good = [j for j in range(len(keep)) if j not in bad]
+    return features[good], [keep[j] for j in good], failed
+
+
 def _timed(timings, name, fn, *args):
     t = time.perf_counter()
     try:
@@ -249,17 +386,36 @@ def _timed(timings, name, fn, *args):
         timings[name] = time.perf_counter() - t
 
 
+def _loader(paths, max_pixels):
+    """``load(i)`` -> image i, decoded small (for the duplicates' pixel check)."""
+    from gridtsne.core.duplicates import THUMB_PX
+
+    def load(i):
+        try:
+            return core_images.load_rgb(paths[i], max_pixels, min_side=THUMB_PX)
+        except core_images.BadImageError:
+            return None
+
+    return load
+
+
 def _check_images(filepaths, max_pixels, stages):
+    """(why each file cannot be used or None, a hash of each file's bytes)."""
     threads = min(8, (os.cpu_count() or 1) + 2)
-    reasons = []
+
+    def check(path):
+        reason = core_images.check_image(path, max_pixels)
+        return reason, None if reason else core_images.file_digest(path)
+
+    reasons, digests = [], []
     with stages.stage("check", total=len(filepaths)) as update, \
             ThreadPoolExecutor(threads) as pool:
-        for i, reason in enumerate(
-                pool.map(lambda p: core_images.check_image(p, max_pixels), filepaths)):
+        for i, (reason, digest) in enumerate(pool.map(check, filepaths)):
             reasons.append(reason)
+            digests.append(digest)
             if i % 64 == 0:
                 update(i)
-    return reasons
+    return reasons, digests
 
 
 class _Vectors:
@@ -307,7 +463,8 @@ def _embeddings(plan, ids, filepaths, keep, stages):
                 max_pixels=config.max_pixels,
                 progress=lambda fraction: update(round(fraction * len(paths))))
     else:
-        features, bad = _embed_with_fiftyone(plan, kept_ids, paths, stages)
+        features, bad = _embed_with_fiftyone(plan.dataset, config, plan.model_spec, kept_ids,
+                                             paths, stages)
     failed = [{"id": ids[keep[j]], "filepath": paths[j], "reason": reason}
               for j, reason in sorted(bad.items())]
     good = [j for j in range(len(keep)) if j not in bad]
@@ -326,12 +483,11 @@ def _field_source(plan, field):
     return runs.REUSED if field in plan.reusable_fields else runs.FIELD
 
 
-def _embed_with_fiftyone(plan, kept_ids, paths, stages):
+def _embed_with_fiftyone(dataset, config, model_spec, kept_ids, paths, stages):
     """Another model through FiftyOne's compute_embeddings; a sample it fails
     on gets the reason our decoder gives for its file."""
-    config = plan.config
-    model = gmodel.model_from_spec(plan.model_spec)
-    view = plan.dataset.select(kept_ids, ordered=True)
+    model = gmodel.model_from_spec(model_spec)
+    view = dataset.select(kept_ids, ordered=True)
     with stages.stage("embed", total=len(kept_ids)) as update:
         vectors = view.compute_embeddings(
             model, batch_size=config.batch_size,
@@ -378,16 +534,22 @@ def _render(run_dir, staging, config, paths, layout, labels, skipped, stages):
 
     order = np.lexsort((layout.cells[:, 1], layout.cells[:, 0]))
     header = ["filepath", "label", "row", "col", "x", "y"]
-    scores = layout.disagreement
-    if scores is not None:
-        header.append("label_disagreement")
+    columns = []  # (name, values, format) of the curation scores the run has
+    for name, values, fmt in (("label_disagreement", layout.disagreement, "%.4f"),
+                              ("duplicate_group", layout.duplicate_group, "%d"),
+                              ("outlier", layout.outlier, "%.4f")):
+        if values is not None:
+            header.append(name)
+            columns.append((values, fmt))
     table = []
     for i in order:
         row = [paths[i], "" if labels is None or labels[i] is None else labels[i],
                int(layout.cells[i, 0]), int(layout.cells[i, 1]),
                "%.6g" % layout.xy[i, 0], "%.6g" % layout.xy[i, 1]]
-        if scores is not None:
-            row.append("" if np.isnan(scores[i]) else "%.4f" % scores[i])
+        for values, fmt in columns:
+            v = values[i]
+            row.append("" if v is None or (fmt == "%d" and v < 0) or (
+                fmt != "%d" and np.isnan(v)) else fmt % v)
         table.append(row)
     files.write_csv(staging.new_path("layout.csv"), header, table)
     if skipped:
@@ -398,13 +560,31 @@ def _render(run_dir, staging, config, paths, layout, labels, skipped, stages):
 
 def _run_fields(config, layout):
     fields = runs.grid_fields(config.key)
-    if layout.disagreement is not None:
-        fields["label_disagreement"] = disagreement_field(config.key)
+    fields.update({name: "%s_%s" % (config.key, name)
+                   for name in _curation_values(config.key, layout, names_only=True)})
     return fields
 
 
-def _none_for_nan(values):
-    return [None if np.isnan(v) else float(v) for v in values]
+def _curation_types(key):
+    import fiftyone as fo
+
+    return {"%s_label_disagreement" % key: fo.FloatField,
+            "%s_duplicate_group" % key: fo.IntField, "%s_outlier" % key: fo.FloatField}
+
+
+def _curation_values(key, layout, names_only=False):
+    """{field: values} of the per-sample curation scores the layout has."""
+    out = {}
+    if layout.disagreement is not None:
+        out["label_disagreement"] = [None if np.isnan(v) else float(v)
+                                     for v in layout.disagreement]
+    if layout.duplicate_group is not None:
+        out["duplicate_group"] = [None if g < 0 else int(g) for g in layout.duplicate_group]
+    if layout.outlier is not None:
+        out["outlier"] = [float(v) for v in layout.outlier]
+    if names_only:
+        return list(out)
+    return {"%s_%s" % (key, name): values for name, values in out.items()}
 
 
 def _first_reasons(skipped, k=3):

@@ -458,4 +458,193 @@ class DeleteGrid(foo.Operator):
         return {"deleted": key}
 
 
-OPERATORS = [ComputeGrid, ComputeGridEmbeddings, Regrid, OpenGridPanel, DeleteGrid]
+class UpdateGrid(_DelegatedWhenLarge):
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="update_grid",
+            label="Gridded t-SNE: add new samples to a grid",
+            icon="add_box",
+            dynamic=True,
+            execute_as_generator=True,
+            allow_immediate_execution=True,
+            allow_delegated_execution=True,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        key = _grid_key_input(ctx, inputs)
+        if key is not None:
+            res = runs.load_grid(ctx.dataset, key)
+            f = res.fields
+            new = len(res.view.exists(f["row"], False)) - len(res.skipped)
+            inputs.view("what", types.Notice(label=(
+                "Places %d new sample%s of run '%s' into its %d x %d grid; the %d placed "
+                "samples keep their cells" % (max(new, 0), "" if new == 1 else "s", key,
+                                               res.rows, res.cols, res.n_samples))))
+        return types.Property(inputs, view=types.View(label="Add new samples to a grid"))
+
+    def execute(self, ctx):
+        def work(progress):
+            from gridtsne.fo.compute import update_grid
+
+            return _outputs(update_grid(ctx.dataset, ctx.params["key"], progress=progress))
+
+        if ctx.delegated:
+            return work(overall(lambda v, label: ctx.set_progress(progress=v, label=label)))
+        return _streamed(ctx, work)
+
+    def resolve_output(self, ctx):
+        return _results_view()
+
+
+class FindDuplicates(foo.Operator):
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="find_duplicates",
+            label="Gridded t-SNE: show or tag near-duplicates",
+            icon="content_copy",
+            dynamic=True,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        if _grid_key_input(ctx, inputs) is None:
+            return types.Property(inputs)
+        action = types.RadioGroup()
+        action.add_choice("view", label="Show the groups (a view of them, side by side)")
+        action.add_choice("tag", label="Tag all but the largest image of each group")
+        inputs.enum("action", action.values(), default="view", view=action, label="Action")
+        if ctx.params.get("action") == "tag":
+            inputs.str("tag", label="Tag", default="duplicate", required=True)
+        return types.Property(inputs, view=types.View(label="Near-duplicates"))
+
+    def execute(self, ctx):
+        from gridtsne.fo import curate
+
+        key = ctx.params["key"]
+        if ctx.params.get("action") == "tag":
+            n = curate.tag_duplicates(ctx.target_view(), key,
+                                      tag=ctx.params.get("tag") or curate.DUPLICATE_TAG)
+            ctx.ops.reload_dataset()
+            return {"tagged": n}
+        view = curate.duplicates_view(ctx.dataset, key)
+        ctx.ops.set_view(view)
+        return {"samples": len(view)}
+
+
+class RelabelSelected(foo.Operator):
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="relabel_selected",
+            label="Gridded t-SNE: relabel the selected samples",
+            icon="label",
+            dynamic=True,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        if not ctx.selected:
+            prop = inputs.view("none", types.Warning(
+                label="Select the samples to relabel first (in the grid mosaic panel or "
+                "the sample grid)"))
+            prop.invalid = True
+            return types.Property(inputs)
+        key = _grid_key_input(ctx, inputs, label="Grid run (its label field is changed)")
+        if key is None:
+            return types.Property(inputs)
+        res = runs.load_grid(ctx.dataset, key)
+        field = res.options.label_field
+        if not field:
+            prop = inputs.view("nolabels", types.Error(
+                label="Grid run '%s' has no label field" % key))
+            prop.invalid = True
+            return types.Property(inputs)
+        classes = sorted({str(v) for v in ctx.dataset.distinct(
+            runs.label_path(ctx.dataset, field))})
+        choices = types.AutocompleteView(label="New label", description=(
+            "for the %d selected sample%s, in field '%s'; pick a class or type a new one"
+            % (len(ctx.selected), "" if len(ctx.selected) == 1 else "s", field)))
+        for c in classes:
+            choices.add_choice(c, label=c)
+        inputs.str("label", required=True, view=choices)
+        inputs.str("tag", label="Tag the changed samples (for undo)", default="relabelled",
+                   required=True)
+        return types.Property(inputs, view=types.View(label="Relabel selected samples"))
+
+    def execute(self, ctx):
+        from gridtsne.fo import curate
+
+        n = curate.relabel(ctx.dataset, ctx.selected, ctx.params["label"],
+                           key=ctx.params["key"], tag=ctx.params.get("tag") or "relabelled")
+        ctx.ops.reload_dataset()
+        return {"relabelled": n}
+
+
+class UndoRelabel(foo.Operator):
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="undo_relabel",
+            label="Gridded t-SNE: undo relabelling",
+            icon="undo",
+            dynamic=True,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        if _grid_key_input(ctx, inputs, label="Grid run (its label field)") is None:
+            return types.Property(inputs)
+        inputs.str("tag", label="Relabelled samples carry the tag", default="relabelled",
+                   required=True)
+        return types.Property(inputs, view=types.View(label="Undo relabelling"))
+
+    def execute(self, ctx):
+        from gridtsne.fo import curate
+
+        key = ctx.params["key"]
+        field = runs.load_grid(ctx.dataset, key).options.label_field
+        n = curate.undo_relabel(ctx.dataset, field, tag=ctx.params.get("tag") or "relabelled",
+                                key=key)
+        ctx.ops.reload_dataset()
+        return {"restored": n}
+
+
+class DiverseSubset(foo.Operator):
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="diverse_subset",
+            label="Gridded t-SNE: pick a diverse subset",
+            icon="scatter_plot",
+            dynamic=True,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        key = _grid_key_input(ctx, inputs)
+        if key is None:
+            return types.Property(inputs)
+        n = runs.load_grid(ctx.dataset, key).n_samples
+        inputs.int("k", label="How many samples", default=min(100, n), min=1, max=n,
+                   required=True, description="one per block of neighbouring cells, the "
+                   "most central of its block")
+        inputs.str("tag", label="Tag them (optional)")
+        inputs.str("view_name", label="Save as a view named (optional)")
+        return types.Property(inputs, view=types.View(label="Diverse subset"))
+
+    def execute(self, ctx):
+        from gridtsne.fo import curate
+
+        p = ctx.params
+        view = curate.diverse_subset(ctx.dataset, p["key"], int(p["k"]),
+                                     tag=p.get("tag") or None,
+                                     view_name=p.get("view_name") or None)
+        ctx.ops.set_view(view)
+        return {"samples": len(view)}
+
+
+OPERATORS = [ComputeGrid, ComputeGridEmbeddings, Regrid, UpdateGrid, OpenGridPanel,
+             DeleteGrid, FindDuplicates, RelabelSelected, UndoRelabel, DiverseSubset]

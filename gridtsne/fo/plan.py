@@ -63,9 +63,8 @@ def plan_compute(samples, config, array=None, model_spec=None):
     mine = set(existing.owned_fields()) if existing is not None else set()
 
     schema = dataset.get_field_schema()
-    new_fields = list(runs.grid_fields(config.key).values())
-    if config.label_field:
-        new_fields.append(disagreement_field(config.key))
+    new_fields = list(runs.grid_fields(config.key).values()) + [
+        "%s_%s" % (config.key, name) for name in runs.CURATION_FIELDS]
     if config.computes_embeddings:
         new_fields.append(config.store_embeddings_in)
     elif config.embeddings is not None:
@@ -90,10 +89,6 @@ def plan_compute(samples, config, array=None, model_spec=None):
         label_path=label_path, array=array, model_spec=model_spec,
         reusable_fields=tuple(_reusable_fields(dataset, config, existing)),
     )
-
-
-def disagreement_field(key):
-    return "%s_label_disagreement" % key
 
 
 def checked_shape(n, rows, cols):

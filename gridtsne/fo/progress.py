@@ -19,7 +19,7 @@ STAGE_LABELS = {
     "tsne": "Running t-SNE",
     "assign": "Assigning grid cells",
     "refine": "Refining neighbours",
-    "curation": "Scoring labels",
+    "curation": "Curation scores",
     "metrics": "Measuring layout quality",
     "render": "Rendering mosaic",
     "save": "Saving results",

@@ -21,6 +21,8 @@ from gridtsne.fo.lock import dataset_lock
 
 METHOD = "gridtsne"
 FIELD_SUFFIXES = ("x", "y", "row", "col")
+# per-sample curation scores a run may write, as {key}_<name>
+CURATION_FIELDS = ("label_disagreement", "duplicate_group", "outlier")
 # names the writer gives to what it replaces while it commits (see writer.py)
 BACKUP_PREFIX = "gridtsne_old_"
 TMP_PREFIX = "gridtsne_tmp_"
@@ -162,8 +164,8 @@ class GridResults:
         stored = dataset.load_run_results(key, cache=False, load_view=False)
         self._results = {k: getattr(stored, k, None) for k in (
             "rows", "cols", "mosaic_path", "tiles_path", "layout_path", "skipped_path",
-            "n_samples", "n_total", "skipped", "timings", "regrid_timings", "metrics",
-            "legend", "curation_skipped")}
+            "n_samples", "n_total", "skipped", "timings", "regrid_timings",
+            "update_timings", "metrics", "legend", "curation_skipped")}
 
     rows = property(lambda self: self._results["rows"])
     cols = property(lambda self: self._results["cols"])
@@ -177,6 +179,7 @@ class GridResults:
     # seconds per stage of the compute run; regrid_timings: the last regrid's
     timings = property(lambda self: self._results["timings"] or {})
     regrid_timings = property(lambda self: self._results["regrid_timings"])
+    update_timings = property(lambda self: self._results["update_timings"])
     metrics = property(lambda self: self._results["metrics"] or {})
     # [label, [r, g, b]] of the cell borders as they were drawn in the mosaic
     legend = property(lambda self: self._results["legend"] or [])

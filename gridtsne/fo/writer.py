@@ -68,6 +68,9 @@ class RunWrite:
     overwrite: bool = False
     expected_version: str = None  # regrid: the version it read
     keep_fields: list = field(default_factory=list)  # never dropped
+    # FiftyOne field types of fields whose values may all be None (then
+    # FiftyOne cannot infer one), e.g. {"grid_duplicate_group": fo.IntField}
+    field_types: dict = field(default_factory=dict)
     journaled: bool = False  # set once a commit journal refers to the staging
 
 
@@ -157,6 +160,8 @@ def _write_temp_fields(dataset, w, tmp, progress):
     total = max(1, len(w.values) * len(w.ids))
     done = 0
     for final, values in w.values.items():
+        if final in w.field_types:
+            dataset.add_sample_field(tmp[final], w.field_types[final])
         for start in range(0, len(w.ids), CHUNK):
             ids = w.ids[start:start + CHUNK]
             dataset.set_values(tmp[final], dict(zip(ids, values[start:start + CHUNK])),

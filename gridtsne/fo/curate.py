@@ -1,0 +1,181 @@
+"""Curation on the grid: duplicates, a diverse subset, and relabelling.
+
+Every grid run stores per-sample curation scores (see
+``gridtsne.core.layout``): ``{key}_duplicate_group`` (near-duplicates share a
+group id; None for a sample without one), ``{key}_outlier`` (high: far from
+every other image of its class) and, with a label field,
+``{key}_label_disagreement``. This module turns them into views, tags and
+label edits. Relabelling changes your labels, so it keeps the previous label
+on each sample and marks it with a tag: :func:`undo_relabel` puts them back.
+"""
+
+import fiftyone as fo
+
+from gridtsne.config import GridError
+from gridtsne.fo import runs
+
+DUPLICATE_TAG = "duplicate"
+RELABEL_TAG = "relabelled"
+# where the label before a relabelling is kept: an attribute of the
+# Classification, or a field beside a plain string label field
+PREVIOUS = "previous_label"
+
+
+def _field(run, name):
+    field = run.fields.get(name)
+    if not field:
+        raise GridError("Grid run %r has no %s scores; compute it again to get them"
+                        % (run.key, name.replace("_", " ")))
+    return field
+
+
+def duplicates_view(samples, key):
+    """The samples of ``samples`` that have a near-duplicate in run ``key``,
+    sorted so that each group's members are next to each other."""
+    run = runs.load_grid(samples._dataset, key)
+    field = _field(run, "duplicate_group")
+    return samples.exists(field).sort_by(field)
+
+
+def tag_duplicates(samples, key, tag=DUPLICATE_TAG):
+    """Tags all but one member of each near-duplicate group with ``tag``: the
+    one kept is the largest image (most pixels, then the largest file), so
+    untagging ``tag`` or matching ``~F("tags").contains(tag)`` gives a
+    deduplicated view. Returns the number of samples tagged."""
+    import os
+
+    from PIL import Image
+
+    view = duplicates_view(samples, key)
+    field = _field(runs.load_grid(samples._dataset, key), "duplicate_group")
+    ids, paths, groups = view.values(["id", "filepath", field])
+
+    def size(path):
+        try:
+            with Image.open(path) as img:
+                return img.width * img.height, os.path.getsize(path)
+        except OSError:
+            return 0, 0
+
+    best = {}
+    for i, path, group in zip(ids, paths, groups):
+        rank = size(path)
+        if group not in best or rank > best[group][0]:
+            best[group] = (rank, i)
+    keep = {i for _, i in best.values()}
+    extra = [i for i in ids if i not in keep]
+    if extra:
+        samples._dataset.select(extra).tag_samples(tag)
+    return len(extra)
+
+
+def diverse_subset(samples, key, k, tag=None, view_name=None):
+    """K samples spread over run ``key``'s grid: one per block of cells, the
+    most central of its block (see :mod:`gridtsne.core.subset`).
+
+    Returns the subset as a view; with ``tag`` its samples are tagged, with
+    ``view_name`` the view is saved on the dataset.
+    """
+    import numpy as np
+
+    from gridtsne.core import subset
+    from gridtsne.fo.plan import vectors_from_values
+
+    dataset = samples._dataset
+    run = runs.load_grid(dataset, key)
+    placed = run.placed_view()
+    f = run.fields
+    ids, paths, r, c = placed.values(["id", "filepath", f["row"], f["col"]])
+    features = None
+    if run.record.embeddings_field and dataset.has_field(run.record.embeddings_field):
+        features = vectors_from_values(placed.values(run.record.embeddings_field), ids, paths,
+                                       run.record.embeddings_field)
+    try:
+        chosen, _ = subset.diverse_subset(np.stack([r, c], axis=1), run.rows, run.cols, k,
+                                          features)
+    except ValueError as e:
+        raise GridError(str(e)) from None
+    view = dataset.select([ids[i] for i in chosen], ordered=True)
+    if tag:
+        view.tag_samples(tag)
+    if view_name:
+        dataset.save_view(view_name, view, overwrite=True)
+    return view
+
+
+def relabel(samples, ids, label, label_field=None, key=None, tag=RELABEL_TAG):
+    """Sets the label of the samples ``ids`` to ``label``.
+
+    The label field is ``label_field``, or run ``key``'s. Each changed sample
+    keeps its previous label (``<field>.previous_label``, or a
+    ``<field>_previous_label`` field for a plain string field) and gets
+    ``tag``. With ``key``, the run's mosaic is drawn again, so its cell borders
+    and legend show the new labels. Returns the number of samples changed.
+    """
+    dataset = samples._dataset
+    if label_field is None:
+        if key is None:
+            raise GridError("Give <label_field> or the <key> of a run that has one")
+        label_field = runs.load_grid(dataset, key).options.label_field
+        if not label_field:
+            raise GridError("Grid run %r has no label field; give <label_field>" % key)
+    path = runs.label_path(dataset, label_field)
+    classification = path.endswith(".label")
+    view = dataset.select(list(ids))
+    if len(view) != len(set(ids)):
+        raise GridError("%d of the selected samples are not in dataset %r"
+                        % (len(set(ids)) - len(view), dataset.name))
+    changed = 0
+    for sample in view.iter_samples(autosave=True):
+        value = sample[label_field]
+        old = value.label if classification and value is not None else value
+        if old == label:
+            continue
+        if classification:
+            if value is None:
+                value = fo.Classification()
+            value[PREVIOUS] = old
+            value.label = label
+            sample[label_field] = value
+        else:
+            sample["%s_%s" % (label_field, PREVIOUS)] = old
+            sample[label_field] = label
+        if tag not in sample.tags:
+            sample.tags.append(tag)
+        changed += 1
+    if key is not None and changed:
+        from gridtsne.fo.compute import regrid
+
+        regrid(dataset, key)  # same cells, borders and legend from today's labels
+    return changed
+
+
+def undo_relabel(samples, label_field, tag=RELABEL_TAG, key=None):
+    """Puts back the labels :func:`relabel` changed in ``samples`` (those
+    tagged ``tag``) and removes the tag. Returns the number restored."""
+    dataset = samples._dataset
+    path = runs.label_path(dataset, label_field)
+    classification = path.endswith(".label")
+    side = "%s_%s" % (label_field, PREVIOUS)
+    restored = 0
+    for sample in samples.match_tags(tag).iter_samples(autosave=True):
+        if classification:
+            value = sample[label_field]
+            if value is None or not value.has_field(PREVIOUS):
+                continue
+            value.label = value[PREVIOUS]
+            value.clear_field(PREVIOUS)
+            sample[label_field] = value
+        else:
+            if not sample.has_field(side):
+                continue
+            sample[label_field] = sample[side]
+            sample[side] = None
+        sample.tags.remove(tag)
+        restored += 1
+    if key is not None and restored:
+        from gridtsne.fo.compute import regrid
+
+        regrid(dataset, key)
+    return restored
+

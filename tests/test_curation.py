@@ -1,0 +1,205 @@
+"""Curation on the grid (issue 16): near-duplicates, outliers, relabelling,
+a diverse subset, and new samples placed without a full recompute."""
+
+import csv
+import os
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance
+
+import fiftyone as fo
+from fiftyone import ViewField as F
+
+import gridtsne
+from gridtsne.core import subset
+from gridtsne.fo import panel as gpanel
+
+from conftest import draw_shape
+from test_operators import run_in_app
+
+
+def planted_copy(path, out, quality=60, scale=0.7, light=1.1, crop=0.05):
+    """The picture at ``path`` re-encoded, resized, cropped and re-lit."""
+    img = Image.open(path).convert("RGB")
+    w, h = img.size
+    img = img.crop((int(w * crop), int(h * crop), w, h))
+    img = img.resize((int(img.width * scale), int(img.height * scale)), Image.BICUBIC)
+    img = ImageEnhance.Brightness(img).enhance(light)
+    img.save(out, "JPEG", quality=quality)
+    return str(out)
+
+
+def shape_items(shapes_dir):
+    return sorted((os.path.join(r, f), os.path.basename(r))
+                  for r, _, fs in os.walk(shapes_dir) for f in sorted(fs))
+
+
+def distinct_pictures(folder, n, seed=0):
+    """n different pictures (random shapes and colours on a gradient), as the
+    synthetic shape tiles of conftest are too alike to tell copies from."""
+    from PIL import ImageDraw
+
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    out = []
+    for i in range(n):
+        a, b = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+        ramp = np.linspace(0, 1, 96)[:, None, None]
+        img = Image.fromarray((a * (1 - ramp) + b * ramp).astype(np.uint8).repeat(96, 1))
+        d = ImageDraw.Draw(img)
+        for _ in range(4):
+            x0, y0 = (int(v) for v in rng.integers(0, 70, 2))
+            s = int(rng.integers(15, 45))
+            box = (x0, y0, x0 + s, y0 + s)
+            color = tuple(int(v) for v in rng.integers(0, 256, 3))
+            (d.ellipse if rng.random() < 0.5 else d.rectangle)(box, fill=color)
+        path = os.path.join(folder, "picture_%02d.png" % i)
+        img.save(path)
+        out.append((path, "picture"))
+    return out
+
+
+def test_planted_copies_are_grouped_shown_and_tagged(make_dataset, tmp_path):
+    items = distinct_pictures(str(tmp_path / "pictures"), 40)
+    originals = items[:4]
+    copies = [(planted_copy(p, tmp_path / ("copy%d.jpg" % k)), label)
+              for k, (p, label) in enumerate(originals)]
+    exact = tmp_path / "exact.png"
+    shutil.copy(items[5][0], exact)  # byte for byte
+    ds = make_dataset(items=items + copies + [(str(exact), "picture")])
+    res = gridtsne.compute_grid(ds, key="grid", output_dir=str(tmp_path / "out"))
+
+    group = dict(zip(ds.values("filepath"), ds.values("grid_duplicate_group")))
+    pairs = [(orig, copy) for (orig, _), (copy, _) in zip(originals, copies)]
+    pairs.append((items[5][0], str(exact)))
+    for orig, copy in pairs:
+        assert group[orig] is not None and group[orig] == group[copy], (orig, copy)
+    grouped = {p for p, g in group.items() if g is not None}
+    assert grouped == {p for pair in pairs for p in pair}  # and nothing else
+
+    with open(res.layout_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {"duplicate_group", "outlier"} <= set(rows[0])
+    by_path = {r["filepath"]: r for r in rows}
+    assert by_path[copies[1][0]]["duplicate_group"] == str(group[originals[1][0]])
+
+    view = gridtsne.duplicates_view(ds, "grid")
+    groups = view.values("grid_duplicate_group")
+    assert groups == sorted(groups) and set(view.values("filepath")) == grouped
+    assert gridtsne.tag_duplicates(ds, "grid") == len(pairs)
+    kept = set(ds.match(~F("tags").contains("duplicate")).values("filepath"))
+    for orig, copy in pairs[:-1]:
+        assert orig in kept and copy not in kept  # the larger original stays
+    assert len(kept & {items[5][0], str(exact)}) == 1
+
+
+def test_an_image_unlike_the_rest_has_the_highest_outlier_score(make_dataset, shapes_dir,
+                                                                 tmp_path):
+    odd = tmp_path / "odd.png"
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(odd)
+    ds = make_dataset(items=shape_items(shapes_dir) + [(str(odd), "red_circle")])
+    gridtsne.compute_grid(ds, key="grid", label_field="ground_truth",
+                          output_dir=str(tmp_path / "out"))
+    top = ds.sort_by("grid_outlier", reverse=True).first()
+    assert top.filepath == str(odd)
+    assert all(v is not None and v > 0 for v in ds.values("grid_outlier"))
+
+
+def test_relabelling_changes_exactly_the_selection_and_the_legend(dataset, tmp_path):
+    from fiftyone.operators.executor import ExecutionContext, Executor
+
+    import fiftyone.operators as foo
+
+    res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth", cell_px=32,
+                                mosaic_format="png", output_dir=str(tmp_path))
+    before = dict(zip(dataset.values("id"), dataset.values("ground_truth.label")))
+    chosen = dataset.match(F("ground_truth.label") == "blue_triangle").limit(3).values("id")
+    ctx = ExecutionContext(request_params={
+        "dataset_name": dataset.name, "selected": chosen,
+        "params": {"key": "grid", "label": "crimson", "tag": "relabelled"}},
+        executor=Executor())
+    out = foo.get_operator("@gridtsne/gridded-tsne/relabel_selected").execute(ctx)
+    assert out == {"relabelled": 3}
+    dataset.reload()
+    after = dict(zip(dataset.values("id"), dataset.values("ground_truth.label")))
+    assert {i for i in after if after[i] != before[i]} == set(chosen)
+    assert set(dataset.match_tags("relabelled").values("id")) == set(chosen)
+
+    run = gridtsne.load_grid(dataset, "grid")
+    grid, _ = gpanel.run_payload(run)
+    legend = dict(grid["legend"])
+    assert "crimson" in legend and run.version != res.version
+    sample = dataset[chosen[0]]
+    mosaic = np.asarray(Image.open(run.mosaic_path).convert("RGB")).astype(int)
+    drawn = mosaic[sample["grid_row"] * 32 + 12, sample["grid_col"] * 32]
+    assert drawn.tolist() == [int(v) for v in legend["crimson"][4:-1].split(",")]
+
+    restored = gridtsne.undo_relabel(dataset, "ground_truth", key="grid")
+    assert restored == 3
+    assert dict(zip(dataset.values("id"), dataset.values("ground_truth.label"))) == before
+    assert len(dataset.match_tags("relabelled")) == 0
+    assert "crimson" not in dict(gpanel.run_payload(gridtsne.load_grid(dataset, "grid"))[0][
+        "legend"])
+
+
+@pytest.mark.parametrize("k", [1, 7, 10, 25, 40])
+def test_a_diverse_subset_has_k_samples_no_two_in_a_block(dataset, tmp_path, k):
+    gridtsne.compute_grid(dataset, key="grid", output_dir=str(tmp_path))
+    view = gridtsne.diverse_subset(dataset, "grid", k, tag="diverse")
+    assert len(view) == k and len(dataset.match_tags("diverse")) == k
+    ids = dataset.values("id")
+    cells = np.stack(dataset.values(["grid_row", "grid_col"]), axis=1)
+    features = np.array(dataset.values("grid_embedding"))
+    chosen, blocks = subset.diverse_subset(cells, 6, 7, k, features)
+    assert len(set(blocks.tolist())) == k
+    assert set(view.values("id")) == {ids[i] for i in chosen}
+
+
+def test_subset_blocks_partition_any_grid():
+    rng = np.random.default_rng(0)
+    for rows, cols, n, k in [(6, 7, 40, 9), (32, 32, 1000, 100), (3, 50, 150, 20),
+                             (10, 10, 37, 37), (1, 5, 5, 3)]:
+        cells = np.stack(np.divmod(rng.choice(rows * cols, n, replace=False), cols), axis=1)
+        chosen, blocks = subset.diverse_subset(cells, rows, cols, k)
+        assert len(chosen) == k == len(set(blocks.tolist())) == len(set(chosen.tolist()))
+
+
+def test_new_samples_take_free_cells_and_old_ones_stay(make_dataset, shapes_dir, tmp_path):
+    items = shape_items(shapes_dir)
+    ds = make_dataset(items=items[:30])
+    res = gridtsne.compute_grid(ds, key="grid", label_field="ground_truth", cell_px=32,
+                                output_dir=str(tmp_path / "out"))
+    old = dict(zip(ds.values("id"), zip(*ds.values(["grid_row", "grid_col"]))))
+    ds.add_samples([fo.Sample(filepath=p, ground_truth=fo.Classification(label=l))
+                    for p, l in items[30:]])
+    stages = []
+    res2 = gridtsne.update_grid(ds, "grid", progress=lambda s, f: stages.append(s))
+    assert "tsne" not in stages  # no full recompute
+    cells = dict(zip(ds.values("id"), zip(*ds.values(["grid_row", "grid_col"]))))
+    assert all(cells[i] == old[i] for i in old)
+    assert len(set(cells.values())) == 40 and None not in {c for v in cells.values() for c in v}
+    assert res2.n_samples == 40 and res2.rows * res2.cols >= 40
+    assert res2.rows >= res.rows and res2.cols >= res.cols
+
+    # the mosaic shows each new sample in its cell
+    mosaic = np.asarray(Image.open(res2.mosaic_path).convert("RGB")).astype(float)
+    for sample in ds.select([i for i in cells if i not in old]):
+        r, c = sample["grid_row"], sample["grid_col"]
+        cell = mosaic[r * 32 + 4:(r + 1) * 32 - 4, c * 32 + 4:(c + 1) * 32 - 4]
+        img = Image.open(sample.filepath).convert("RGB").resize((32, 32), Image.BILINEAR)
+        expected = np.asarray(img).astype(float)[4:-4, 4:-4]
+        assert np.abs(cell.mean((0, 1)) - expected.mean((0, 1))).max() < 25
+    assert gridtsne.update_grid(ds, "grid").version == res2.version  # nothing new: no write
+
+
+def test_update_grid_from_the_app(make_dataset, shapes_dir, tmp_path):
+    items = shape_items(shapes_dir)
+    ds = make_dataset(items=items[:30])
+    gridtsne.compute_grid(ds, key="grid", output_dir=str(tmp_path))
+    ds.add_samples([fo.Sample(filepath=p) for p, _ in items[30:]])
+    out, progress = run_in_app("update_grid", ds, {"key": "grid"})
+    assert out["samples"] == 40
+    assert any(label.startswith("Computing embeddings") for _, label in progress)
