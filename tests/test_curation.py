@@ -203,3 +203,27 @@ def test_update_grid_from_the_app(make_dataset, shapes_dir, tmp_path):
     out, progress = run_in_app("update_grid", ds, {"key": "grid"})
     assert out["samples"] == 40
     assert any(label.startswith("Computing embeddings") for _, label in progress)
+
+
+def test_curation_operators_act_on_the_app(make_dataset, tmp_path):
+    import fiftyone.operators as foo
+    from fiftyone.operators.executor import ExecutionContext, Executor
+
+    items = distinct_pictures(str(tmp_path / "pictures"), 30)
+    copy = (planted_copy(items[0][0], tmp_path / "copy.jpg"), "picture")
+    ds = make_dataset(items=items + [copy])
+    gridtsne.compute_grid(ds, key="grid", output_dir=str(tmp_path / "out"))
+
+    def run(name, params):
+        ctx = ExecutionContext(request_params={"dataset_name": ds.name, "params": params},
+                               executor=Executor())
+        out = foo.get_operator("@gridtsne/gridded-tsne/" + name).execute(ctx)
+        return out, [r.operator_uri for r in ctx.executor._requests]
+
+    out, requests = run("find_duplicates", {"key": "grid", "action": "view"})
+    assert out == {"samples": 2} and any(r.endswith("set_view") for r in requests)
+    out, _ = run("find_duplicates", {"key": "grid", "action": "tag", "tag": "dup"})
+    assert out == {"tagged": 1} and ds.match_tags("dup").values("filepath") == [copy[0]]
+    out, requests = run("diverse_subset", {"key": "grid", "k": 5, "tag": "pick"})
+    assert out == {"samples": 5} and len(ds.match_tags("pick")) == 5
+    assert any(r.endswith("set_view") for r in requests)

@@ -47,8 +47,9 @@ def run_in_app(name, dataset, params, view=None):
 
 def test_plugin_is_discovered():
     uris = {op.uri for op in foo.list_operators()}
-    for name in ("compute_grid", "compute_grid_embeddings", "regrid",
-                 "open_grid_panel", "delete_grid", "grid_mosaic"):
+    for name in ("compute_grid", "compute_grid_embeddings", "regrid", "update_grid",
+                 "open_grid_panel", "delete_grid", "find_duplicates", "relabel_selected",
+                 "undo_relabel", "diverse_subset", "grid_mosaic"):
         assert "%s/%s" % (PLUGIN, name) in uris
 
 
