@@ -141,10 +141,8 @@
   };
   function selectedIds(selected) {
     if (!selected) return [];
+    if (Array.isArray(selected)) return selected.map((label) => label.labelId);
     return selected instanceof Map ? Array.from(selected.keys()) : Array.from(selected);
-  }
-  function asSelection(ids, current) {
-    return current instanceof Set ? new Set(ids) : new Map(Array.from(ids, (id) => [id, "default"]));
   }
   const ONE_LINE = { whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis" };
   function mediaUrl(path, version) {
@@ -157,7 +155,11 @@
     const { grid, cells, in_view: inViewList, keys = [], key } = data;
     const panelId = spaces.usePanelId();
     const triggerEvent = operators.usePanelEvent();
-    const [appSelected, setAppSelected] = recoil.useRecoilState(fos__namespace.selectedSamples);
+    const objects = Boolean(grid && grid.items === "labels");
+    const [appSamples, setAppSamples] = recoil.useRecoilState(fos__namespace.selectedSamples);
+    const [appLabels, setAppLabels] = recoil.useRecoilState(fos__namespace.selectedLabels);
+    const appSelected = objects ? appLabels : appSamples;
+    const setAppSelected = objects ? setAppLabels : setAppSamples;
     const [pending, setPending] = React.useState(null);
     React.useEffect(() => setPending(null), [appSelected]);
     const selected = pending || appSelected;
@@ -195,6 +197,17 @@
       if (cells) cells.id.forEach((id, i) => m.set(id, i));
       return m;
     }, [cells]);
+    const asSelection = (ids, current) => {
+      if (objects) {
+        return Array.from(ids, (id) => ({
+          labelId: id,
+          sampleId: cells.sample_id[idToIndex.get(id)],
+          field: grid.field,
+          type: "default"
+        }));
+      }
+      return current instanceof Set ? new Set(ids) : new Map(Array.from(ids, (id) => [id, "default"]));
+    };
     const inView = React.useMemo(() => {
       if (!cells || !inViewList) return null;
       const mask = new Uint8Array(cells.id.length);
@@ -368,7 +381,7 @@
       if (!grid) return;
       const [sx, sy] = pointer(e);
       const i = hit(viewRef.current, index, grid.rows, grid.cols, sx, sy);
-      if (i >= 0) trigger("on_open_sample", { id: cells.id[i] });
+      if (i >= 0) trigger("on_open_sample", { id: objects ? cells.sample_id[i] : cells.id[i] });
     };
     if (!keys.length) {
       return /* @__PURE__ */ React.createElement("div", { style: { padding: 16, color: "#bbb" }, "data-testid": "gridtsne-empty" }, "No grid runs on this dataset yet. Run ", /* @__PURE__ */ React.createElement("b", null, "Gridded t-SNE: compute similarity grid"), " from the operator menu.", " ", /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_refresh", {}), "data-testid": "gridtsne-refresh" }, "Look again"));
@@ -377,7 +390,7 @@
     const selectionText = nSelected === 1 ? `Selected: ${cells.name[selectedIdx[0]]}` : nSelected ? `${nSelected} selected` : "";
     const nInView = inView ? inView.reduce((a, b) => a + b, 0) : cells ? cells.id.length : 0;
     const legend = grid && grid.legend || [];
-    const summary = grid ? `${key}: ${grid.rows} x ${grid.cols}, ${cells.id.length} samples, ${nInView} in view` + (grid.metrics ? ` | ${grid.metrics}` : "") : "";
+    const summary = grid ? `${key}: ${grid.rows} x ${grid.cols}, ${cells.id.length} ${{ labels: "objects", frames: "frames" }[grid.items] || "samples"}, ${nInView} in view` + (grid.metrics ? ` | ${grid.metrics}` : "") : "";
     return /* @__PURE__ */ React.createElement("div", { style: { width: "100%", color: "#ddd", fontSize: 13 }, "data-testid": "gridtsne-view" }, /* @__PURE__ */ React.createElement("div", { style: { display: "flex", gap: 6, alignItems: "center", flexWrap: "wrap", padding: "4px 0" } }, /* @__PURE__ */ React.createElement(
       "select",
       {

@@ -197,7 +197,8 @@ def run(args):
             raise GridError("no FiftyOne dataset named %r" % args.dataset)
         dataset = fo.load_dataset(args.dataset)
 
-    if config.label_field is None and dataset.has_field(LABEL_FIELD):
+    if (config.label_field is None and dataset.media_type == "image"
+            and not config.patches_field and dataset.has_field(LABEL_FIELD)):
         config = config.replace(label_field=LABEL_FIELD)
 
     print("Dataset %r: %d samples" % (dataset.name, len(dataset)))

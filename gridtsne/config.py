@@ -47,6 +47,15 @@ class GridConfig:
 
     key: str = _option("grid", "run key; fields {key}_x, {key}_y, {key}_row, {key}_col",
                        cli="--key", label="Run key")
+    patches_field: Optional[str] = _option(
+        None, "lay out the objects of this Detections or Polylines field, one cell each, "
+        "instead of whole images", cli="--patches-field", label="Objects of label field")
+    patch_context: float = _option(
+        0.1, "with patches_field: the margin around each object, a fraction of its size "
+        "on each side", cli="--patch-context", label="Context around objects")
+    frames_fps: Optional[float] = _option(
+        None, "for videos: lay out their frames, sampled at this many frames per second",
+        cli="--frames-fps", label="Frames per second")
     embeddings: Optional[str] = _option(
         None, "use the vectors in this field instead of computing embeddings",
         cli="--embeddings-field", label="Embeddings field")
@@ -109,7 +118,7 @@ class GridConfig:
             raise GridError(
                 "Invalid key %r: use 1-48 letters, digits or underscores, starting with "
                 "a letter" % (self.key,))
-        for name in ("embeddings", "label_field"):
+        for name in ("embeddings", "label_field", "patches_field"):
             value = getattr(self, name)
             if value is not None and (not value or value.startswith("_")):
                 raise GridError(
@@ -140,6 +149,11 @@ class GridConfig:
             raise GridError("<num_workers> must be 0 or more, got %d" % self.num_workers)
         if self.max_pixels < 1:
             raise GridError("<max_pixels> must be at least 1, got %d" % self.max_pixels)
+        if not 0.0 <= self.patch_context <= 1.0:
+            raise GridError("<patch_context> must be a fraction in [0, 1], got %s"
+                            % self.patch_context)
+        if self.frames_fps is not None and not self.frames_fps > 0:
+            raise GridError("<frames_fps> must be positive, got %s" % self.frames_fps)
         if not 0.0 <= self.outline_suspicious <= 1.0:
             raise GridError("<outline_suspicious> must be a fraction in [0, 1], got %s"
                             % self.outline_suspicious)
@@ -214,7 +228,8 @@ def default(name):
 
 _TYPES = {
     "rows": int, "cols": int, "seed": int, "cell_px": int, "batch_size": int,
-    "num_workers": int, "max_pixels": int, "perplexity": float,
+    "num_workers": int, "max_pixels": int, "perplexity": float, "patch_context": float,
+    "frames_fps": float,
     "outline_suspicious": float, "refine": bool, "strict": bool, "overwrite": bool,
 }
 

@@ -42,13 +42,17 @@ if [ -z "${FIFTYONE_DATABASE_URI:-}" ]; then
   fi
 fi
 
-# The panel's browser test drives Debian's chromium (never a downloaded browser).
-if ! [ -x /usr/bin/chromium ]; then
+# The panel's browser test drives Debian's chromium (never a downloaded browser);
+# video frames are sampled with Debian's ffmpeg (FiftyOne calls it).
+missing=""
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+command -v ffmpeg >/dev/null 2>&1 || missing="$missing ffmpeg"
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing Debian's chromium for the browser tests"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    echo "setup: installing Debian's$missing (browser tests, video frames)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   else
-    echo "setup: note: the browser tests need Debian's chromium: sudo apt-get install chromium" >&2
+    echo "setup: note: the browser and video tests need Debian's$missing: sudo apt-get install$missing" >&2
   fi
 fi
 

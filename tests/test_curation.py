@@ -16,7 +16,6 @@ import gridtsne
 from gridtsne.core import subset
 from gridtsne.fo import panel as gpanel
 
-from conftest import draw_shape
 from test_operators import run_in_app
 
 

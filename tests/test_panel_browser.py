@@ -9,6 +9,7 @@ $GRIDTSNE_ARTIFACTS (default test-artifacts/browser/ in the repository).
 import json
 import os
 import socket
+import time
 
 import numpy as np
 import pytest
@@ -378,3 +379,63 @@ MEASURE_ZOOM = """([sel, x, y]) => new Promise((resolve) => {
   canvas.dispatchEvent(new WheelEvent('wheel', {clientX: x, clientY: y, deltaY: -120, bubbles: true, cancelable: true}));
   setTimeout(() => resolve(1e9), 5000);
 })"""
+
+
+def test_box_selecting_objects_selects_their_labels(tmp_path):
+    """On a run of objects, the panel selects labels in the App, not samples."""
+    from playwright.sync_api import sync_playwright
+
+    from test_objects import scenes
+
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    ds = fo.Dataset("gridtsne-objects-" + os.urandom(4).hex())
+    ds.add_samples(scenes(str(tmp_path / "scenes"), n=10))
+    ds.persistent = True
+    try:
+        res = gridtsne.compute_grid(ds, key="objects", patches_field="ground_truth",
+                                    output_dir=str(tmp_path / "out"))
+        rows, cols = res.rows, res.cols
+        layout = res.layout()
+        with sync_playwright() as p:
+            app = App(p, ds)
+            try:
+                page = app.page
+                app.wait_text("gridtsne-summary", "objects: %d x %d, %d objects"
+                              % (rows, cols, res.n_samples))
+                app.wait_drawn()
+                canvas = page.locator(CANVAS)
+                box = canvas.bounding_box()
+                page.locator("[data-testid=gridtsne-mode-box]").click()
+                page.wait_for_selector("[data-testid=gridtsne-mode-box][data-active=true]")
+                x0, y0 = cell_center(box, rows, cols, 0, 0)
+                x1, y1 = cell_center(box, rows, cols, 1, 2)
+                page.mouse.move(x0 - 2, y0 - 2)
+                page.mouse.down()
+                page.mouse.move(x1 + 4, y1 + 4, steps=5)
+                page.mouse.up()
+                expected = sorted(i for i, r, c in zip(layout["id"], layout["row"],
+                                                       layout["col"]) if r <= 1 and c <= 2)
+                assert len(expected) >= 4
+                page.wait_for_selector(
+                    "[data-testid=gridtsne-selection][data-app-selection=%s]"
+                    % json.dumps(",".join(expected)), timeout=10000)
+                page.screenshot(path=os.path.join(ARTIFACTS, "app-objects-selected.png"))
+                # ... which FiftyOne passes on to the Python session as it does its own
+                deadline = time.time() + 10
+                while sorted(l["label_id"] for l in app.session.selected_labels) != expected:
+                    assert time.time() < deadline, app.session.selected_labels
+                    time.sleep(0.1)
+
+                # dimming follows the App's label filters and patches views
+                labels = layout["label"]
+                app.session.view = ds.to_patches("ground_truth").match(
+                    F("ground_truth.label") == "blue")
+                app.wait_text("gridtsne-summary", "%d objects, %d in view"
+                              % (res.n_samples, labels.count("blue")))
+                app.session.view = ds.filter_labels("ground_truth", F("label") == "red")
+                app.wait_text("gridtsne-summary", "%d objects, %d in view"
+                              % (res.n_samples, labels.count("red")))
+            finally:
+                app.close()
+    finally:
+        ds.delete()

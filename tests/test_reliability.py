@@ -120,7 +120,7 @@ def test_bad_images_are_skipped_with_reasons(make_dataset, shapes_dir, tmp_path)
     assert not ds.has_field("strict_row")
 
 
-def test_non_image_datasets_are_refused(tmp_path):
+def test_media_gridtsne_cannot_lay_out_are_named(tmp_path):
     video = fo.Dataset()
     video.add_samples([fo.Sample(filepath=str(tmp_path / ("v%d.mp4" % i))) for i in range(3)])
     group = fo.Dataset()
@@ -131,8 +131,10 @@ def test_non_image_datasets_are_refused(tmp_path):
     pcd = fo.Dataset()
     pcd.add_samples([fo.Sample(filepath=str(tmp_path / ("p%d.pcd" % i))) for i in range(3)])
     try:
-        for ds, media in ((video, "video"), (group, "group"), (pcd, "point-cloud")):
-            with pytest.raises(GridError, match="has %s media" % media):
+        for ds, message in ((video, "has video media; lay out its frames"),
+                            (group, "is grouped; lay out one slice"),
+                            (pcd, "has point-cloud media; gridtsne lays out images")):
+            with pytest.raises(GridError, match=message):
                 gridtsne.compute_grid(ds, output_dir=str(tmp_path))
     finally:
         for ds in (video, group, pcd):

@@ -623,7 +623,6 @@ def test_a_users_own_run_with_the_key_is_never_replaced(dataset, tmp_path):
 def test_the_config_is_one_for_every_surface():
     from gridtsne import cli
     from gridtsne.config import GridConfig
-    from gridtsne.fo.operators import ComputeGrid  # noqa: F401 (forms read the same config)
 
     config = GridConfig(key="k", rows=3, cell_px=32, label_field="ground_truth",
                         embeddings="vec", outline_suspicious=0.1)

@@ -244,7 +244,7 @@ def torch_extractor(device=None):
 
 
 def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=None,
-                max_pixels=None, progress=None):
+                max_pixels=None, progress=None, boxes=None):
     """Features of image files: decoded in threads, batched, resumable.
 
     Decoding threads (``num_workers``, default one per CPU core, at most 4)
@@ -256,6 +256,10 @@ def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=N
     paths, sizes and modification times, the batch size and the embedder), so
     a later call for the same files resumes where a stopped one ended, and a
     file replaced in between is embedded afresh.
+
+    With ``boxes`` (N relative (x0, y0, x1, y1) regions, see
+    :func:`gridtsne.core.images.load_rgb`), each item is that region of its
+    image: objects cropped from their images.
 
     Returns:
         ((N, 1280) float32 features, {index: reason} for files that failed;
@@ -270,7 +274,8 @@ def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=N
         store = None
         if cache_dir:
             try:
-                store = stack.enter_context(_BatchStore.open(cache_dir, paths, batch_size))
+                store = stack.enter_context(_BatchStore.open(cache_dir, paths, batch_size,
+                                                             boxes))
             except OSError as e:  # e.g. a full disk: embed anyway, just not resumably
                 logger.warning("Embedding without a resumable cache: %s", e.strerror or e)
         features = store.features if store else np.zeros((n, EMBEDDING_DIM), np.float32)
@@ -281,7 +286,7 @@ def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=N
             run = feature_extractor(device)
             if num_workers is None:
                 num_workers = min(os.cpu_count() or 1, 4)
-            decode = _BatchDecoder(paths, max_pixels or core_images.DEFAULT_MAX_PIXELS)
+            decode = _BatchDecoder(paths, max_pixels or core_images.DEFAULT_MAX_PIXELS, boxes)
             pool = ThreadPoolExecutor(max(1, num_workers)) if num_workers else None
             if pool is not None:
                 stack.callback(pool.shutdown, wait=True, cancel_futures=True)
@@ -322,9 +327,10 @@ def _prefetched(pool, fn, items, ahead):
 class _BatchDecoder:
     """A batch of indices -> (indices, normalised NCHW float32, per-file reasons)."""
 
-    def __init__(self, paths, max_pixels):
+    def __init__(self, paths, max_pixels, boxes=None):
         self.paths = paths
         self.max_pixels = max_pixels
+        self.boxes = boxes
         self.transform = make_transforms()
 
     def __call__(self, batch):
@@ -332,7 +338,8 @@ class _BatchDecoder:
         reasons = []
         for k, i in enumerate(batch):
             try:
-                img = core_images.load_rgb(self.paths[i], self.max_pixels, min_side=IMAGE_SIZE)
+                img = core_images.load_rgb(self.paths[i], self.max_pixels, min_side=IMAGE_SIZE,
+                                           box=None if self.boxes is None else self.boxes[i])
                 x[k] = self.transform(img).numpy()
                 reasons.append("")
             except Exception as e:  # reported per file; the batch goes on
@@ -364,9 +371,10 @@ class _BatchStore:
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, parent, paths, batch_size):
+    def open(cls, parent, paths, batch_size, boxes=None):
         job = hashlib.sha1("\n".join(
-            [FEATURES_TAG, str(batch_size)] + [file_identity(p) for p in paths]).encode()
+            [FEATURES_TAG, str(batch_size)] + [file_identity(p) for p in paths]
+            + ([repr(list(b)) for b in boxes] if boxes is not None else [])).encode()
         ).hexdigest()[:20]
         folder = os.path.join(parent, job)
         lock = owner.hold(folder)

@@ -75,18 +75,34 @@ def _utf8(name, folder, undecodable):
         return False
 
 
-def load_rgb(path, max_pixels=DEFAULT_MAX_PIXELS, min_side=None):
-    """Decodes ``path`` into an upright 8-bit RGB image.
+def load_rgb(path, max_pixels=DEFAULT_MAX_PIXELS, min_side=None, box=None):
+    """Decodes ``path`` into an upright 8-bit RGB image, or the region ``box``
+    of it: (x0, y0, x1, y1) relative to the upright image, in [0, 1].
 
-    With ``min_side``, large images are decoded reduced, keeping their shorter
-    side at least ``min_side`` px: JPEGs are decoded at 1/2-1/8 scale (Pillow's
-    ``draft``), others are shrunk right after decoding and before any
-    conversion, so a 10000 x 9999 16-bit PNG costs its 200 MB of pixels
-    instead of 2 GB of float copies.
+    With ``min_side``, large images are decoded reduced, keeping their (or
+    the box's) shorter side at least ``min_side`` px: JPEGs are decoded at
+    1/2-1/8 scale (Pillow's ``draft``), others are shrunk right after decoding
+    and before any conversion, so a 10000 x 9999 16-bit PNG costs its 200 MB
+    of pixels instead of 2 GB of float copies.
 
     Raises:
         BadImageError: naming why the file cannot be used
     """
+    if box is not None and min_side:
+        # the whole image must be large enough for the box to keep min_side
+        min_side = int(np.ceil(min_side / max(min(box[2] - box[0], box[3] - box[1]), 1e-3)))
+    img = _load_rgb(path, max_pixels, min_side)
+    if box is None:
+        return img
+    w, h = img.size
+    pixels = (int(round(box[0] * w)), int(round(box[1] * h)),
+              int(round(box[2] * w)), int(round(box[3] * h)))
+    if pixels[2] <= pixels[0] or pixels[3] <= pixels[1]:
+        raise BadImageError("the box covers no pixel of the image")
+    return img.crop(pixels)
+
+
+def _load_rgb(path, max_pixels, min_side):
     try:
         with _open_checked(path, max_pixels) as img:
             if min_side:

@@ -49,7 +49,7 @@ def level_sizes(width, height):
 
 def write_pyramid(paths, cells, rows, cols, folder, name="mosaic", cell_px=64,
                   border_colors=None, outline=None, max_pixels=None,
-                  overview_max_side=None, progress=None):
+                  overview_max_side=None, progress=None, boxes=None):
     """Writes ``folder/<name>.dzi`` and ``folder/<name>_files/``.
 
     Args: as :func:`gridtsne.core.render.render_mosaic`. Tiles are 256 px, or
@@ -79,7 +79,8 @@ def write_pyramid(paths, cells, rows, cols, folder, name="mosaic", cell_px=64,
         strip = Image.new("RGB", (width, (r1 - r0) * cell_px), BACKGROUND)
         which = by_row[row_starts[r0]:row_starts[r1]]
         draw_cells(strip, paths, cells, which, cell_px, first_row=r0,
-                   border_colors=border_colors, outline=outline, max_pixels=max_pixels)
+                   border_colors=border_colors, outline=outline, max_pixels=max_pixels,
+                   boxes=boxes)
         for c in range(tiles_across):
             x0 = c * tile
             strip.crop((x0, 0, min(x0 + tile, width), strip.height)).save(

@@ -47,6 +47,7 @@ def render_mosaic(
     num_threads=None,
     progress=None,
     outline=None,
+    boxes=None,
 ):
     """Returns the mosaic as a PIL RGB image of (cols*cell_px, rows*cell_px).
 
@@ -56,6 +57,8 @@ def render_mosaic(
         border_colors: optional N RGB tuples (or None entries) for a border
         outline: optional N booleans; True cells get a thick magenta frame
             (used to flag suspicious labels)
+        boxes: optional N regions (x0, y0, x1, y1) relative to their image:
+            each cell shows that region (objects cropped from images)
         progress: optional callable taking the fraction done in [0, 1]
     """
     cell_px = int(cell_px)
@@ -64,13 +67,13 @@ def render_mosaic(
     canvas = Image.new("RGB", (cols * cell_px, rows * cell_px), BACKGROUND)
     draw_cells(canvas, paths, cells, range(len(paths)), cell_px, border_colors=border_colors,
                border_px=border_px, max_pixels=max_pixels, num_threads=num_threads,
-               progress=progress, outline=outline)
+               progress=progress, outline=outline, boxes=boxes)
     return canvas
 
 
 def draw_cells(canvas, paths, cells, which, cell_px, first_row=0, border_colors=None,
                border_px=None, max_pixels=None, num_threads=None, progress=None,
-               outline=None):
+               outline=None, boxes=None):
     """Draws the samples ``which`` (indices into paths/cells) onto ``canvas``,
     whose top edge is grid row ``first_row``; see :func:`render_mosaic`."""
     if border_px is None:
@@ -80,7 +83,9 @@ def draw_cells(canvas, paths, cells, which, cell_px, first_row=0, border_colors=
 
     def tile(i):
         try:
-            return center_crop_square(load_rgb(paths[i], **kwargs), cell_px)
+            img = load_rgb(paths[i], min_side=cell_px,
+                           box=None if boxes is None else boxes[i], **kwargs)
+            return center_crop_square(img, cell_px)
         except BadImageError:
             return None
 

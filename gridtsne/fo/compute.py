@@ -22,7 +22,7 @@ from gridtsne.core import images as core_images
 from gridtsne.core import layout as core_layout
 from gridtsne.core import pyramid as core_pyramid
 from gridtsne.core import render as core_render
-from gridtsne.fo import files, runs, writer
+from gridtsne.fo import fieldpaths, files, items, runs, writer
 from gridtsne.fo import model as gmodel
 from gridtsne.fo.plan import checked_shape, plan_compute, vectors_from_values
 from gridtsne.fo.progress import StageProgress
@@ -72,66 +72,59 @@ def compute_grid(samples, key="grid", embeddings=None, model=None, progress=None
 
 
 def _compute(plan, stages, t_start):
-    config, samples, dataset = plan.config, plan.samples, plan.dataset
+    config, dataset = plan.config, plan.dataset
     timings = {}
-    ids, filepaths = samples.values(["id", "filepath"])
-    labels = samples.values(plan.label_path) if plan.label_path else None
+    its = items.read(plan.samples, plan.kind, plan.label_path, plan.list_path,
+                     config.patch_context)
+    noun = "object" if plan.kind == items.LABELS else "sample"
 
-    reasons, digests = _timed(timings, "check", _check_images, filepaths, config.max_pixels,
-                              stages)
-    skipped = [{"id": ids[i], "filepath": filepaths[i], "reason": r}
-               for i, r in enumerate(reasons) if r is not None]
+    reasons, digests = _timed(timings, "check", _check_items, its, config.max_pixels, stages)
+    skipped = [_skip(its, i, r) for i, r in enumerate(reasons) if r is not None]
     if config.strict and skipped:
-        s = skipped[0]
-        raise GridError("Sample %s (%s): %s" % (s["id"], s["filepath"], s["reason"]))
+        raise GridError(_skipped_line(skipped[0], noun))
     keep = [i for i, r in enumerate(reasons) if r is None]
 
     t = time.perf_counter()
-    vectors = _embeddings(plan, ids, filepaths, keep, stages)
+    vectors = _embeddings(plan, its, keep, stages)
     timings["embed"] = time.perf_counter() - t
     skipped.extend(vectors.failed)
     if config.strict and vectors.failed:
-        s = vectors.failed[0]
-        raise GridError("Sample %s (%s): %s" % (s["id"], s["filepath"], s["reason"]))
+        raise GridError(_skipped_line(vectors.failed[0], noun))
     keep = vectors.kept
     if skipped:
-        logger.warning("Skipping %d of %d samples whose images cannot be used%s",
-                       len(skipped), len(ids), _first_reasons(skipped))
+        logger.warning("Skipping %d of %d %ss that cannot be used%s", len(skipped),
+                       len(its.ids), noun, _first_reasons(skipped))
     if len(keep) < 2:
-        raise GridError("Only %d of %d samples have usable images; a grid needs at least 2%s"
-                        % (len(keep), len(ids), _first_reasons(skipped)))
+        raise GridError("Only %d of %d %ss have usable images; a grid needs at least 2%s"
+                        % (len(keep), len(its.ids), noun, _first_reasons(skipped)))
     rows, cols = checked_shape(len(keep), config.rows, config.cols)
 
-    kept_labels = [labels[i] for i in keep] if labels is not None else None
+    kept = items.subset(its, keep)
     layout = core_layout.compute_layout(
         vectors.features, rows, cols, perplexity=config.perplexity, metric=config.metric,
         seed=config.seed, assignment=config.assignment, refine_cells=config.refine,
-        labels=kept_labels, digests=[digests[i] for i in keep],
-        load_image=_loader([filepaths[i] for i in keep], config.max_pixels),
-        progress=stages.report)
+        labels=kept.labels, digests=None if digests is None else [digests[i] for i in keep],
+        load_image=_loader(kept, config.max_pixels), progress=stages.report)
     stages.end()
     timings.update(layout.timings)
 
-    kept_ids = [ids[i] for i in keep]
     staging = files.Staging(plan.run_dir)  # the writer disposes of it once it has it
     try:
-        legend = _timed(timings, "render", _render, plan.run_dir, staging, config,
-                        [filepaths[i] for i in keep], layout, kept_labels, skipped, stages)
+        legend = _timed(timings, "render", _render, staging, config, kept, layout, skipped,
+                        stages)
     except BaseException:
         staging.discard()
         raise
-    values = {
-        "%s_x" % config.key: layout.xy[:, 0].tolist(),
-        "%s_y" % config.key: layout.xy[:, 1].tolist(),
-        "%s_row" % config.key: layout.cells[:, 0].tolist(),
-        "%s_col" % config.key: layout.cells[:, 1].tolist(),
-    }
-    values.update(_curation_values(config.key, layout))
+    values = {plan.path(name): v for name, v in _layout_values(config.key, layout).items()}
     if vectors.store:
-        values[config.store_embeddings_in] = list(vectors.features)
+        values[vectors.field] = list(vectors.features)
     record = {
         "params": config.to_dict(),
-        "fields": _run_fields(config, layout),
+        "items": plan.kind,
+        "patches_field": config.patches_field,
+        "patch_context": config.patch_context if plan.kind == items.LABELS else None,
+        "fields": {name: plan.path(field) for name, field in _run_fields(config.key,
+                                                                        layout).items()},
         "embeddings_field": vectors.field,
         "embeddings_source": vectors.source,
         "model": vectors.model,
@@ -141,23 +134,44 @@ def _compute(plan, stages, t_start):
         "gridtsne_version": gridtsne.__version__,
     }
     results = {
-        "rows": rows, "cols": cols, "n_samples": len(keep), "n_total": len(ids),
+        "rows": rows, "cols": cols, "n_samples": len(keep), "n_total": len(its.ids),
         "skipped": skipped, "metrics": layout.metrics, "legend": legend,
-        "curation_skipped": layout.curation_skipped,
+        "curation_skipped": layout.curation_skipped, "timings": timings,
     }
-    results["timings"] = timings
     t = time.perf_counter()
     with stages.stage("save") as update:
         version = writer.write_run(dataset, writer.RunWrite(
-            key=config.key, register_on=samples, ids=kept_ids, values=values,
+            key=config.key, register_on=plan.samples, ids=kept.ids, values=values,
             record=record, results=results, staging=staging,
             brain_points=layout.xy, overwrite=config.overwrite,
             keep_fields=[vectors.field] if vectors.field else [],
-            field_types=_curation_types(config.key)), progress=update)
+            field_types=_field_types(config.key, plan.prefix, vectors.field),
+            items=_writer_items(plan.kind, kept, plan)), progress=update)
     timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
     writer.update_results(dataset, config.key, version, timings=timings)
     core_embed.drop_cache(os.path.join(plan.run_dir, files.CACHE_DIR))
     return runs.load_grid(dataset, config.key)
+
+
+def _writer_items(kind, its, plan_or_run):
+    if kind == items.LABELS:
+        return writer.Items(items.LABELS, path=its.list_path, sample_ids=its.sample_ids,
+                            patches_field=its.list_path.rsplit(".", 1)[0])
+    if kind == items.FRAMES:  # written through a frames view (FiftyOne syncs the videos)
+        view = plan_or_run.samples if hasattr(plan_or_run, "samples") else plan_or_run.view
+        return writer.Items(items.FRAMES, view=view)
+    return writer.Items()
+
+
+def _skip(its, i, reason):
+    out = {"id": its.ids[i], "filepath": its.filepaths[i], "reason": reason}
+    if its.kind == items.LABELS:
+        out["sample_id"] = its.sample_ids[i]
+    return out
+
+
+def _skipped_line(s, noun):
+    return "%s %s (%s): %s" % (noun.capitalize(), s["id"], s["filepath"], s["reason"])
 
 
 def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, refine=None,
@@ -172,7 +186,7 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
     today's labels, so the legend matches it).
     """
     t_start = time.perf_counter()
-    dataset = samples._dataset
+    dataset = samples._root_dataset
     run = runs.load_grid(dataset, key)
     old = run.options
     config = old.replace(cell_px=cell_px, assignment=assignment, refine=refine,
@@ -180,28 +194,26 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
     if rows is not None or cols is not None:  # a new shape: the other side follows
         config = dataclasses.replace(config, rows=rows, cols=cols)
     stages = StageProgress(progress)
-    view = run.placed_view()
+    view, its = run.placed_items()
     f = run.fields
-    ids, filepaths, xs, ys, r, c = view.values(
-        ["id", "filepath", f["x"], f["y"], f["row"], f["col"]])
-    n = len(ids)
+    n = len(its.ids)
+    xs, ys, r, c = (items.values(view, its, f[name]) for name in ("x", "y", "row", "col"))
     shape = (run.rows, run.cols) if rows is None and cols is None else checked_shape(
         n, rows, cols)
     keep_cells = (shape == (run.rows, run.cols) and config.assignment == old.assignment
                   and config.refine == old.refine)
     features = None  # only a new layout needs them (cells kept: DPQ is unchanged)
-    if not keep_cells and run.record.embeddings_field and dataset.has_field(
-            run.record.embeddings_field):
-        features = vectors_from_values(view.values(run.record.embeddings_field), ids,
-                                       filepaths, run.record.embeddings_field)
+    embeddings = run.record.embeddings_field
+    if not keep_cells and embeddings and fieldpaths.exists(dataset, embeddings):
+        features = vectors_from_values(items.values(view, its, embeddings), its.ids,
+                                       its.filepaths, embeddings)
     if not keep_cells and config.refine and features is None:
         raise GridError(
             "Grid run %r has no stored embeddings to refine a new layout with (they were "
             "passed as an array); pass <refine=False>, or compute the run again" % key)
-    labels = view.values(runs.label_path(view, old.label_field)) if old.label_field else None
     layout = core_layout.compute_layout(
         features, *shape, metric=config.metric, seed=config.seed,
-        assignment=config.assignment, refine_cells=config.refine, labels=labels,
+        assignment=config.assignment, refine_cells=config.refine, labels=its.labels,
         xy=np.stack([xs, ys], axis=1), cells=np.stack([r, c], axis=1) if keep_cells else None,
         curation=False, progress=stages.report)
     stages.end()
@@ -213,13 +225,13 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
                                 ("duplicate_group", "duplicate_group", -1),
                                 ("outlier", "outlier", np.nan)):
         if f.get(name):
-            values = [missing if v is None else v for v in view.values(f[name])]
-            setattr(layout, attr, np.asarray(values))
+            setattr(layout, attr, np.asarray([missing if v is None else v for v in
+                                              items.values(view, its, f[name])]))
 
     staging = files.Staging(run.run_dir)  # the writer disposes of it once it has it
     try:
-        legend = _timed(timings, "render", _render, run.run_dir, staging, config, filepaths,
-                        layout, labels, run.skipped, stages)
+        legend = _timed(timings, "render", _render, staging, config, its, layout,
+                        run.skipped, stages)
     except BaseException:
         staging.discard()
         raise
@@ -236,11 +248,13 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
     t = time.perf_counter()
     with stages.stage("save") as update:
         version = writer.write_run(dataset, writer.RunWrite(
-            key=key, register_on=dataset, ids=ids,
+            key=key, register_on=dataset, ids=its.ids,
             values={f["row"]: layout.cells[:, 0].tolist(),
                     f["col"]: layout.cells[:, 1].tolist()},
             record=record, results=results, staging=staging,
-            expected_version=run.version), progress=update)
+            expected_version=run.version,
+            field_types=_field_types(key, items.field_prefix(run.kind, its.list_path)),
+            items=_writer_items(run.kind, its, run)), progress=update)
     timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
     writer.update_results(dataset, key, version, regrid_timings=timings)
     return runs.load_grid(dataset, key)
@@ -258,13 +272,15 @@ def update_grid(samples, key, progress=None):
     from gridtsne.core import extend
 
     t_start = time.perf_counter()
-    dataset = samples._dataset
+    dataset = samples._root_dataset
     run = runs.load_grid(dataset, key)
+    if run.kind != items.SAMPLES:
+        raise GridError("update_grid places new images; grid run %r lays out %s: compute it "
+                        "again with <overwrite=True>" % (key, run.kind))
     config, record, f = run.options, run.record, run.fields
     stages = StageProgress(progress)
     skipped_ids = {s["id"] for s in run.skipped}
     placed = run.placed_view()
-    old_ids = placed.values("id")
     candidates = [i for i in run.view.exists(f["row"], False).values("id")
                   if i not in skipped_ids]
     if not candidates:
@@ -273,27 +289,24 @@ def update_grid(samples, key, progress=None):
         raise GridError("Grid run %r was laid out from an array of embeddings, which were "
                         "not stored; compute it again with the new samples" % key)
     timings = {}
-    new_view = dataset.select(candidates, ordered=True)
-    new_paths = new_view.values("filepath")
-    reasons, _ = _timed(timings, "check", _check_images, new_paths, config.max_pixels,
-                        stages)
-    skipped = [{"id": candidates[i], "filepath": new_paths[i], "reason": r}
-               for i, r in enumerate(reasons) if r is not None]
+    new = items.read(dataset.select(candidates, ordered=True), items.SAMPLES)
+    reasons, _ = _timed(timings, "check", _check_items, new, config.max_pixels, stages)
+    skipped = [_skip(new, i, r) for i, r in enumerate(reasons) if r is not None]
     keep = [i for i, r in enumerate(reasons) if r is None]
-    old_features = vectors_from_values(placed.values(record.embeddings_field), old_ids,
-                                       placed.values("filepath"), record.embeddings_field)
+    old_its = items.read(placed, items.SAMPLES)
+    old_features = vectors_from_values(items.values(placed, old_its, record.embeddings_field),
+                                       old_its.ids, old_its.filepaths, record.embeddings_field)
     t = time.perf_counter()
-    new_features, kept, failed = _new_embeddings(dataset, run, candidates, new_paths, keep,
-                                                 stages)
+    new_features, kept, failed = _new_embeddings(dataset, run, new, keep, stages)
     timings["embed"] = time.perf_counter() - t
     skipped += failed
-    new_ids = [candidates[i] for i in kept]
-    if not new_ids:
+    if not kept:
         raise GridError("None of the %d new samples of run %r has a usable image%s"
                         % (len(candidates), key, _first_reasons(skipped)))
 
-    old_xy = np.stack(placed.values([f["x"], f["y"]]), axis=1)
-    old_cells = np.stack(placed.values([f["row"], f["col"]]), axis=1)
+    old_xy, old_cells = (np.stack([items.values(placed, old_its, f[a]),
+                                   items.values(placed, old_its, f[b])], axis=1)
+                         for a, b in (("x", "y"), ("row", "col")))
     t = time.perf_counter()
     with stages.stage("assign") as update:
         new_xy, cells, rows, cols = extend.place_new(
@@ -303,34 +316,30 @@ def update_grid(samples, key, progress=None):
         update(1.0)
     timings["assign"] = time.perf_counter() - t
 
-    ids = list(old_ids) + new_ids
+    ids = list(old_its.ids) + [new.ids[i] for i in kept]
     everything = dataset.select(ids, ordered=True)
-    paths = everything.values("filepath")
-    labels = (everything.values(runs.label_path(everything, config.label_field))
-              if config.label_field else None)
+    label = runs.label_path(everything, config.label_field) if config.label_field else None
+    its = items.read(everything, items.SAMPLES, label)
     features = np.concatenate([old_features, new_features])
-    _, digests = _check_images(paths, config.max_pixels, StageProgress(False))
+    _, digests = _check_items(its, config.max_pixels, StageProgress(False))
     layout = core_layout.compute_layout(
-        features, rows, cols, metric=config.metric, seed=config.seed, labels=labels,
+        features, rows, cols, metric=config.metric, seed=config.seed, labels=its.labels,
         xy=np.concatenate([old_xy, new_xy]), cells=cells, digests=digests,
-        load_image=_loader(paths, config.max_pixels), progress=stages.report)
+        load_image=_loader(its, config.max_pixels), progress=stages.report)
     stages.end()
     timings.update(layout.timings)
 
     staging = files.Staging(run.run_dir)  # the writer disposes of it once it has it
     try:
-        legend = _timed(timings, "render", _render, run.run_dir, staging, config, paths,
-                        layout, labels, run.skipped + skipped, stages)
+        legend = _timed(timings, "render", _render, staging, config, its, layout,
+                        run.skipped + skipped, stages)
     except BaseException:
         staging.discard()
         raise
-    values = {f["x"]: layout.xy[:, 0].tolist(), f["y"]: layout.xy[:, 1].tolist(),
-              f["row"]: layout.cells[:, 0].tolist(), f["col"]: layout.cells[:, 1].tolist()}
-    values.update(_curation_values(key, layout))
+    values = _layout_values(key, layout)
     rec = {k: v for k, v in record.serialize().items()
            if k not in ("cls", "type", "method", "version")}
-    rec["fields"] = dict(record.fields, **{
-        name: "%s_%s" % (key, name) for name in _curation_values(key, layout, True)})
+    rec["fields"] = dict(record.fields, **_run_fields(key, layout))
     if record.embeddings_source != runs.FIELD:  # the run's own copy, new samples included
         rec.update(embeddings_field=config.store_embeddings_in,
                    embeddings_source=runs.COMPUTED)
@@ -347,33 +356,25 @@ def update_grid(samples, key, progress=None):
         version = writer.write_run(dataset, writer.RunWrite(
             key=key, register_on=run.view, ids=ids, values=values, record=rec,
             results=results, staging=staging, brain_points=layout.xy,
-            expected_version=run.version, field_types=_curation_types(key)), progress=update)
+            expected_version=run.version,
+            field_types=_field_types(key, embedding=config.store_embeddings_in)),
+            progress=update)
     timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
     writer.update_results(dataset, key, version, update_timings=timings)
     return runs.load_grid(dataset, key)
 
 
-def _new_embeddings(dataset, run, ids, paths, keep, stages):
-    """Embeddings of the new samples ``keep`` (indices into ids/paths), as the
-    run got its own: read from its field, or computed with its model."""
+def _new_embeddings(dataset, run, new, keep, stages):
+    """(features, kept positions, failures) of the new items ``keep``, got as
+    the run got its own: read from its field, or computed with its model."""
     record = run.record
-    kept_ids = [ids[i] for i in keep]
+    kept = items.subset(new, keep)
     if record.embeddings_source == runs.FIELD:
-        values = dataset.select(kept_ids, ordered=True).values(record.embeddings_field)
-        return (vectors_from_values(values, kept_ids, [paths[i] for i in keep],
-                                    record.embeddings_field), keep, [])
-    kept_paths = [paths[i] for i in keep]
-    if gmodel.is_default(record.model):
-        with stages.stage("embed", total=len(kept_paths)) as update:
-            features, bad = core_embed.embed_files(
-                kept_paths, batch_size=run.options.batch_size,
-                num_workers=run.options.num_workers, max_pixels=run.options.max_pixels,
-                progress=lambda fraction: update(round(fraction * len(kept_paths))))
-    else:
-        features, bad = _embed_with_fiftyone(dataset, run.options, record.model, kept_ids,
-                                             kept_paths, stages)
-    failed = [{"id": kept_ids[j], "filepath": kept_paths[j], "reason": r}
-              for j, r in sorted(bad.items())]
+        view = dataset.select(kept.ids, ordered=True)
+        return (vectors_from_values(view.values(record.embeddings_field), kept.ids,
+                                    kept.filepaths, record.embeddings_field), keep, [])
+    features, bad = _embed_items(dataset, kept, run.options, record.model, stages)
+    failed = [_skip(kept, j, r) for j, r in sorted(bad.items())]
     good = [j for j in range(len(keep)) if j not in bad]
     return features[good], [keep[j] for j in good], failed
 
@@ -386,40 +387,45 @@ def _timed(timings, name, fn, *args):
         timings[name] = time.perf_counter() - t
 
 
-def _loader(paths, max_pixels):
-    """``load(i)`` -> image i, decoded small (for the duplicates' pixel check)."""
+def _loader(its, max_pixels):
+    """``load(i)`` -> item i's image (or object), decoded small, for the
+    duplicates' pixel check."""
     from gridtsne.core.duplicates import THUMB_PX
 
     def load(i):
         try:
-            return core_images.load_rgb(paths[i], max_pixels, min_side=THUMB_PX)
+            return core_images.load_rgb(its.filepaths[i], max_pixels, min_side=THUMB_PX,
+                                        box=None if its.boxes is None else its.boxes[i])
         except core_images.BadImageError:
             return None
 
     return load
 
 
-def _check_images(filepaths, max_pixels, stages):
-    """(why each file cannot be used or None, a hash of each file's bytes)."""
+def _check_items(its, max_pixels, stages):
+    """(why each item cannot be used or None, a hash of each file's bytes, or
+    None for objects: a hash of the file says nothing of its objects)."""
     threads = min(8, (os.cpu_count() or 1) + 2)
+    paths = list(dict.fromkeys(its.filepaths))  # each file once
 
     def check(path):
         reason = core_images.check_image(path, max_pixels)
         return reason, None if reason else core_images.file_digest(path)
 
-    reasons, digests = [], []
-    with stages.stage("check", total=len(filepaths)) as update, \
+    checked = {}
+    with stages.stage("check", total=len(paths)) as update, \
             ThreadPoolExecutor(threads) as pool:
-        for i, (reason, digest) in enumerate(pool.map(check, filepaths)):
-            reasons.append(reason)
-            digests.append(digest)
+        for i, (path, result) in enumerate(zip(paths, pool.map(check, paths))):
+            checked[path] = result
             if i % 64 == 0:
                 update(i)
+    reasons = [r or checked[p][0] for r, p in zip(its.reasons, its.filepaths)]
+    digests = None if its.kind == items.LABELS else [checked[p][1] for p in its.filepaths]
     return reasons, digests
 
 
 class _Vectors:
-    """The embeddings of the kept samples and where they come from."""
+    """The embeddings of the kept items and where they come from."""
 
     def __init__(self, features, kept, failed=(), source=None, field=None, store=False,
                  model=None, features_tag=None):
@@ -428,49 +434,87 @@ class _Vectors:
         self.model, self.features_tag = model, features_tag
 
 
-def _embeddings(plan, ids, filepaths, keep, stages):
+def _embeddings(plan, its, keep, stages):
     config = plan.config
+    kept = items.subset(its, keep)
     if plan.array is not None:
         return _Vectors(plan.array[keep], keep, source=runs.ARRAY)
     if config.embeddings is not None:
-        values = plan.dataset.select([ids[i] for i in keep], ordered=True).values(
-            config.embeddings)
-        features = vectors_from_values(values, [ids[i] for i in keep],
-                                       [filepaths[i] for i in keep], config.embeddings)
-        return _Vectors(features, keep, source=_field_source(plan, config.embeddings),
-                        field=config.embeddings)
+        field = plan.path(config.embeddings)
+        features = vectors_from_values(items.values(plan.samples, its, field, keep), kept.ids,
+                                       kept.filepaths, field)
+        return _Vectors(features, keep, source=_field_source(plan, field), field=field)
 
     name = gmodel.model_name(plan.model_spec)
     tag = core_embed.FEATURES_TAG if gmodel.is_default(plan.model_spec) else None
-    kept_ids = [ids[i] for i in keep]
     for field in plan.reusable_fields:
-        values = plan.dataset.select(kept_ids, ordered=True).values(field)
+        values = items.values(plan.samples, its, field, keep)
         if all(v is not None for v in values):
-            features = vectors_from_values(values, kept_ids, [filepaths[i] for i in keep],
-                                           field)
+            features = vectors_from_values(values, kept.ids, kept.filepaths, field)
             logger.info("Re-using the %s embeddings in field %r", name, field)
             return _Vectors(features, keep, source=_field_source(plan, field), field=field,
                             model=name, features_tag=tag)
 
-    paths = [filepaths[i] for i in keep]
-    if gmodel.is_default(plan.model_spec):
-        # finished batches are kept on disk until the run is written, so
-        # re-running a killed run resumes instead of starting over
-        with stages.stage("embed", total=len(paths)) as update:
-            features, bad = core_embed.embed_files(
-                paths, batch_size=config.batch_size, num_workers=config.num_workers,
-                cache_dir=os.path.join(plan.run_dir, files.CACHE_DIR),
-                max_pixels=config.max_pixels,
-                progress=lambda fraction: update(round(fraction * len(paths))))
-    else:
-        features, bad = _embed_with_fiftyone(plan.dataset, config, plan.model_spec, kept_ids,
-                                             paths, stages)
-    failed = [{"id": ids[keep[j]], "filepath": paths[j], "reason": reason}
-              for j, reason in sorted(bad.items())]
+    features, bad = _embed_items(plan.samples, kept, config, plan.model_spec, stages,
+                                 cache_dir=os.path.join(plan.run_dir, files.CACHE_DIR))
+    failed = [_skip(kept, j, reason) for j, reason in sorted(bad.items())]
     good = [j for j in range(len(keep)) if j not in bad]
     return _Vectors(features[good], [keep[j] for j in good], failed, source=runs.COMPUTED,
-                    field=config.store_embeddings_in, store=True, model=name,
+                    field=plan.path(config.store_embeddings_in), store=True, model=name,
                     features_tag=tag)
+
+
+def _embed_items(samples, its, config, model_spec, stages, cache_dir=None):
+    """(features, {index: reason}) of ``its`` with the default embedder (files
+    decoded here, objects cropped, resumable through ``cache_dir``) or
+    another model through FiftyOne."""
+    n = len(its.ids)
+    if gmodel.is_default(model_spec):
+        with stages.stage("embed", total=n) as update:
+            return core_embed.embed_files(
+                its.filepaths, batch_size=config.batch_size, num_workers=config.num_workers,
+                cache_dir=cache_dir, max_pixels=config.max_pixels, boxes=its.boxes,
+                progress=lambda fraction: update(round(fraction * n)))
+    model = gmodel.model_from_spec(model_spec)
+    with stages.stage("embed", total=n) as update:
+        progress = gmodel.forward_progress(update, n)
+        if its.kind == items.LABELS:
+            field = its.list_path.rsplit(".", 1)[0]
+            by_sample = samples.select(list(dict.fromkeys(its.sample_ids)), ordered=True) \
+                .compute_patch_embeddings(model, field, alpha=config.patch_context,
+                                          batch_size=config.batch_size, skip_failures=True,
+                                          progress=progress)
+            vectors = _per_label(samples, its, field, by_sample)
+        else:
+            view = samples.select(its.ids, ordered=True)
+            vectors = list(view.compute_embeddings(
+                model, batch_size=config.batch_size, skip_failures=True,
+                num_workers=config.num_workers if config.num_workers is not None else 0,
+                progress=progress))
+    bad = {}
+    good = [v for v in vectors if v is not None]
+    features = np.zeros((n, len(np.ravel(good[0])) if good else 0), np.float32)
+    for j, v in enumerate(vectors):
+        if v is None:
+            bad[j] = (core_images.check_image(its.filepaths[j])
+                      or _decode_reason(its.filepaths[j]) or "the model failed on this image")
+        else:
+            features[j] = np.ravel(v)
+    return features, bad
+
+
+def _per_label(samples, its, field, by_sample):
+    """FiftyOne's {sample id: (labels, D) array} as one vector per item."""
+    order = {}
+    for sid, lids in zip(*samples.select(list(by_sample)).values(
+            ["id", its.list_path + ".id"])):
+        order.update({lid: (sid, k) for k, lid in enumerate(lids or [])})
+    out = []
+    for lid in its.ids:
+        sid, k = order.get(lid, (None, None))
+        arr = by_sample.get(sid)
+        out.append(None if arr is None or k is None or k >= len(arr) else arr[k])
+    return out
 
 
 def _field_source(plan, field):
@@ -483,29 +527,6 @@ def _field_source(plan, field):
     return runs.REUSED if field in plan.reusable_fields else runs.FIELD
 
 
-def _embed_with_fiftyone(dataset, config, model_spec, kept_ids, paths, stages):
-    """Another model through FiftyOne's compute_embeddings; a sample it fails
-    on gets the reason our decoder gives for its file."""
-    model = gmodel.model_from_spec(model_spec)
-    view = dataset.select(kept_ids, ordered=True)
-    with stages.stage("embed", total=len(kept_ids)) as update:
-        vectors = view.compute_embeddings(
-            model, batch_size=config.batch_size,
-            num_workers=config.num_workers if config.num_workers is not None else 0,
-            skip_failures=True, progress=gmodel.forward_progress(update, len(kept_ids)))
-    bad = {}
-    good = [v for v in vectors if v is not None]
-    dim = len(np.ravel(good[0])) if good else 0
-    features = np.zeros((len(kept_ids), dim), np.float32)
-    for j, v in enumerate(vectors):
-        if v is None:
-            bad[j] = (core_images.check_image(paths[j])
-                      or _decode_reason(paths[j]) or "the model failed on this image")
-        else:
-            features[j] = np.ravel(v)
-    return features, bad
-
-
 def _decode_reason(path):
     try:
         core_images.load_rgb(path)
@@ -514,27 +535,31 @@ def _decode_reason(path):
     return None
 
 
-def _render(run_dir, staging, config, paths, layout, labels, skipped, stages):
+def _render(staging, config, its, layout, skipped, stages):
     """Mosaic (or Deep Zoom pyramid + overview), layout.csv and skipped.csv,
     into ``staging``; returns the legend of the label colours drawn."""
-    rows, cols = layout.rows, layout.cols
+    rows, cols, labels = layout.rows, layout.cols, its.labels
     palette = core_render.label_colors(labels or [])
     colors = core_render.border_colors_for(labels) if labels is not None else None
     outline = core_layout.most_suspicious(layout.disagreement, config.outline_suspicious)
-    with stages.stage("render", total=len(paths)) as update:
-        progress = lambda fraction: update(round(fraction * len(paths)))  # noqa: E731
+    n = len(its.ids)
+    with stages.stage("render", total=n) as update:
+        progress = lambda fraction: update(round(fraction * n))  # noqa: E731
         kwargs = dict(cell_px=config.cell_px, border_colors=colors, outline=outline,
-                      max_pixels=config.max_pixels, progress=progress)
+                      max_pixels=config.max_pixels, progress=progress, boxes=its.boxes)
         if core_pyramid.needs_pyramid(rows, cols, config.cell_px):
-            _, mosaic = core_pyramid.write_pyramid(paths, layout.cells, rows, cols,
+            _, mosaic = core_pyramid.write_pyramid(its.filepaths, layout.cells, rows, cols,
                                                    staging.new_path("tiles"), **kwargs)
         else:
-            mosaic = core_render.render_mosaic(paths, layout.cells, rows, cols, **kwargs)
+            mosaic = core_render.render_mosaic(its.filepaths, layout.cells, rows, cols,
+                                               **kwargs)
         core_render.save_image_atomic(mosaic, staging.new_path("mosaic." + config.mosaic_format))
 
+    objects = its.kind == items.LABELS
     order = np.lexsort((layout.cells[:, 1], layout.cells[:, 0]))
-    header = ["filepath", "label", "row", "col", "x", "y"]
-    columns = []  # (name, values, format) of the curation scores the run has
+    header = ["filepath"] + (["label_id"] if objects else []) + [
+        "label", "row", "col", "x", "y"]
+    columns = []  # (values, format) of the curation scores the run has
     for name, values, fmt in (("label_disagreement", layout.disagreement, "%.4f"),
                               ("duplicate_group", layout.duplicate_group, "%d"),
                               ("outlier", layout.outlier, "%.4f")):
@@ -543,9 +568,10 @@ def _render(run_dir, staging, config, paths, layout, labels, skipped, stages):
             columns.append((values, fmt))
     table = []
     for i in order:
-        row = [paths[i], "" if labels is None or labels[i] is None else labels[i],
-               int(layout.cells[i, 0]), int(layout.cells[i, 1]),
-               "%.6g" % layout.xy[i, 0], "%.6g" % layout.xy[i, 1]]
+        row = [its.filepaths[i]] + ([its.ids[i]] if objects else []) + [
+            "" if labels is None or labels[i] is None else labels[i],
+            int(layout.cells[i, 0]), int(layout.cells[i, 1]),
+            "%.6g" % layout.xy[i, 0], "%.6g" % layout.xy[i, 1]]
         for values, fmt in columns:
             v = values[i]
             row.append("" if v is None or (fmt == "%d" and v < 0) or (
@@ -553,28 +579,36 @@ def _render(run_dir, staging, config, paths, layout, labels, skipped, stages):
         table.append(row)
     files.write_csv(staging.new_path("layout.csv"), header, table)
     if skipped:
-        files.write_csv(staging.new_path("skipped.csv"), ["filepath", "reason"],
-                        [[s["filepath"], s["reason"]] for s in skipped])
+        files.write_csv(staging.new_path("skipped.csv"),
+                        ["filepath"] + (["label_id"] if objects else []) + ["reason"],
+                        [[s["filepath"]] + ([s["id"]] if objects else []) + [s["reason"]]
+                         for s in skipped])
     return [[name, list(rgb)] for name, rgb in palette.items()]
 
 
-def _run_fields(config, layout):
-    fields = runs.grid_fields(config.key)
-    fields.update({name: "%s_%s" % (config.key, name)
-                   for name in _curation_values(config.key, layout, names_only=True)})
-    return fields
+def _run_fields(key, layout):
+    """{name: field name} of every field a layout gives (prefix not included)."""
+    return {field[len(key) + 1:]: field for field in _layout_values(key, layout)}
 
 
-def _curation_types(key):
+def _field_types(key, prefix="", embedding=None):
+    """The FiftyOne type of every field a run may write (``prefix``: where
+    the run's fields live, e.g. ``ground_truth.detections.``)."""
     import fiftyone as fo
 
-    return {"%s_label_disagreement" % key: fo.FloatField,
-            "%s_duplicate_group" % key: fo.IntField, "%s_outlier" % key: fo.FloatField}
+    types = {"x": fo.FloatField, "y": fo.FloatField, "row": fo.IntField, "col": fo.IntField,
+             "label_disagreement": fo.FloatField, "duplicate_group": fo.IntField,
+             "outlier": fo.FloatField}
+    out = {"%s%s_%s" % (prefix, key, name): t for name, t in types.items()}
+    if embedding:
+        out[embedding] = fo.VectorField
+    return out
 
 
-def _curation_values(key, layout, names_only=False):
-    """{field: values} of the per-sample curation scores the layout has."""
-    out = {}
+def _layout_values(key, layout):
+    """{field name: values} of a layout: x, y, row, col and curation scores."""
+    out = {"x": layout.xy[:, 0].tolist(), "y": layout.xy[:, 1].tolist(),
+           "row": layout.cells[:, 0].tolist(), "col": layout.cells[:, 1].tolist()}
     if layout.disagreement is not None:
         out["label_disagreement"] = [None if np.isnan(v) else float(v)
                                      for v in layout.disagreement]
@@ -582,8 +616,6 @@ def _curation_values(key, layout, names_only=False):
         out["duplicate_group"] = [None if g < 0 else int(g) for g in layout.duplicate_group]
     if layout.outlier is not None:
         out["outlier"] = [float(v) for v in layout.outlier]
-    if names_only:
-        return list(out)
     return {"%s_%s" % (key, name): values for name, values in out.items()}
 
 

@@ -32,7 +32,7 @@ def _field(run, name):
 def duplicates_view(samples, key):
     """The samples of ``samples`` that have a near-duplicate in run ``key``,
     sorted so that each group's members are next to each other."""
-    run = runs.load_grid(samples._dataset, key)
+    run = runs.load_grid(samples._root_dataset, key)
     field = _field(run, "duplicate_group")
     return samples.exists(field).sort_by(field)
 
@@ -47,7 +47,7 @@ def tag_duplicates(samples, key, tag=DUPLICATE_TAG):
     from PIL import Image
 
     view = duplicates_view(samples, key)
-    field = _field(runs.load_grid(samples._dataset, key), "duplicate_group")
+    field = _field(runs.load_grid(samples._root_dataset, key), "duplicate_group")
     ids, paths, groups = view.values(["id", "filepath", field])
 
     def size(path):
@@ -65,7 +65,7 @@ def tag_duplicates(samples, key, tag=DUPLICATE_TAG):
     keep = {i for _, i in best.values()}
     extra = [i for i in ids if i not in keep]
     if extra:
-        samples._dataset.select(extra).tag_samples(tag)
+        samples._root_dataset.select(extra).tag_samples(tag)
     return len(extra)
 
 
@@ -81,7 +81,7 @@ def diverse_subset(samples, key, k, tag=None, view_name=None):
     from gridtsne.core import subset
     from gridtsne.fo.plan import vectors_from_values
 
-    dataset = samples._dataset
+    dataset = samples._root_dataset
     run = runs.load_grid(dataset, key)
     placed = run.placed_view()
     f = run.fields
@@ -112,7 +112,7 @@ def relabel(samples, ids, label, label_field=None, key=None, tag=RELABEL_TAG):
     ``tag``. With ``key``, the run's mosaic is drawn again, so its cell borders
     and legend show the new labels. Returns the number of samples changed.
     """
-    dataset = samples._dataset
+    dataset = samples._root_dataset
     if label_field is None:
         if key is None:
             raise GridError("Give <label_field> or the <key> of a run that has one")
@@ -153,7 +153,7 @@ def relabel(samples, ids, label, label_field=None, key=None, tag=RELABEL_TAG):
 def undo_relabel(samples, label_field, tag=RELABEL_TAG, key=None):
     """Puts back the labels :func:`relabel` changed in ``samples`` (those
     tagged ``tag``) and removes the tag. Returns the number restored."""
-    dataset = samples._dataset
+    dataset = samples._root_dataset
     path = runs.label_path(dataset, label_field)
     classification = path.endswith(".label")
     side = "%s_%s" % (label_field, PREVIOUS)

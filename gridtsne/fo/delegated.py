@@ -30,7 +30,7 @@ def queue_grid(samples, key="grid", **options):
     if foo.get_operator(OPERATOR_URI, enabled=True) is None:
         raise RuntimeError(NOT_INSTALLED)
     ctx = {
-        "dataset": samples._dataset,
+        "dataset": samples._root_dataset,
         "params": GridConfig(key=key, **options).to_params(),
         "request_delegation": True,
     }

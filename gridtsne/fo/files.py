@@ -21,6 +21,7 @@ from gridtsne.core import owner
 MARKER = ".gridtsne-run.json"
 STAGING_PREFIX = ".staging-"
 CACHE_DIR = ".embedding-cache"
+FRAMES_DIR = "frames"  # video frames the run sampled
 # files a run writes at the top of its folder; the pyramid goes to tiles-<version>/
 RUN_FILES = ("mosaic.jpg", "mosaic.png", "layout.csv", "skipped.csv")
 TILES_PATTERN = re.compile(r"^tiles-[0-9a-f]{8,32}$")
@@ -218,7 +219,7 @@ def remove_run_files(run_dir):
         path = os.path.join(run_dir, name)
         if TILES_PATTERN.match(name):
             remove_pyramid(path)
-        elif name.startswith(STAGING_PREFIX) or name == CACHE_DIR:
+        elif name.startswith(STAGING_PREFIX) or name in (CACHE_DIR, FRAMES_DIR):
             shutil.rmtree(path, ignore_errors=True)
     _remove(os.path.join(run_dir, MARKER))
     _rmdir(run_dir)

@@ -42,6 +42,23 @@ def vector_fields(dataset):
     return sorted(out)
 
 
+def _target(ctx):
+    """The view to lay out: the target view, or its group slice for grouped datasets."""
+    target = ctx.target_view()
+    if target.media_type == "group":
+        target = target.select_group_slices(ctx.group_slice or target.default_group_slice)
+    return target
+
+
+def patch_fields(dataset):
+    """Label fields whose objects can be laid out (Detections, Polylines)."""
+    import fiftyone as fo
+
+    return sorted(name for name, f in dataset.get_field_schema().items()
+                  if isinstance(f, fo.EmbeddedDocumentField)
+                  and issubclass(f.document_type, (fo.Detections, fo.Polylines)))
+
+
 def label_fields(dataset):
     import fiftyone as fo
 
@@ -109,7 +126,7 @@ class _DelegatedWhenLarge(foo.Operator):
     """Offers both execution modes, defaulting to delegated for large targets."""
 
     def resolve_execution_options(self, ctx):
-        n = len(ctx.target_view()) if ctx.dataset is not None else 0
+        n = len(_target(ctx)) if ctx.dataset is not None else 0
         return ExecutionOptions(
             allow_immediate_execution=True,
             allow_delegated_execution=True,
@@ -168,13 +185,18 @@ class ComputeGrid(_DelegatedWhenLarge):
     def resolve_input(self, ctx):
         inputs = types.Object()
         dataset = ctx.dataset
-        n = len(ctx.target_view())
+        target = _target(ctx)
+        n = len(target)
         form = types.View(label="Compute similarity grid")
-        if dataset.media_type != "image":
+        media = target.media_type
+        if media not in ("image", "video"):
             inputs.view("media", types.Error(
-                label="Gridded t-SNE needs an image dataset; this one has %s media"
-                % dataset.media_type))
+                label="Gridded t-SNE lays out images, objects in images and video frames; "
+                "this view has %s media" % media))
             return types.Property(inputs, view=form)
+        if media == "video":
+            inputs.float("frames_fps", label=_meta("frames_fps")["label"], default=1.0,
+                         min=0.01, required=True, description=_meta("frames_fps")["help"])
         if n < 2:
             prop = inputs.view("few", types.Error(
                 label="The target has %d sample%s; a grid needs at least 2"
@@ -205,6 +227,13 @@ class ComputeGrid(_DelegatedWhenLarge):
         elif choice == "field" and fields:
             _choose(inputs, "embeddings", fields, required=True, default=fields[0])
 
+        objects = patch_fields(dataset) if media == "image" else []
+        if objects:
+            _choose(inputs, "patches_field", objects)
+            if p.get("patches_field"):
+                inputs.float("patch_context", label=_meta("patch_context")["label"],
+                             default=gconfig.default("patch_context"), min=0.0, max=1.0,
+                             description=_meta("patch_context")["help"])
         shape = types.RadioGroup()
         shape.add_choice("auto", label="Automatic (near-square)")
         shape.add_choice("custom", label="Rows x columns")
@@ -220,7 +249,7 @@ class ComputeGrid(_DelegatedWhenLarge):
                     default=gconfig.default("refine"), description=_meta("refine")["help"])
         inputs.int("cell_px", label=_meta("cell_px")["label"],
                    default=gconfig.default("cell_px"), min=4, max=1024)
-        labels = label_fields(dataset)
+        labels = label_fields(dataset) if media == "image" and not p.get("patches_field") else []
         if labels:
             _choose(inputs, "label_field", labels, default=default_label_field(dataset))
             inputs.float("outline_suspicious", label=_meta("outline_suspicious")["label"],
@@ -255,7 +284,7 @@ class ComputeGrid(_DelegatedWhenLarge):
             from gridtsne.fo.compute import compute_grid
 
             options = dataclasses.asdict(GridConfig.from_params(ctx.params))
-            return _outputs(compute_grid(ctx.target_view(), progress=progress, **options))
+            return _outputs(compute_grid(_target(ctx), progress=progress, **options))
 
         if ctx.delegated:
             return work(overall(lambda v, label: ctx.set_progress(progress=v, label=label)))

@@ -57,13 +57,30 @@ def run_payload(results):
             "%s %.3f" % (METRIC_LABELS[k], metrics[k]) for k in METRIC_LABELS
             if isinstance(metrics.get(k), float) and not math.isnan(metrics[k])
         ),
+        # what a cell is: an image ("samples"), an object ("labels") or a frame
+        "items": results.kind,
+        "field": results.record.patches_field if results.kind == "labels" else None,
     }
     cells = {
         "id": layout["id"], "row": layout["row"], "col": layout["col"],
         "name": [os.path.basename(p) for p in layout["filepath"]],
         "label": [None if l is None else str(l) for l in labels] if labels else None,
+        "sample_id": layout.get("sample_id"),
     }
     return grid, cells
+
+
+def view_item_ids(view, results):
+    """Ids of the run's items (samples, frames or objects) that ``view`` shows:
+    for objects, those left by the App's label filters, or the patches view's."""
+    from gridtsne.fo import items
+
+    if results.kind == items.LABELS:
+        if getattr(view, "_is_patches", False):
+            return view.values("id")
+        list_path = items.patches_list_path(view, results.record.patches_field)
+        return view.values(list_path + ".id", unwind=True)
+    return view.values("id")
 
 
 def run_version(results):
@@ -151,9 +168,10 @@ class GridMosaicPanel(foo.Panel):
         key = ctx.panel.state.key
         if not key:
             return
+        results = runs.load_grid(ctx.dataset, key)
         if cell_ids is None:
-            cell_ids = runs.load_grid(ctx.dataset, key).placed_view().values("id")
-        ctx.panel.data.in_view = in_view_indices(cell_ids, ctx.view.values("id"))
+            cell_ids = results.layout()["id"]
+        ctx.panel.data.in_view = in_view_indices(cell_ids, view_item_ids(ctx.view, results))
 
     def render(self, ctx):
         return types.Property(

@@ -16,7 +16,7 @@ import fiftyone.core.media as fom
 
 from gridtsne.config import GridError
 from gridtsne.core import grid as core_grid
-from gridtsne.fo import files, runs
+from gridtsne.fo import fieldpaths, files, items, runs
 
 # FiftyOne field types that can hold embedding vectors
 _NUMBER_FIELDS = (fo.FloatField, fo.IntField)
@@ -24,34 +24,53 @@ _NUMBER_FIELDS = (fo.FloatField, fo.IntField)
 
 @dataclass
 class RunPlan:
-    samples: object
+    samples: object  # images: a dataset, view, group slice or frames view
     config: object
     n: int
     run_dir: str
     created_run_dir: bool
+    kind: str = items.SAMPLES
+    list_path: str = None  # patches runs: e.g. "ground_truth.detections"
     label_path: str = None
-    array: object = None  # embeddings passed as an array, in the order of samples
+    array: object = None  # embeddings passed as an array, in the order of the items
     model_spec: object = None  # what the user passed as model=
     # computed embeddings equal to ours, by field: reused instead of recomputed
     reusable_fields: tuple = ()
 
     @property
     def dataset(self):
-        return self.samples._dataset
+        return self.samples._root_dataset
+
+    @property
+    def prefix(self):
+        return items.field_prefix(self.kind, self.list_path)
+
+    def path(self, name):
+        """Where the run's field ``name`` lives (``grid_row``,
+        ``frames.grid_row``, ``ground_truth.detections.grid_row``)."""
+        return self.prefix + name
 
 
 def plan_compute(samples, config, array=None, model_spec=None):
     """Checks a ``compute_grid`` run; returns its :class:`RunPlan`."""
-    dataset = samples._dataset
-    if dataset.media_type != fom.IMAGE:
-        raise GridError("Dataset %r has %s media; gridtsne lays out images only (a grid of "
-                        "video frames or 3D scenes is not supported)"
-                        % (dataset.name, dataset.media_type))
-    n = len(samples)
-    if n < 2:
-        raise GridError("The view has %d sample%s; a grid needs at least 2"
-                        % (n, "" if n == 1 else "s"))
-    checked_shape(n, config.rows, config.cols)
+    dataset = samples._root_dataset
+    media = samples.media_type
+    if media == fom.GROUP:
+        raise GridError(
+            "Dataset %r is grouped; lay out one slice, dataset.select_group_slices('left'), "
+            "or all image slices flattened, dataset.select_group_slices(media_type='image')"
+            % dataset.name)
+    if media == fom.VIDEO and not config.frames_fps:
+        raise GridError(
+            "Dataset %r has video media; lay out its frames with <frames_fps=1> (frames "
+            "sampled at 1 per second), or pass a frames view, "
+            "dataset.to_frames(sample_frames=True, fps=1)" % dataset.name)
+    if media not in (fom.IMAGE, fom.VIDEO):
+        raise GridError("Dataset %r has %s media; gridtsne lays out images, objects in "
+                        "images and video frames only" % (dataset.name, media))
+    if media == fom.VIDEO and config.patches_field:
+        raise GridError("<patches_field> works on images; for objects in video frames, lay "
+                        "out the frames first")
 
     existing = runs.record(dataset, config.key)
     if existing is None and config.key in dataset.list_runs():
@@ -62,15 +81,30 @@ def plan_compute(samples, config, array=None, model_spec=None):
                         "replace it" % (dataset.name, config.key))
     mine = set(existing.owned_fields()) if existing is not None else set()
 
-    schema = dataset.get_field_schema()
-    new_fields = list(runs.grid_fields(config.key).values()) + [
-        "%s_%s" % (config.key, name) for name in runs.CURATION_FIELDS]
+    run_dir = files.run_dir_for(dataset, config.key, config.output_dir)
+    kind = items.LABELS if config.patches_field else (
+        items.FRAMES if media == fom.VIDEO else items.kind_of(samples))
+    list_path = items.patches_list_path(samples, config.patches_field) \
+        if config.patches_field else None
+    plan = RunPlan(samples=samples, config=config, n=0, run_dir=run_dir,
+                   created_run_dir=False, kind=kind, list_path=list_path,
+                   model_spec=model_spec)
+    if media != fom.VIDEO:
+        plan.n = _count(samples, kind, list_path)
+        if plan.n < 2:
+            raise GridError("The view has %d %s; a grid needs at least 2"
+                            % (plan.n, "object" if kind == items.LABELS else "sample")
+                            + ("" if plan.n == 1 else "s"))
+        checked_shape(plan.n, config.rows, config.cols)
+
+    new_fields = [plan.path(f) for f in runs.grid_fields(config.key).values()] + [
+        plan.path("%s_%s" % (config.key, name)) for name in runs.CURATION_FIELDS]
     if config.computes_embeddings:
-        new_fields.append(config.store_embeddings_in)
+        new_fields.append(plan.path(config.store_embeddings_in))
     elif config.embeddings is not None:
-        check_embeddings_field(dataset, config.embeddings)
+        check_embeddings_field(dataset, plan.path(config.embeddings))
     for field in new_fields:
-        if field in schema and field not in mine:
+        if fieldpaths.exists(dataset, field) and field not in mine:
             raise GridError("Field %r already exists on dataset %r and is not from grid run "
                             "%r; choose another <key> or <embeddings_field>"
                             % (field, dataset.name, config.key))
@@ -78,17 +112,42 @@ def plan_compute(samples, config, array=None, model_spec=None):
             existing is None or existing.brain_key != config.key):
         raise GridError("Dataset %r already has a brain run %r; choose another <key>"
                         % (dataset.name, config.key))
+    if config.label_field and kind != items.LABELS:
+        plan.label_path = runs.label_path(
+            samples if media != fom.VIDEO else dataset, ("frames." if media == fom.VIDEO
+                                                           else "") + config.label_field)
     if array is not None:
-        array = checked_array(array, n)
-    label_path = runs.label_path(samples, config.label_field) if config.label_field else None
+        if media == fom.VIDEO:
+            raise GridError("An embeddings array needs the frames view it belongs to: "
+                            "pass dataset.to_frames(sample_frames=True, fps=...)")
+        plan.array = checked_array(array, plan.n)
 
-    run_dir = files.run_dir_for(dataset, config.key, config.output_dir)
-    created = files.claim_run_dir(run_dir, dataset, config.key)
-    return RunPlan(
-        samples=samples, config=config, n=n, run_dir=run_dir, created_run_dir=created,
-        label_path=label_path, array=array, model_spec=model_spec,
-        reusable_fields=tuple(_reusable_fields(dataset, config, existing)),
-    )
+    plan.created_run_dir = files.claim_run_dir(run_dir, dataset, config.key)
+    if media == fom.VIDEO:  # the sampled frames are the run's own files
+        plan.samples = frames_view(samples, config.frames_fps, run_dir)
+        plan.n = len(plan.samples)
+        if plan.label_path:
+            plan.label_path = plan.label_path[len("frames."):]
+    plan.reusable_fields = tuple(_reusable_fields(dataset, config, existing, plan))
+    return plan
+
+
+def frames_view(samples, fps, run_dir):
+    """The frames of ``samples`` sampled at ``fps``, written into the run's folder."""
+    import os
+
+    try:
+        return samples.to_frames(sample_frames=True, fps=fps,
+                                 output_dir=os.path.join(run_dir, files.FRAMES_DIR),
+                                 skip_failures=False)
+    except Exception as e:  # ffmpeg missing, an unreadable video, ...
+        raise GridError("Could not sample the frames of the videos: %s" % e) from None
+
+
+def _count(samples, kind, list_path):
+    if kind == items.LABELS:
+        return int(samples.count(list_path))
+    return len(samples)
 
 
 def checked_shape(n, rows, cols):
@@ -161,9 +220,10 @@ def vectors_from_values(values, ids, filepaths, field):
     return out
 
 
-def _reusable_fields(dataset, config, existing):
-    """Fields computed by grid runs with the same embedder: ``compute_grid``
-    reads them instead of embedding again when they cover the samples."""
+def _reusable_fields(dataset, config, existing, plan):
+    """Fields computed by grid runs with the same embedder on the same kind of
+    items: ``compute_grid`` reads them instead of embedding again when they
+    cover the items."""
     if not config.computes_embeddings or not isinstance(config.model, (str, type(None))):
         return []
     from gridtsne.core import embed
@@ -176,7 +236,12 @@ def _reusable_fields(dataset, config, existing):
         rec = runs.record(dataset, key)
         if (rec is not None and getattr(rec, "embeddings_source", None) == runs.COMPUTED
                 and rec.model == name and getattr(rec, "features_tag", None) == tag
-                and dataset.has_field(rec.embeddings_field)):
+                and getattr(rec, "items", items.SAMPLES) == plan.kind
+                and rec.embeddings_field.startswith(plan.prefix)
+                and getattr(rec, "patch_context", None) == (
+                    config.patch_context if plan.kind == items.LABELS else None)
+                and fieldpaths.exists(dataset, rec.embeddings_field)):
             out.append(rec.embeddings_field)
-    return sorted(out, key=lambda f: f != config.store_embeddings_in)
+    own = plan.path(config.store_embeddings_in)
+    return sorted(out, key=lambda f: f != own)
 

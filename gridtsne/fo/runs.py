@@ -16,7 +16,7 @@ import fiftyone as fo
 import fiftyone.core.runs as fors
 
 from gridtsne.config import GridConfig, GridError
-from gridtsne.fo import files
+from gridtsne.fo import fieldpaths, files
 from gridtsne.fo.lock import dataset_lock
 
 METHOD = "gridtsne"
@@ -61,7 +61,7 @@ class GridRun(fors.Run):
     def cleanup(self, samples, key):
         if key.startswith(BACKUP_PREFIX):
             return  # a writer's backup: the writer removes what belongs to it
-        dataset = samples._dataset
+        dataset = samples._root_dataset
         with dataset_lock(dataset):
             dataset.reload()
             _remove_run(dataset, key, self.config)
@@ -71,7 +71,7 @@ class GridRun(fors.Run):
             return  # the writer moving a record aside: fields stay where they are
         from gridtsne.fo import writer
 
-        writer.rename_run(samples._dataset, key, new_key, self.config)
+        writer.rename_run(samples._root_dataset, key, new_key, self.config)
 
 
 def is_grid_key(key):
@@ -90,7 +90,7 @@ def list_grids(samples):
     """Keys of the grid runs on the dataset of ``samples``."""
     from gridtsne.fo import writer
 
-    dataset = samples._dataset
+    dataset = samples._root_dataset
     writer.recover(dataset)
     return sorted(k for k in dataset.list_runs(method=METHOD)
                   if is_grid_key(k) and record(dataset, k) is not None)
@@ -100,7 +100,7 @@ def load_grid(samples, key):
     """The :class:`GridResults` of the run ``key``."""
     from gridtsne.fo import writer
 
-    dataset = samples._dataset
+    dataset = samples._root_dataset
     writer.recover(dataset)
     if record(dataset, key) is None:
         if key in dataset.list_runs():
@@ -116,7 +116,7 @@ def delete_grid(samples, key):
     Fields it only read (an embeddings field you passed in) are kept, and so
     is a computed embeddings field that another run still uses.
     """
-    dataset = samples._dataset
+    dataset = samples._root_dataset
     with dataset_lock(dataset):
         dataset.reload()
         from gridtsne.fo import writer
@@ -142,10 +142,7 @@ def _remove_run(dataset, key, config):
             heir = record(dataset, heirs[0])
             heir.embeddings_source = COMPUTED
             dataset.update_run_config(heirs[0], heir)
-    schema = dataset.get_field_schema()
-    for field in owned:
-        if field in schema:
-            dataset.delete_sample_field(field)
+    fieldpaths.delete(dataset, owned)
     if config.brain_key in dataset.list_brain_runs():
         dataset.delete_brain_run(config.brain_key)
     files.remove_run_files(config.run_dir)
@@ -199,26 +196,62 @@ class GridResults:
         return dict(self.record.fields)
 
     @property
+    def kind(self):
+        """What the run lays out: "samples", "labels" (objects) or "frames"."""
+        return getattr(self.record, "items", None) or "samples"
+
+    @property
     def view(self):
-        """The samples the run was computed on."""
+        """The samples (or frames) the run was computed on."""
         return self.dataset.load_run_view(self.key)
 
     def placed_view(self):
-        """The samples that have a cell."""
-        return self.dataset.exists(self.fields["row"])
+        """The samples (frames; samples with placed objects) that have a cell."""
+        from fiftyone import ViewField as F
 
-    def layout(self, label_field=None):
-        """Per placed sample: id, filepath, row, col, x, y (and label, and
-        label_disagreement when the run had a label field)."""
-        f = self.fields
+        from gridtsne.fo import items
+
+        row = self.fields["row"]
+        if self.kind == items.LABELS:
+            return self.view.filter_labels(self.record.patches_field,
+                                           F(row.rpartition(".")[2]).exists())
+        if self.kind == items.FRAMES:  # the videos, keeping their placed frames
+            return self.dataset.match_frames(F(row[len("frames."):]).exists())
+        return self.dataset.exists(row)
+
+    def placed_items(self):
+        """(the view they are read from, the :class:`gridtsne.fo.items.ItemSet`
+        of the placed items: images, objects or frames)."""
+        from gridtsne.fo import items
+
         view = self.placed_view()
-        names = ["id", "filepath", f["row"], f["col"], f["x"], f["y"]]
-        out = dict(zip(["id", "filepath", "row", "col", "x", "y"], view.values(names)))
-        label_field = label_field or self.options.label_field
-        if label_field:
-            out["label"] = view.values(label_path(view, label_field))
-        if f.get("label_disagreement"):
-            out["label_disagreement"] = view.values(f["label_disagreement"])
+        list_path = None
+        if self.kind == items.LABELS:
+            list_path = items.patches_list_path(view, self.record.patches_field)
+        label = None
+        if self.options.label_field and self.kind != items.LABELS:
+            frames = self.kind == items.FRAMES
+            label = label_path(view, ("frames." if frames else "") + self.options.label_field)
+            label = label[len("frames."):] if frames else label
+        return view, items.read(view, self.kind, label, list_path,
+                                getattr(self.record, "patch_context", None) or 0.0)
+
+    def layout(self):
+        """Per placed item: id, filepath, row, col, x, y (and label,
+        label_disagreement, duplicate_group and outlier when the run has them;
+        sample_id for objects)."""
+        from gridtsne.fo import items
+
+        view, its = self.placed_items()
+        out = {"id": its.ids, "filepath": its.filepaths}
+        if self.kind == items.LABELS:
+            out["sample_id"] = its.sample_ids
+        for name in ("row", "col", "x", "y", "label_disagreement", "duplicate_group",
+                     "outlier"):
+            if self.fields.get(name):
+                out[name] = items.values(view, its, self.fields[name])
+        if its.labels is not None:
+            out["label"] = its.labels
         return out
 
     def __repr__(self):
@@ -231,7 +264,7 @@ def label_path(samples, label_field):
     field = samples.get_field(label_field)
     if field is None:
         raise GridError("Label field %r does not exist on dataset %r"
-                        % (label_field, samples._dataset.name))
+                        % (label_field, samples._root_dataset.name))
     if isinstance(field, fo.EmbeddedDocumentField) and issubclass(
             field.document_type, fo.Classification):
         return label_field + ".label"

@@ -31,10 +31,12 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 
+import numpy as np
+
 import fiftyone.core.runs as fors
 
 from gridtsne.config import GridError
-from gridtsne.fo import files, runs
+from gridtsne.fo import fieldpaths, files, runs
 from gridtsne.fo.lock import dataset_lock
 
 JOURNAL = "gridtsne_journal"
@@ -54,13 +56,31 @@ class InterruptedAfterSave(KeyboardInterrupt):
 
 
 @dataclass
+class Items:
+    """What a run lays out, and so how its values reach the dataset.
+
+    ``kind`` "samples": ids are sample ids and fields are sample fields;
+    "labels": ids are label ids of the list ``path`` (e.g.
+    ``ground_truth.detections``), ``sample_ids`` their samples, and fields are
+    label attributes; "frames": ids are frame ids, written through the frames
+    view ``view`` (FiftyOne copies them to the videos' frames).
+    """
+
+    kind: str = "samples"
+    path: str = None
+    sample_ids: list = None
+    view: object = None
+    patches_field: str = None
+
+
+@dataclass
 class RunWrite:
     """Everything one write of run ``key`` puts on the dataset."""
 
     key: str
     register_on: object  # the dataset or view the record is registered on
     ids: list
-    values: dict  # final field name -> values, in the order of ids
+    values: dict  # final field path -> values, in the order of ids
     record: dict  # GridRunConfig attributes (the writer adds the version)
     results: dict
     staging: files.Staging
@@ -68,9 +88,10 @@ class RunWrite:
     overwrite: bool = False
     expected_version: str = None  # regrid: the version it read
     keep_fields: list = field(default_factory=list)  # never dropped
-    # FiftyOne field types of fields whose values may all be None (then
-    # FiftyOne cannot infer one), e.g. {"grid_duplicate_group": fo.IntField}
+    # FiftyOne field types, declared before writing (values may all be None,
+    # and label attributes must be declared), e.g. {"grid_row": fo.IntField}
     field_types: dict = field(default_factory=dict)
+    items: Items = field(default_factory=Items)
     journaled: bool = False  # set once a commit journal refers to the staging
 
 
@@ -85,8 +106,12 @@ def _journal():
     return foo.get_db_conn()[JOURNAL]
 
 
-def _backup(name, token):
-    return "%s%s_%s" % (runs.BACKUP_PREFIX, token, name)
+def _backup(path, token):
+    return fieldpaths.sibling(path, "%s%s_" % (runs.BACKUP_PREFIX, token))
+
+
+def _temporary(path, token):
+    return fieldpaths.sibling(path, "%s%s_" % (runs.TMP_PREFIX, token))
 
 
 def _backup_key(token):
@@ -107,7 +132,7 @@ def write_run(dataset, w, progress=None):
             files.sweep_stale_staging(w.staging.run_dir, keep={w.staging.path})
             old = _check_replace(dataset, w)
             token = uuid.uuid4().hex[:12]
-            tmp = {final: "%s%s_%s" % (runs.TMP_PREFIX, token, final) for final in w.values}
+            tmp = {final: _temporary(final, token) for final in w.values}
             try:
                 _step("before_temp_fields")
                 _write_temp_fields(dataset, w, tmp, progress)
@@ -144,9 +169,8 @@ def _check_replace(dataset, w):
         raise GridError("Dataset %r already has a grid run %r; pass <overwrite=True> to "
                         "replace it" % (dataset.name, w.key))
     mine = set(old.owned_fields()) if old is not None else set()
-    schema = dataset.get_field_schema()
     for final in w.values:
-        if final in schema and final not in mine:
+        if fieldpaths.exists(dataset, final) and final not in mine:
             raise GridError("Field %r already exists on dataset %r and is not from grid run "
                             "%r; choose another <key>" % (final, dataset.name, w.key))
     if w.brain_points is not None and w.key in dataset.list_brain_runs() and (
@@ -161,11 +185,20 @@ def _write_temp_fields(dataset, w, tmp, progress):
     done = 0
     for final, values in w.values.items():
         if final in w.field_types:
-            dataset.add_sample_field(tmp[final], w.field_types[final])
+            fieldpaths.add(dataset, tmp[final], w.field_types[final])
         for start in range(0, len(w.ids), CHUNK):
             ids = w.ids[start:start + CHUNK]
-            dataset.set_values(tmp[final], dict(zip(ids, values[start:start + CHUNK])),
-                               key_field="id")
+            chunk = values[start:start + CHUNK]
+            if w.items.kind == "labels":
+                samples = w.items.sample_ids[start:start + CHUNK]
+                dataset.set_label_values(tmp[final], [
+                    {"sample_id": s, "label_id": i, "value": v}
+                    for s, i, v in zip(samples, ids, chunk)])
+            elif w.items.kind == "frames":
+                w.items.view.set_values(tmp[final][len(fieldpaths.FRAMES):],
+                                        dict(zip(ids, chunk)), key_field="id")
+            else:
+                dataset.set_values(tmp[final], dict(zip(ids, chunk)), key_field="id")
             done += len(ids)
             if progress is not None:
                 progress(done / total)
@@ -173,18 +206,18 @@ def _write_temp_fields(dataset, w, tmp, progress):
 
 def _commit(dataset, lock, w, old, token, tmp):
     jc = _journal()
-    schema = dataset.get_field_schema()
     old_owned = old.owned_fields() if old is not None else []
     # what the old run owned and the new one does not: set aside, then deleted
     keep = set(w.keep_fields) | set(runs.GridRunConfig(**w.record).owned_fields())
-    dropped = [f for f in old_owned if f not in w.values and f not in keep and f in schema]
+    dropped = [f for f in old_owned
+               if f not in w.values and f not in keep and fieldpaths.exists(dataset, f)]
     old_results = (dataset.load_run_results(w.key, cache=False, load_view=False)
                    if old is not None else None)
     j = {
         "_id": "%s:%s" % (dataset._doc.id, w.key), "dataset_id": str(dataset._doc.id),
         "key": w.key, "token": token, "state": "committing",
         "moves": [[tmp[f], f] for f in w.values],
-        "replaced": [f for f in w.values if f in schema] + dropped,
+        "replaced": [f for f in w.values if fieldpaths.exists(dataset, f)] + dropped,
         "had_record": old is not None,
         "brain": w.brain_points is not None,
         "had_brain": w.key in dataset.list_brain_runs(),
@@ -201,10 +234,10 @@ def _commit(dataset, lock, w, old, token, tmp):
         _step("journal_written")
         for f in j["replaced"]:
             lock.assert_held()
-            dataset.rename_sample_field(f, _backup(f, token))
+            fieldpaths.rename(dataset, f, _backup(f, token))
         _step("fields_set_aside")
         for tmp_field, final in j["moves"]:
-            dataset.rename_sample_field(tmp_field, final)
+            fieldpaths.rename(dataset, tmp_field, final)
         _step("fields_moved")
         lock.assert_held()
         w.staging.install(j["staged"], j["tiles_name"])
@@ -246,12 +279,24 @@ def _commit(dataset, lock, w, old, token, tmp):
 
 
 def _replace_brain_run(dataset, w, token):
+    """The run's points as a brain visualization (the built-in Embeddings
+    panel shows them): of its samples, frames or objects (patches)."""
     import fiftyone.brain as fob
 
     if w.key in dataset.list_brain_runs():
         dataset.rename_brain_run(w.key, _backup_key(token))
-    placed = dataset.select(w.ids, ordered=True)
-    fob.compute_visualization(placed, points=w.brain_points, brain_key=w.key, progress=False)
+    if w.items.kind == "labels":
+        field = w.items.patches_field
+        placed = w.register_on.select_labels(ids=w.ids, fields=field)
+        position = {label_id: k for k, label_id in enumerate(w.ids)}
+        order = [position[i] for i in placed.to_patches(field).values("id")]
+        fob.compute_visualization(placed, patches_field=field,
+                                  points=np.asarray(w.brain_points)[order],
+                                  brain_key=w.key, progress=False)
+        return
+    source = w.items.view if w.items.kind == "frames" else w.register_on
+    fob.compute_visualization(source.select(w.ids, ordered=True), points=w.brain_points,
+                              brain_key=w.key, progress=False)
 
 
 def _installed_results(w, j):
@@ -297,25 +342,21 @@ def _signals_held():
 
 
 def _drop_fields(dataset, names):
-    schema = dataset.get_field_schema()
-    for name in names:
-        if name in schema:
-            dataset.delete_sample_field(name)
+    fieldpaths.delete(dataset, names)
 
 
 def _undo(dataset, j):
     """Puts the old run back (step 2 interrupted); idempotent."""
     token = j["token"]
-    schema = dataset.get_field_schema()
     for tmp_field, final in j["moves"]:
-        backup = _backup(final, token)
-        if backup not in schema and final not in j["replaced"] and tmp_field not in schema:
+        if (final not in j["replaced"] and not fieldpaths.exists(dataset, tmp_field)
+                and not fieldpaths.exists(dataset, _backup(final, token))):
             _drop_fields(dataset, [final])  # a new field, already renamed into place
     for f in j["replaced"]:
         backup = _backup(f, token)
-        if backup in dataset.get_field_schema():
+        if fieldpaths.exists(dataset, backup):
             _drop_fields(dataset, [f])
-            dataset.rename_sample_field(backup, f)
+            fieldpaths.rename(dataset, backup, f)
     _drop_fields(dataset, [t for t, _ in j["moves"]])
 
     backup_key = _backup_key(token)
@@ -367,7 +408,8 @@ def _recover_locked(dataset):
         else:
             _undo(dataset, j)
     prefixes = (runs.TMP_PREFIX, runs.BACKUP_PREFIX)
-    _drop_fields(dataset, [f for f in dataset.get_field_schema() if f.startswith(prefixes)])
+    _drop_fields(dataset, [p for p in fieldpaths.all_paths(dataset)
+                           if fieldpaths.leaf(p).startswith(prefixes)])
     for key in dataset.list_brain_runs():
         if key.startswith(runs.BACKUP_PREFIX):
             dataset.delete_brain_run(key)
@@ -413,17 +455,17 @@ def rename_run(dataset, key, new_key, config):
     with dataset_lock(dataset):
         dataset.reload()
         _recover_locked(dataset)
-        schema = dataset.get_field_schema()
         renamed = {}
         for old_name in config.owned_fields():
-            if old_name.startswith(key + "_") and old_name in schema:
-                new_name = new_key + old_name[len(key):]
-                if new_name in schema:
+            head, dot, name = old_name.rpartition(".")
+            if name.startswith(key + "_") and fieldpaths.exists(dataset, old_name):
+                new_name = head + dot + new_key + name[len(key):]
+                if fieldpaths.exists(dataset, new_name):
                     raise GridError("Field %r already exists on dataset %r"
                                     % (new_name, dataset.name))
                 renamed[old_name] = new_name
         for old_name, new_name in renamed.items():
-            dataset.rename_sample_field(old_name, new_name)
+            fieldpaths.rename(dataset, old_name, new_name)
         config.fields = {k: renamed.get(f, f) for k, f in config.fields.items()}
         if config.embeddings_field in renamed:
             for other in dataset.list_runs(method=runs.METHOD):  # runs that share them

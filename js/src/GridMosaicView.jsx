@@ -30,16 +30,13 @@ const BUTTON = {
   fontSize: 13,
 };
 
-// The App keeps its selection as a Map from sample id to selection type
-// (FiftyOne >= 1.x); older Apps used a Set of ids. Read and write both.
+// The App keeps its selected samples as a Map from sample id to selection
+// type (FiftyOne >= 1.x; older Apps used a Set of ids) and its selected labels
+// (objects) as an array of {labelId, sampleId, field, frameNumber}.
 function selectedIds(selected) {
   if (!selected) return [];
+  if (Array.isArray(selected)) return selected.map((label) => label.labelId);
   return selected instanceof Map ? Array.from(selected.keys()) : Array.from(selected);
-}
-
-/** `ids` in the same kind of container as the App's current selection. */
-function asSelection(ids, current) {
-  return current instanceof Set ? new Set(ids) : new Map(Array.from(ids, (id) => [id, "default"]));
 }
 
 // the App's URL for a local file (honours a server path prefix / proxy)
@@ -58,7 +55,12 @@ export default function GridMosaicView(props) {
   const { grid, cells, in_view: inViewList, keys = [], key } = data;
   const panelId = usePanelId();
   const triggerEvent = usePanelEvent();
-  const [appSelected, setAppSelected] = useRecoilState(fos.selectedSamples);
+  // a run of objects (patches) selects labels in the App; others select samples
+  const objects = Boolean(grid && grid.items === "labels");
+  const [appSamples, setAppSamples] = useRecoilState(fos.selectedSamples);
+  const [appLabels, setAppLabels] = useRecoilState(fos.selectedLabels);
+  const appSelected = objects ? appLabels : appSamples;
+  const setAppSelected = objects ? setAppLabels : setAppSamples;
   // A click shows in the panel at once; the App's own (heavier) update of its
   // selection follows after the panel has painted.
   const [pending, setPending] = useState(null);
@@ -99,6 +101,20 @@ export default function GridMosaicView(props) {
     if (cells) cells.id.forEach((id, i) => m.set(id, i));
     return m;
   }, [cells]);
+  /** `ids` in the same kind of container as the App's current selection. */
+  const asSelection = (ids, current) => {
+    if (objects) {
+      // as the App makes them: the selection type is required by the
+      // Python session (it drops its connection on a label without one)
+      return Array.from(ids, (id) => ({
+        labelId: id,
+        sampleId: cells.sample_id[idToIndex.get(id)],
+        field: grid.field,
+        type: "default",
+      }));
+    }
+    return current instanceof Set ? new Set(ids) : new Map(Array.from(ids, (id) => [id, "default"]));
+  };
   const inView = useMemo(() => {
     if (!cells || !inViewList) return null;
     const mask = new Uint8Array(cells.id.length);
@@ -300,7 +316,7 @@ export default function GridMosaicView(props) {
     if (!grid) return;
     const [sx, sy] = pointer(e);
     const i = hit(viewRef.current, index, grid.rows, grid.cols, sx, sy);
-    if (i >= 0) trigger("on_open_sample", { id: cells.id[i] });
+    if (i >= 0) trigger("on_open_sample", { id: objects ? cells.sample_id[i] : cells.id[i] });
   };
 
   if (!keys.length) {
@@ -321,7 +337,9 @@ export default function GridMosaicView(props) {
   const nInView = inView ? inView.reduce((a, b) => a + b, 0) : cells ? cells.id.length : 0;
   const legend = (grid && grid.legend) || [];
   const summary = grid
-    ? `${key}: ${grid.rows} x ${grid.cols}, ${cells.id.length} samples, ${nInView} in view` +
+    ? `${key}: ${grid.rows} x ${grid.cols}, ${cells.id.length} ${
+        { labels: "objects", frames: "frames" }[grid.items] || "samples"
+      }, ${nInView} in view` +
       (grid.metrics ? ` | ${grid.metrics}` : "")
     : "";
 
