@@ -10,6 +10,7 @@ seconds per stage, objects/s end to end.
 """
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -58,6 +59,10 @@ def main(argv=None):
         ds = fo.Dataset()
         try:
             ds.add_samples(samples, progress=False)
+            # as after the command line loads a dataset: no Sample objects in
+            # memory (FiftyOne reloads every one of them on each schema change)
+            del samples
+            gc.collect()
             stages = {}
             t = time.perf_counter()
             res = gridtsne.compute_grid(ds, key="objects", patches_field="ground_truth",

@@ -166,6 +166,10 @@ def test_frames_of_a_video_are_laid_out_and_stored_on_its_frames(tmp_path):
         # the sampled frames are the run's own files, and go with it
         assert os.path.isdir(tmp_path / "out" / "frames" / "frames")
         assert gridtsne.load_grid(ds, "frames").layout()["id"]
+        res = gridtsne.regrid(ds, "frames", rows=2)
+        ds.reload()
+        assert res.rows == 2 and max(r for r in ds.values("frames.frames_row", unwind=True)
+                                     if r is not None) == 1
         gridtsne.delete_grid(ds, "frames")
         assert not ds.has_frame_field("frames_row")
         assert not os.path.exists(tmp_path / "out" / "frames")
@@ -202,3 +206,25 @@ def test_the_form_offers_the_objects_of_label_fields(objects_dataset):
     props = form.type.properties
     assert "patches_field" in props and "patch_context" in props
     assert "label_field" not in props  # objects are labelled by their own labels
+
+
+def test_polylines_are_laid_out_by_their_bounding_boxes(objects_dataset, tmp_path):
+    ds = objects_dataset
+    for sample in ds.iter_samples(autosave=True):
+        sample["shapes"] = fo.Polylines(polylines=[
+            fo.Polyline(label=d.label, closed=True, filled=True, points=[[
+                (d.bounding_box[0], d.bounding_box[1]),
+                (d.bounding_box[0] + d.bounding_box[2], d.bounding_box[1]),
+                (d.bounding_box[0] + d.bounding_box[2], d.bounding_box[1] + d.bounding_box[3]),
+                (d.bounding_box[0], d.bounding_box[1] + d.bounding_box[3])]])
+            for d in sample.ground_truth.detections])
+    res = gridtsne.compute_grid(ds, key="poly", patches_field="shapes", cell_px=32,
+                                patch_context=0.0, mosaic_format="png",
+                                embeddings=None, output_dir=str(tmp_path))
+    assert res.n_samples == ds.count("shapes.polylines")
+    mosaic = np.asarray(Image.open(res.mosaic_path).convert("RGB")).astype(float)
+    for sample in ds:
+        for line in sample.shapes.polylines:
+            r, c = line["poly_row"], line["poly_col"]
+            inner = mosaic[r * 32 + 6:(r + 1) * 32 - 6, c * 32 + 6:(c + 1) * 32 - 6]
+            assert np.abs(inner.mean((0, 1)) - COLOURS[line.label]).max() < 20

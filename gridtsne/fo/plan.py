@@ -92,9 +92,9 @@ def plan_compute(samples, config, array=None, model_spec=None):
     if media != fom.VIDEO:
         plan.n = _count(samples, kind, list_path)
         if plan.n < 2:
-            raise GridError("The view has %d %s; a grid needs at least 2"
-                            % (plan.n, "object" if kind == items.LABELS else "sample")
-                            + ("" if plan.n == 1 else "s"))
+            noun = "object" if kind == items.LABELS else "sample"
+            raise GridError("The view has %d %s%s; a grid needs at least 2"
+                            % (plan.n, noun, "" if plan.n == 1 else "s"))
         checked_shape(plan.n, config.rows, config.cols)
 
     new_fields = [plan.path(f) for f in runs.grid_fields(config.key).values()] + [
@@ -126,6 +126,10 @@ def plan_compute(samples, config, array=None, model_spec=None):
     if media == fom.VIDEO:  # the sampled frames are the run's own files
         plan.samples = frames_view(samples, config.frames_fps, run_dir)
         plan.n = len(plan.samples)
+        if plan.n < 2:
+            raise GridError("The videos have %d sampled frame%s; a grid needs at least 2"
+                            % (plan.n, "" if plan.n == 1 else "s"))
+        checked_shape(plan.n, config.rows, config.cols)
         if plan.label_path:
             plan.label_path = plan.label_path[len("frames."):]
     plan.reusable_fields = tuple(_reusable_fields(dataset, config, existing, plan))

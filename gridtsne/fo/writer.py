@@ -285,17 +285,26 @@ def _replace_brain_run(dataset, w, token):
 
     if w.key in dataset.list_brain_runs():
         dataset.rename_brain_run(w.key, _backup_key(token))
+    from fiftyone import ViewField as F
+
+    # the placed items, by the row field now in place (a view of a million
+    # ids would not fit in the brain run's record); points in its order
+    position = {item_id: k for k, item_id in enumerate(w.ids)}
+    row = fieldpaths.leaf(next(f for f in w.values if f.endswith("_row")))
     if w.items.kind == "labels":
         field = w.items.patches_field
-        placed = w.register_on.select_labels(ids=w.ids, fields=field)
-        position = {label_id: k for k, label_id in enumerate(w.ids)}
+        placed = w.register_on.filter_labels(field, F(row).exists())
         order = [position[i] for i in placed.to_patches(field).values("id")]
         fob.compute_visualization(placed, patches_field=field,
                                   points=np.asarray(w.brain_points)[order],
                                   brain_key=w.key, progress=False)
         return
-    source = w.items.view if w.items.kind == "frames" else w.register_on
-    fob.compute_visualization(source.select(w.ids, ordered=True), points=w.brain_points,
+    if w.items.kind == "frames":  # (its generated frames predate the renames)
+        placed = w.items.view.select(w.ids, ordered=True)
+    else:
+        placed = w.register_on.exists(row)
+    order = [position[i] for i in placed.values("id")]
+    fob.compute_visualization(placed, points=np.asarray(w.brain_points)[order],
                               brain_key=w.key, progress=False)
 
 
