@@ -102,6 +102,19 @@ class App:
             timeout=60000)
         self.page.wait_for_timeout(800)
 
+    def box_select(self, box, rows, cols, last_row, last_col):
+        """Box mode, then drag from cell (0, 0) over cell (last_row, last_col)."""
+        page = self.page
+        page.locator("[data-testid=gridtsne-mode-box]").click()
+        page.wait_for_selector("[data-testid=gridtsne-mode-box][data-active=true]")
+        assert page.locator(CANVAS).bounding_box() == box, "the canvas moved"
+        x0, y0 = cell_center(box, rows, cols, 0, 0)
+        x1, y1 = cell_center(box, rows, cols, last_row, last_col)
+        page.mouse.move(x0 - 2, y0 - 2)
+        page.mouse.down()
+        page.mouse.move(x1 + 4, y1 + 4, steps=5)
+        page.mouse.up()
+
     def close(self):
         self.browser.close()
         self.session.close()
@@ -219,15 +232,7 @@ def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
             app.wait_text("gridtsne-summary", "40 samples, 40 in view")
 
             # box selection selects the cells it covers
-            page.locator("[data-testid=gridtsne-mode-box]").click()
-            page.wait_for_selector("[data-testid=gridtsne-mode-box][data-active=true]")
-            assert canvas.bounding_box() == box, "the canvas moved"
-            x0, y0 = cell_center(box, rows, cols, 0, 0)
-            x1, y1 = cell_center(box, rows, cols, 1, 2)
-            page.mouse.move(x0 - 2, y0 - 2)
-            page.mouse.down()
-            page.mouse.move(x1 + 4, y1 + 4, steps=5)
-            page.mouse.up()
+            app.box_select(box, rows, cols, 1, 2)
             expected = sorted(s.id for s in ds if s["grid_row"] <= 1 and s["grid_col"] <= 2)
             assert len(expected) >= 4  # at most 2 of the 42 cells are empty
             app.wait_text("gridtsne-selection", "%d selected" % len(expected), timeout=10000)
@@ -403,16 +408,7 @@ def test_box_selecting_objects_selects_their_labels(tmp_path):
                 app.wait_text("gridtsne-summary", "objects: %d x %d, %d objects"
                               % (rows, cols, res.n_samples))
                 app.wait_drawn()
-                canvas = page.locator(CANVAS)
-                box = canvas.bounding_box()
-                page.locator("[data-testid=gridtsne-mode-box]").click()
-                page.wait_for_selector("[data-testid=gridtsne-mode-box][data-active=true]")
-                x0, y0 = cell_center(box, rows, cols, 0, 0)
-                x1, y1 = cell_center(box, rows, cols, 1, 2)
-                page.mouse.move(x0 - 2, y0 - 2)
-                page.mouse.down()
-                page.mouse.move(x1 + 4, y1 + 4, steps=5)
-                page.mouse.up()
+                app.box_select(page.locator(CANVAS).bounding_box(), rows, cols, 1, 2)
                 expected = sorted(i for i, r, c in zip(layout["id"], layout["row"],
                                                        layout["col"]) if r <= 1 and c <= 2)
                 assert len(expected) >= 4
