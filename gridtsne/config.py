@@ -99,6 +99,10 @@ class GridConfig:
                               label="Largest image (pixels)")
     strict: bool = _option(False, "fail on the first unusable image instead of skipping it",
                            cli="--strict", label="Strict")
+    duplicate_threshold: float = _option(
+        0.90, "how alike (pixel correlation, 0-1) two images must be to count as "
+        "near-duplicates; see the README for how 0.90 was chosen",
+        cli="--duplicate-threshold", label="Near-duplicate threshold")
     outline_suspicious: float = _option(
         0.0, "outline (magenta) this fraction of images whose labels most disagree with "
         "their neighbours, e.g. 0.05", cli="--outline-suspicious",
@@ -149,6 +153,9 @@ class GridConfig:
             raise GridError("<num_workers> must be 0 or more, got %d" % self.num_workers)
         if self.max_pixels < 1:
             raise GridError("<max_pixels> must be at least 1, got %d" % self.max_pixels)
+        if not 0.0 < self.duplicate_threshold <= 1.0:
+            raise GridError("<duplicate_threshold> must be in (0, 1], got %s"
+                            % self.duplicate_threshold)
         if not 0.0 <= self.patch_context <= 1.0:
             raise GridError("<patch_context> must be a fraction in [0, 1], got %s"
                             % self.patch_context)
@@ -229,6 +236,7 @@ def default(name):
 _TYPES = {
     "rows": int, "cols": int, "seed": int, "cell_px": int, "batch_size": int,
     "num_workers": int, "max_pixels": int, "perplexity": float, "patch_context": float,
+    "duplicate_threshold": float,
     "frames_fps": float,
     "outline_suspicious": float, "refine": bool, "strict": bool, "overwrite": bool,
 }

@@ -226,3 +226,21 @@ def test_curation_operators_act_on_the_app(make_dataset, tmp_path):
     out, requests = run("diverse_subset", {"key": "grid", "k": 5, "tag": "pick"})
     assert out == {"samples": 5} and len(ds.match_tags("pick")) == 5
     assert any(r.endswith("set_view") for r in requests)
+
+
+def test_the_duplicate_threshold_is_one_option_with_the_measured_default(make_dataset,
+                                                                         tmp_path):
+    from gridtsne.config import GridConfig
+    from gridtsne.core import duplicates
+
+    assert GridConfig().duplicate_threshold == duplicates.DEFAULT_THRESHOLD == 0.90
+    items = distinct_pictures(str(tmp_path / "pictures"), 20)
+    copy = (planted_copy(items[0][0], tmp_path / "copy.jpg"), "picture")
+    ds = make_dataset(items=items + [copy])
+    strict = gridtsne.compute_grid(ds, key="strict", duplicate_threshold=0.9999,
+                                   output_dir=str(tmp_path / "out"))
+    assert len(ds.exists("strict_duplicate_group")) == 0
+    assert strict.options.duplicate_threshold == 0.9999
+    gridtsne.compute_grid(ds, key="usual", embeddings="strict_embedding",
+                          output_dir=str(tmp_path / "out"))
+    assert len(ds.exists("usual_duplicate_group")) == 2

@@ -228,3 +228,36 @@ def test_polylines_are_laid_out_by_their_bounding_boxes(objects_dataset, tmp_pat
             r, c = line["poly_row"], line["poly_col"]
             inner = mosaic[r * 32 + 6:(r + 1) * 32 - 6, c * 32 + 6:(c + 1) * 32 - 6]
             assert np.abs(inner.mean((0, 1)) - COLOURS[line.label]).max() < 20
+
+
+def test_relabelling_objects_changes_exactly_the_selected_labels(objects_dataset, tmp_path):
+    import fiftyone.operators as foo
+    from fiftyone.operators.executor import ExecutionContext, Executor
+
+    ds = objects_dataset
+    gridtsne.compute_grid(ds, key="obj", patches_field="ground_truth", cell_px=24,
+                          mosaic_format="png", output_dir=str(tmp_path))
+    before = dict(zip(ds.values("ground_truth.detections.id", unwind=True),
+                      ds.values("ground_truth.detections.label", unwind=True)))
+    sample = ds.first()
+    chosen = [d.id for d in sample.ground_truth.detections[:2]]
+    ctx = ExecutionContext(request_params={
+        "dataset_name": ds.name, "selected_labels": [
+            {"label_id": i, "sample_id": sample.id, "field": "ground_truth"} for i in chosen],
+        "params": {"key": "obj", "label": "magenta", "tag": "relabelled"}},
+        executor=Executor())
+    out = foo.get_operator("@gridtsne/gridded-tsne/relabel_selected").execute(ctx)
+    assert out == {"relabelled": 2}
+    ds.reload()
+    after = dict(zip(ds.values("ground_truth.detections.id", unwind=True),
+                     ds.values("ground_truth.detections.label", unwind=True)))
+    assert {i for i in after if after[i] != before[i]} == set(chosen)
+    assert ds.count_label_tags("ground_truth") == {"relabelled": 2}
+    grid, _ = gpanel.run_payload(gridtsne.load_grid(ds, "obj"))
+    assert "magenta" in dict(grid["legend"])
+
+    assert gridtsne.undo_relabel(ds, None, key="obj") == 2
+    assert dict(zip(ds.values("ground_truth.detections.id", unwind=True),
+                    ds.values("ground_truth.detections.label", unwind=True))) == before
+    assert ds.count_label_tags("ground_truth") == {}
+    assert "magenta" not in dict(gpanel.run_payload(gridtsne.load_grid(ds, "obj"))[0]["legend"])

@@ -30,7 +30,8 @@ from . import neighbours
 
 NEIGHBOURS = 2  # candidates: each image's nearest embeddings...
 MAX_DISTANCE = 0.45  # ...within this cosine distance
-DEFAULT_THRESHOLD = 0.90  # the pixel correlation that makes a pair duplicates
+# the pixel correlation that makes a pair duplicates (GridConfig.duplicate_threshold)
+DEFAULT_THRESHOLD = 0.90
 PIXELS_ONLY_THRESHOLD = 0.96  # ...for a pair the embeddings did not propose
 THUMB_PX = 48  # thumbnails are decoded this small (their shorter side)
 DESCRIPTOR_PX = 16

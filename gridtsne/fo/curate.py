@@ -12,7 +12,7 @@ on each sample and marks it with a tag: :func:`undo_relabel` puts them back.
 import fiftyone as fo
 
 from gridtsne.config import GridError
-from gridtsne.fo import runs
+from gridtsne.fo import items, runs
 
 DUPLICATE_TAG = "duplicate"
 RELABEL_TAG = "relabelled"
@@ -104,23 +104,41 @@ def diverse_subset(samples, key, k, tag=None, view_name=None):
 
 
 def relabel(samples, ids, label, label_field=None, key=None, tag=RELABEL_TAG):
-    """Sets the label of the samples ``ids`` to ``label``.
+    """Sets the label of the samples ``ids`` (or, for run ``key`` of objects,
+    of the objects ``ids``) to ``label``.
 
     The label field is ``label_field``, or run ``key``'s. Each changed sample
-    keeps its previous label (``<field>.previous_label``, or a
+    or object keeps its previous label (``previous_label`` on the label, or a
     ``<field>_previous_label`` field for a plain string field) and gets
-    ``tag``. With ``key``, the run's mosaic is drawn again, so its cell borders
-    and legend show the new labels. Returns the number of samples changed.
+    ``tag`` (objects get it as a label tag). With ``key``, the run's mosaic is
+    drawn again, so its cell borders and legend show the new labels. Returns
+    the number changed.
     """
     dataset = samples._root_dataset
+    run = runs.load_grid(dataset, key) if key is not None else None
+    if run is not None and run.kind == items.LABELS:
+        changed = _relabel_objects(dataset, run.record.patches_field, ids, label, tag)
+    else:
+        changed = _relabel_samples(dataset, ids, label, _label_field(run, label_field), tag)
+    if run is not None and changed:
+        from gridtsne.fo.compute import regrid
+
+        regrid(dataset, key)  # same cells, borders and legend from today's labels
+    return changed
+
+
+def _label_field(run, label_field):
     if label_field is None:
-        if key is None:
+        if run is None:
             raise GridError("Give <label_field> or the <key> of a run that has one")
-        label_field = runs.load_grid(dataset, key).options.label_field
+        label_field = run.options.label_field
         if not label_field:
-            raise GridError("Grid run %r has no label field; give <label_field>" % key)
-    path = runs.label_path(dataset, label_field)
-    classification = path.endswith(".label")
+            raise GridError("Grid run %r has no label field; give <label_field>" % run.key)
+    return label_field
+
+
+def _relabel_samples(dataset, ids, label, label_field, tag):
+    classification = runs.label_path(dataset, label_field).endswith(".label")
     view = dataset.select(list(ids))
     if len(view) != len(set(ids)):
         raise GridError("%d of the selected samples are not in dataset %r"
@@ -143,19 +161,48 @@ def relabel(samples, ids, label, label_field=None, key=None, tag=RELABEL_TAG):
         if tag not in sample.tags:
             sample.tags.append(tag)
         changed += 1
-    if key is not None and changed:
-        from gridtsne.fo.compute import regrid
-
-        regrid(dataset, key)  # same cells, borders and legend from today's labels
     return changed
+
+
+def _relabel_objects(dataset, field, ids, label, tag):
+    list_path = items.patches_list_path(dataset, field)
+    view = dataset.select_labels(ids=list(ids), fields=field)
+    rows = [(sid, lid, old) for sid, lids, olds in zip(*view.values(
+        ["id", list_path + ".id", list_path + ".label"])) for lid, old in zip(lids, olds)
+        if old != label]
+    if len(view.values(list_path + ".id", unwind=True)) != len(set(ids)):
+        raise GridError("Some of the selected objects are not in field %r of dataset %r"
+                        % (field, dataset.name))
+    if not rows:
+        return 0
+    dataset.set_label_values(list_path + "." + PREVIOUS, [
+        {"sample_id": sid, "label_id": lid, "value": old} for sid, lid, old in rows])
+    dataset.set_label_values(list_path + ".label", [
+        {"sample_id": sid, "label_id": lid, "value": label} for sid, lid, _ in rows])
+    dataset.select_labels(ids=[lid for _, lid, _ in rows], fields=field).tag_labels(
+        tag, label_fields=field)
+    return len(rows)
 
 
 def undo_relabel(samples, label_field, tag=RELABEL_TAG, key=None):
     """Puts back the labels :func:`relabel` changed in ``samples`` (those
-    tagged ``tag``) and removes the tag. Returns the number restored."""
+    tagged ``tag``; for run ``key`` of objects, the objects with that label
+    tag) and removes the tag. Returns the number restored."""
     dataset = samples._root_dataset
-    path = runs.label_path(dataset, label_field)
-    classification = path.endswith(".label")
+    run = runs.load_grid(dataset, key) if key is not None else None
+    if run is not None and run.kind == items.LABELS:
+        restored = _undo_objects(samples, run.record.patches_field, tag)
+    else:
+        restored = _undo_samples(samples, label_field, tag)
+    if run is not None and restored:
+        from gridtsne.fo.compute import regrid
+
+        regrid(dataset, key)
+    return restored
+
+
+def _undo_samples(samples, label_field, tag):
+    classification = runs.label_path(samples, label_field).endswith(".label")
     side = "%s_%s" % (label_field, PREVIOUS)
     restored = 0
     for sample in samples.match_tags(tag).iter_samples(autosave=True):
@@ -173,9 +220,20 @@ def undo_relabel(samples, label_field, tag=RELABEL_TAG, key=None):
             sample[side] = None
         sample.tags.remove(tag)
         restored += 1
-    if key is not None and restored:
-        from gridtsne.fo.compute import regrid
-
-        regrid(dataset, key)
     return restored
 
+
+def _undo_objects(samples, field, tag):
+    dataset = samples._root_dataset
+    list_path = items.patches_list_path(dataset, field)
+    view = samples.select_labels(tags=tag, fields=field)
+    rows = [(sid, lid, old) for sid, lids, olds in zip(*view.values(
+        ["id", list_path + ".id", list_path + "." + PREVIOUS]))
+        for lid, old in zip(lids, olds or [None] * len(lids)) if old is not None]
+    if rows:
+        dataset.set_label_values(list_path + ".label", [
+            {"sample_id": sid, "label_id": lid, "value": old} for sid, lid, old in rows])
+        dataset.set_label_values(list_path + "." + PREVIOUS, [
+            {"sample_id": sid, "label_id": lid, "value": None} for sid, lid, _ in rows])
+    view.untag_labels(tag, label_fields=field)
+    return len(rows)

@@ -18,7 +18,7 @@ from fiftyone.operators.executor import ExecutionOptions
 
 from gridtsne import config as gconfig
 from gridtsne.config import GridConfig, GridError
-from gridtsne.fo import runs
+from gridtsne.fo import items, runs
 from gridtsne.fo.panel import NAME as PANEL_NAME
 from gridtsne.fo.progress import COMPUTE_WEIGHTS, REGRID_WEIGHTS, overall
 
@@ -563,51 +563,61 @@ class FindDuplicates(foo.Operator):
         return {"samples": len(view)}
 
 
+def _selection(ctx, run):
+    """The App's selection as a run relabels it: label ids for a run of
+    objects (the App's selected labels of its field), else sample ids."""
+    if run.kind == "labels":
+        return [l["label_id"] for l in (ctx.selected_labels or [])
+                if l.get("field") == run.record.patches_field]
+    return list(ctx.selected or [])
+
+
 class RelabelSelected(foo.Operator):
     @property
     def config(self):
         return foo.OperatorConfig(
             name="relabel_selected",
-            label="Gridded t-SNE: relabel the selected samples",
+            label="Gridded t-SNE: relabel the selected samples or objects",
             icon="label",
             dynamic=True,
         )
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        if not ctx.selected:
-            prop = inputs.view("none", types.Warning(
-                label="Select the samples to relabel first (in the grid mosaic panel or "
-                "the sample grid)"))
-            prop.invalid = True
-            return types.Property(inputs)
-        key = _grid_key_input(ctx, inputs, label="Grid run (its label field is changed)")
+        key = _grid_key_input(ctx, inputs, label="Grid run (its labels are changed)")
         if key is None:
             return types.Property(inputs)
         res = runs.load_grid(ctx.dataset, key)
-        field = res.options.label_field
-        if not field:
-            prop = inputs.view("nolabels", types.Error(
-                label="Grid run '%s' has no label field" % key))
+        objects = res.kind == "labels"
+        field = res.record.patches_field if objects else res.options.label_field
+        chosen = _selection(ctx, res)
+        noun = "object" if objects else "sample"
+        if not field or not chosen:
+            prop = inputs.view("none", types.Warning(label=(
+                "Grid run '%s' has no label field" % key if not field else
+                "Select the %ss to relabel first (in the grid mosaic panel or the App)"
+                % noun)))
             prop.invalid = True
             return types.Property(inputs)
-        classes = sorted({str(v) for v in ctx.dataset.distinct(
-            runs.label_path(ctx.dataset, field))})
+        path = (items.patches_list_path(ctx.dataset, field) + ".label" if objects
+                else runs.label_path(ctx.dataset, field))
+        classes = sorted({str(v) for v in ctx.dataset.distinct(path)})
         choices = types.AutocompleteView(label="New label", description=(
-            "for the %d selected sample%s, in field '%s'; pick a class or type a new one"
-            % (len(ctx.selected), "" if len(ctx.selected) == 1 else "s", field)))
+            "for the %d selected %s%s, in field '%s'; pick a class or type a new one"
+            % (len(chosen), noun, "" if len(chosen) == 1 else "s", field)))
         for c in classes:
             choices.add_choice(c, label=c)
         inputs.str("label", required=True, view=choices)
-        inputs.str("tag", label="Tag the changed samples (for undo)", default="relabelled",
-                   required=True)
-        return types.Property(inputs, view=types.View(label="Relabel selected samples"))
+        inputs.str("tag", label="Tag the changed %ss (for undo)" % noun,
+                   default="relabelled", required=True)
+        return types.Property(inputs, view=types.View(label="Relabel selected %ss" % noun))
 
     def execute(self, ctx):
         from gridtsne.fo import curate
 
-        n = curate.relabel(ctx.dataset, ctx.selected, ctx.params["label"],
-                           key=ctx.params["key"], tag=ctx.params.get("tag") or "relabelled")
+        res = runs.load_grid(ctx.dataset, ctx.params["key"])
+        n = curate.relabel(ctx.dataset, _selection(ctx, res), ctx.params["label"],
+                           key=res.key, tag=ctx.params.get("tag") or "relabelled")
         ctx.ops.reload_dataset()
         return {"relabelled": n}
 
