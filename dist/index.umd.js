@@ -152,7 +152,10 @@
   function GridMosaicView(props) {
     const { data = {}, schema = {} } = props;
     const callbacks = schema.view || {};
-    const { grid, cells, in_view: inViewList, keys = [], key } = data;
+    const { in_view: inViewList, keys = [], key } = data;
+    const loaded = Boolean(data.grid && data.cells);
+    const grid = loaded ? data.grid : null;
+    const cells = loaded ? data.cells : null;
     const panelId = spaces.usePanelId();
     const triggerEvent = operators.usePanelEvent();
     const objects = Boolean(grid && grid.items === "labels");
@@ -188,6 +191,14 @@
       },
       [callbacks, panelId, triggerEvent]
     );
+    const appDataset = recoil.useRecoilValue(fos__namespace.dataset);
+    const seenDataset = React.useRef(null);
+    React.useEffect(() => {
+      if (seenDataset.current && appDataset && seenDataset.current !== appDataset) {
+        trigger("on_refresh", {});
+      }
+      seenDataset.current = appDataset;
+    }, [appDataset]);
     const index = React.useMemo(
       () => grid && cells ? cellIndex(cells, grid.rows, grid.cols) : null,
       [grid, cells]

@@ -308,6 +308,18 @@ def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
             app.wait_text("gridtsne-summary", "grid: 5 x 8")
             app.wait_drawn()
             shot(canvas, "panel-regridded.png")
+
+            # when the App reloads its dataset (the plugin's operators make it
+            # do so after a run is added, changed or deleted), the panel looks
+            # again by itself: no ↻
+            gridtsne.delete_grid(ds, "late")
+            page.locator(CANVAS).focus()
+            page.keyboard.press("Backquote")
+            page.keyboard.type("Reload the dataset")
+            page.wait_for_selector("text=Reload the dataset", timeout=10000)
+            page.keyboard.press("Enter")
+            page.wait_for_selector("[data-testid=gridtsne-key] option[value=late]",
+                                   state="detached", timeout=15000)
         finally:
             app.close()
 
@@ -435,3 +447,25 @@ def test_box_selecting_objects_selects_their_labels(tmp_path):
                 app.close()
     finally:
         ds.delete()
+
+
+def test_a_run_deleted_while_it_is_chosen_is_dropped_not_a_traceback(dataset, tmp_path):
+    """The panel's Python side, called as the App calls it."""
+    from fiftyone.operators.executor import ExecutionContext, Executor
+
+    gridtsne.compute_grid(dataset, key="kept", embeddings=np.eye(40)[:, :8] + 0.01,
+                          output_dir=str(tmp_path))
+    gridtsne.compute_grid(dataset, key="gone", embeddings=np.eye(40)[:, :8] + 0.01,
+                          output_dir=str(tmp_path))
+    gridtsne.delete_grid(dataset, "gone")  # after the panel listed it
+    ctx = ExecutionContext(request_params={
+        "dataset_name": dataset.name, "params": {
+            "value": "gone", "panel_id": "p1",
+            "panel_state": {"key": "kept", "keys": ["gone", "kept"]}}}, executor=Executor())
+    gpanel.GridMosaicPanel().on_change_key(ctx)  # raised "has no grid run 'gone'"
+    sent = {}
+    for request in ctx.executor._requests:
+        sent.update(request.params.get("state") or {})
+        sent.update(request.params.get("data") or {})
+    assert sent.get("keys") == ["kept"] and sent.get("key") == "kept"
+    assert sent["grid"]["key"] == "kept"

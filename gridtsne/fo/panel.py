@@ -112,18 +112,22 @@ class GridMosaicPanel(foo.Panel):
         self._sync_runs(ctx, resend=True)
 
     def on_change_dataset(self, ctx):
+        ctx.panel.state.key = None  # another dataset: its own runs
         self.on_load(ctx)
 
     def on_refresh(self, ctx):
         """Runs added, deleted or recomputed since the panel loaded: the
-        component asks when its run list is opened or refresh is clicked
-        (FiftyOne sends panels no event for new runs)."""
+        component asks when its run list is opened, refresh is clicked or the
+        App reloads its dataset (as the plugin's operators make it do)."""
         ctx.dataset.reload()  # the App server's copy predates runs made elsewhere
         self._sync_runs(ctx, resend=False)
 
     def on_change_key(self, ctx):
+        """Shows the run chosen in the list; one deleted meanwhile is dropped
+        from the list instead of failing."""
+        ctx.dataset.reload()
         ctx.panel.state.key = ctx.params.get("value")
-        self._send_run(ctx)
+        self._sync_runs(ctx, resend=True)
 
     def on_change_view(self, ctx):
         self._send_view(ctx)
@@ -166,7 +170,7 @@ class GridMosaicPanel(foo.Panel):
 
     def _send_view(self, ctx, cell_ids=None):
         key = ctx.panel.state.key
-        if not key:
+        if not key or key not in runs.list_grids(ctx.dataset):
             return
         results = runs.load_grid(ctx.dataset, key)
         if cell_ids is None:

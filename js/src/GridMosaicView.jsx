@@ -5,7 +5,7 @@
 // cells are in the current view (`in_view`), and handles "open sample" and
 // "selection to view".
 import React, { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { useRecoilState } from "recoil";
+import { useRecoilState, useRecoilValue } from "recoil";
 import * as fos from "@fiftyone/state";
 import { usePanelEvent } from "@fiftyone/operators";
 import { usePanelId } from "@fiftyone/spaces";
@@ -52,7 +52,11 @@ function mediaUrl(path, version) {
 export default function GridMosaicView(props) {
   const { data = {}, schema = {} } = props;
   const callbacks = schema.view || {};
-  const { grid, cells, in_view: inViewList, keys = [], key } = data;
+  const { in_view: inViewList, keys = [], key } = data;
+  // a run is shown once both halves of its data have arrived
+  const loaded = Boolean(data.grid && data.cells);
+  const grid = loaded ? data.grid : null;
+  const cells = loaded ? data.cells : null;
   const panelId = usePanelId();
   const triggerEvent = usePanelEvent();
   // a run of objects (patches) selects labels in the App; others select samples
@@ -91,6 +95,17 @@ export default function GridMosaicView(props) {
     },
     [callbacks, panelId, triggerEvent]
   );
+  // The plugin's operators reload the App's dataset when they add, change or
+  // delete a run: look again then, so the run list follows without ↻.
+  const appDataset = useRecoilValue(fos.dataset);
+  const seenDataset = useRef(null);
+  useEffect(() => {
+    if (seenDataset.current && appDataset && seenDataset.current !== appDataset) {
+      trigger("on_refresh", {});
+    }
+    seenDataset.current = appDataset;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [appDataset]);
 
   const index = useMemo(
     () => (grid && cells ? cellIndex(cells, grid.rows, grid.cols) : null),
