@@ -20,10 +20,7 @@ from gridtsne.config import GridConfig, GridError
 from gridtsne.core import embed as core_embed
 from gridtsne.core import images as core_images
 from gridtsne.core import layout as core_layout
-from gridtsne.core import pyramid as core_pyramid
-from gridtsne.core import render as core_render
-from gridtsne.fo import fieldpaths, files, items, runs, writer
-from gridtsne.fo import model as gmodel
+from gridtsne.fo import embedding, fieldpaths, files, items, outputs, runs, writer
 from gridtsne.fo.plan import checked_shape, plan_compute, vectors_from_values
 from gridtsne.fo.progress import StageProgress
 
@@ -79,13 +76,13 @@ def _compute(plan, stages, t_start):
     noun = "object" if plan.kind == items.LABELS else "sample"
 
     reasons, digests = _timed(timings, "check", _check_items, its, config.max_pixels, stages)
-    skipped = [_skip(its, i, r) for i, r in enumerate(reasons) if r is not None]
+    skipped = [items.skipped(its, i, r) for i, r in enumerate(reasons) if r is not None]
     if config.strict and skipped:
         raise GridError(_skipped_line(skipped[0], noun))
     keep = [i for i, r in enumerate(reasons) if r is None]
 
     t = time.perf_counter()
-    vectors = _embeddings(plan, its, keep, stages)
+    vectors = embedding.for_run(plan, its, keep, stages)
     timings["embed"] = time.perf_counter() - t
     skipped.extend(vectors.failed)
     if config.strict and vectors.failed:
@@ -111,12 +108,13 @@ def _compute(plan, stages, t_start):
 
     staging = files.Staging(plan.run_dir)  # the writer disposes of it once it has it
     try:
-        legend = _timed(timings, "render", _render, staging, config, kept, layout, skipped,
-                        stages)
+        legend = _timed(timings, "render", outputs.render, staging, config, kept, layout,
+                        skipped, stages)
     except BaseException:
         staging.discard()
         raise
-    values = {plan.path(name): v for name, v in _layout_values(config.key, layout).items()}
+    values = {plan.path(name): v
+              for name, v in outputs.layout_values(config.key, layout).items()}
     if vectors.store:
         values[vectors.field] = list(vectors.features)
     record = {
@@ -124,8 +122,8 @@ def _compute(plan, stages, t_start):
         "items": plan.kind,
         "patches_field": config.patches_field,
         "patch_context": config.patch_context if plan.kind == items.LABELS else None,
-        "fields": {name: plan.path(field) for name, field in _run_fields(config.key,
-                                                                        layout).items()},
+        "fields": {name: plan.path(field)
+                   for name, field in outputs.run_fields(config.key, layout).items()},
         "embeddings_field": vectors.field,
         "embeddings_source": vectors.source,
         "model": vectors.model,
@@ -146,7 +144,7 @@ def _compute(plan, stages, t_start):
             record=record, results=results, staging=staging,
             brain_points=layout.xy, overwrite=config.overwrite,
             keep_fields=[vectors.field] if vectors.field else [],
-            field_types=_field_types(config.key, plan.prefix, vectors.field),
+            field_types=outputs.field_types(config.key, plan.prefix, vectors.field),
             items=_writer_items(plan.kind, kept, plan)), progress=update)
     timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
     writer.update_results(dataset, config.key, version, timings=timings)
@@ -162,13 +160,6 @@ def _writer_items(kind, its, plan_or_run):
         view = plan_or_run.samples if hasattr(plan_or_run, "samples") else plan_or_run.view
         return writer.Items(items.FRAMES, view=view)
     return writer.Items()
-
-
-def _skip(its, i, reason):
-    out = {"id": its.ids[i], "filepath": its.filepaths[i], "reason": reason}
-    if its.kind == items.LABELS:
-        out["sample_id"] = its.sample_ids[i]
-    return out
 
 
 def _skipped_line(s, noun):
@@ -231,7 +222,7 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
 
     staging = files.Staging(run.run_dir)  # the writer disposes of it once it has it
     try:
-        legend = _timed(timings, "render", _render, staging, config, its, layout,
+        legend = _timed(timings, "render", outputs.render, staging, config, its, layout,
                         run.skipped, stages)
     except BaseException:
         staging.discard()
@@ -254,7 +245,8 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
                     f["col"]: layout.cells[:, 1].tolist()},
             record=record, results=results, staging=staging,
             expected_version=run.version,
-            field_types=_field_types(key, items.field_prefix(run.kind, its.list_path)),
+            field_types=outputs.field_types(key,
+                                            items.field_prefix(run.kind, its.list_path)),
             items=_writer_items(run.kind, its, run)), progress=update)
     timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
     writer.update_results(dataset, key, version, regrid_timings=timings)
@@ -292,13 +284,13 @@ def update_grid(samples, key, progress=None):
     timings = {}
     new = items.read(dataset.select(candidates, ordered=True), items.SAMPLES)
     reasons, _ = _timed(timings, "check", _check_items, new, config.max_pixels, stages)
-    skipped = [_skip(new, i, r) for i, r in enumerate(reasons) if r is not None]
+    skipped = [items.skipped(new, i, r) for i, r in enumerate(reasons) if r is not None]
     keep = [i for i, r in enumerate(reasons) if r is None]
     old_its = items.read(placed, items.SAMPLES)
     old_features = vectors_from_values(items.values(placed, old_its, record.embeddings_field),
                                        old_its.ids, old_its.filepaths, record.embeddings_field)
     t = time.perf_counter()
-    new_features, kept, failed = _new_embeddings(dataset, run, new, keep, stages)
+    new_features, kept, failed = embedding.for_new_items(dataset, run, new, keep, stages)
     timings["embed"] = time.perf_counter() - t
     skipped += failed
     if not kept:
@@ -333,15 +325,15 @@ def update_grid(samples, key, progress=None):
 
     staging = files.Staging(run.run_dir)  # the writer disposes of it once it has it
     try:
-        legend = _timed(timings, "render", _render, staging, config, its, layout,
+        legend = _timed(timings, "render", outputs.render, staging, config, its, layout,
                         run.skipped + skipped, stages)
     except BaseException:
         staging.discard()
         raise
-    values = _layout_values(key, layout)
+    values = outputs.layout_values(key, layout)
     rec = {k: v for k, v in record.serialize().items()
            if k not in ("cls", "type", "method", "version")}
-    rec["fields"] = dict(record.fields, **_run_fields(key, layout))
+    rec["fields"] = dict(record.fields, **outputs.run_fields(key, layout))
     if record.embeddings_source != runs.FIELD:  # the run's own copy, new samples included
         rec.update(embeddings_field=config.store_embeddings_in,
                    embeddings_source=runs.COMPUTED)
@@ -359,26 +351,11 @@ def update_grid(samples, key, progress=None):
             key=key, register_on=run.view, ids=ids, values=values, record=rec,
             results=results, staging=staging, brain_points=layout.xy,
             expected_version=run.version,
-            field_types=_field_types(key, embedding=config.store_embeddings_in)),
+            field_types=outputs.field_types(key, embedding=config.store_embeddings_in)),
             progress=update)
     timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
     writer.update_results(dataset, key, version, update_timings=timings)
     return runs.load_grid(dataset, key)
-
-
-def _new_embeddings(dataset, run, new, keep, stages):
-    """(features, kept positions, failures) of the new items ``keep``, got as
-    the run got its own: read from its field, or computed with its model."""
-    record = run.record
-    kept = items.subset(new, keep)
-    if record.embeddings_source == runs.FIELD:
-        view = dataset.select(kept.ids, ordered=True)
-        return (vectors_from_values(view.values(record.embeddings_field), kept.ids,
-                                    kept.filepaths, record.embeddings_field), keep, [])
-    features, bad = _embed_items(dataset, kept, run.options, record.model, stages)
-    failed = [_skip(kept, j, r) for j, r in sorted(bad.items())]
-    good = [j for j in range(len(keep)) if j not in bad]
-    return features[good], [keep[j] for j in good], failed
 
 
 def _timed(timings, name, fn, *args):
@@ -424,201 +401,6 @@ def _check_items(its, max_pixels, stages):
     reasons = [r or checked[p][0] for r, p in zip(its.reasons, its.filepaths)]
     digests = None if its.kind == items.LABELS else [checked[p][1] for p in its.filepaths]
     return reasons, digests
-
-
-class _Vectors:
-    """The embeddings of the kept items and where they come from."""
-
-    def __init__(self, features, kept, failed=(), source=None, field=None, store=False,
-                 model=None, features_tag=None):
-        self.features, self.kept, self.failed = features, kept, list(failed)
-        self.source, self.field, self.store = source, field, store
-        self.model, self.features_tag = model, features_tag
-
-
-def _embeddings(plan, its, keep, stages):
-    config = plan.config
-    kept = items.subset(its, keep)
-    if plan.array is not None:
-        return _Vectors(plan.array[keep], keep, source=runs.ARRAY)
-    if config.embeddings is not None:
-        field = plan.path(config.embeddings)
-        features = vectors_from_values(items.values(plan.samples, its, field, keep), kept.ids,
-                                       kept.filepaths, field)
-        return _Vectors(features, keep, source=_field_source(plan, field), field=field)
-
-    name = gmodel.model_name(plan.model_spec)
-    tag = core_embed.FEATURES_TAG if gmodel.is_default(plan.model_spec) else None
-    for field in plan.reusable_fields:
-        values = items.values(plan.samples, its, field, keep)
-        if all(v is not None for v in values):
-            features = vectors_from_values(values, kept.ids, kept.filepaths, field)
-            logger.info("Re-using the %s embeddings in field %r", name, field)
-            return _Vectors(features, keep, source=_field_source(plan, field), field=field,
-                            model=name, features_tag=tag)
-
-    features, bad = _embed_items(plan.samples, kept, config, plan.model_spec, stages,
-                                 cache_dir=os.path.join(plan.run_dir, files.CACHE_DIR))
-    failed = [_skip(kept, j, reason) for j, reason in sorted(bad.items())]
-    good = [j for j in range(len(keep)) if j not in bad]
-    return _Vectors(features[good], [keep[j] for j in good], failed, source=runs.COMPUTED,
-                    field=plan.path(config.store_embeddings_in), store=True, model=name,
-                    features_tag=tag)
-
-
-def _embed_items(samples, its, config, model_spec, stages, cache_dir=None):
-    """(features, {index: reason}) of ``its`` with the default embedder (files
-    decoded here, objects cropped, resumable through ``cache_dir``) or
-    another model through FiftyOne."""
-    n = len(its.ids)
-    if gmodel.is_default(model_spec):
-        with stages.stage("embed", total=n) as update:
-            return core_embed.embed_files(
-                its.filepaths, batch_size=config.batch_size, num_workers=config.num_workers,
-                cache_dir=cache_dir, max_pixels=config.max_pixels, boxes=its.boxes,
-                progress=lambda fraction: update(round(fraction * n)))
-    model = gmodel.model_from_spec(model_spec)
-    with stages.stage("embed", total=n) as update:
-        progress = gmodel.forward_progress(update, n)
-        if its.kind == items.LABELS:
-            field = its.list_path.rsplit(".", 1)[0]
-            by_sample = samples.select(list(dict.fromkeys(its.sample_ids)), ordered=True) \
-                .compute_patch_embeddings(model, field, alpha=config.patch_context,
-                                          batch_size=config.batch_size, skip_failures=True,
-                                          progress=progress)
-            vectors = _per_label(samples, its, field, by_sample)
-        else:
-            view = samples.select(its.ids, ordered=True)
-            vectors = list(view.compute_embeddings(
-                model, batch_size=config.batch_size, skip_failures=True,
-                num_workers=config.num_workers if config.num_workers is not None else 0,
-                progress=progress))
-    bad = {}
-    good = [v for v in vectors if v is not None]
-    features = np.zeros((n, len(np.ravel(good[0])) if good else 0), np.float32)
-    for j, v in enumerate(vectors):
-        if v is None:
-            bad[j] = (core_images.check_image(its.filepaths[j])
-                      or _decode_reason(its.filepaths[j]) or "the model failed on this image")
-        else:
-            features[j] = np.ravel(v)
-    return features, bad
-
-
-def _per_label(samples, its, field, by_sample):
-    """FiftyOne's {sample id: (labels, D) array} as one vector per item."""
-    order = {}
-    for sid, lids in zip(*samples.select(list(by_sample)).values(
-            ["id", its.list_path + ".id"])):
-        order.update({lid: (sid, k) for k, lid in enumerate(lids or [])})
-    out = []
-    for lid in its.ids:
-        sid, k = order.get(lid, (None, None))
-        arr = by_sample.get(sid)
-        out.append(None if arr is None or k is None or k >= len(arr) else arr[k])
-    return out
-
-
-def _field_source(plan, field):
-    """Whose is the field a run reads: a grid run's computed embeddings are
-    shared (REUSED), or inherited when the run that computed them is the one
-    being replaced (COMPUTED); anything else is the user's (FIELD)."""
-    existing = runs.record(plan.dataset, plan.config.key)
-    if existing is not None and field in existing.owned_fields():
-        return runs.COMPUTED
-    return runs.REUSED if field in plan.reusable_fields else runs.FIELD
-
-
-def _decode_reason(path):
-    try:
-        core_images.load_rgb(path)
-    except core_images.BadImageError as e:
-        return str(e)
-    return None
-
-
-def _render(staging, config, its, layout, skipped, stages):
-    """Mosaic (or Deep Zoom pyramid + overview), layout.csv and skipped.csv,
-    into ``staging``; returns the legend of the label colours drawn."""
-    rows, cols, labels = layout.rows, layout.cols, its.labels
-    palette = core_render.label_colors(labels or [])
-    colors = core_render.border_colors_for(labels) if labels is not None else None
-    outline = core_layout.most_suspicious(layout.disagreement, config.outline_suspicious)
-    n = len(its.ids)
-    with stages.stage("render", total=n) as update:
-        progress = lambda fraction: update(round(fraction * n))  # noqa: E731
-        kwargs = dict(cell_px=config.cell_px, border_colors=colors, outline=outline,
-                      max_pixels=config.max_pixels, progress=progress, boxes=its.boxes)
-        if core_pyramid.needs_pyramid(rows, cols, config.cell_px):
-            _, mosaic = core_pyramid.write_pyramid(its.filepaths, layout.cells, rows, cols,
-                                                   staging.new_path("tiles"), **kwargs)
-        else:
-            mosaic = core_render.render_mosaic(its.filepaths, layout.cells, rows, cols,
-                                               **kwargs)
-        core_render.save_image_atomic(mosaic, staging.new_path("mosaic." + config.mosaic_format))
-
-    objects = its.kind == items.LABELS
-    order = np.lexsort((layout.cells[:, 1], layout.cells[:, 0]))
-    header = ["filepath"] + (["label_id"] if objects else []) + [
-        "label", "row", "col", "x", "y"]
-    columns = []  # (values, format) of the curation scores the run has
-    for name, values, fmt in (("label_disagreement", layout.disagreement, "%.4f"),
-                              ("duplicate_group", layout.duplicate_group, "%d"),
-                              ("outlier", layout.outlier, "%.4f")):
-        if values is not None:
-            header.append(name)
-            columns.append((values, fmt))
-    table = []
-    for i in order:
-        row = [its.filepaths[i]] + ([its.ids[i]] if objects else []) + [
-            "" if labels is None or labels[i] is None else labels[i],
-            int(layout.cells[i, 0]), int(layout.cells[i, 1]),
-            "%.6g" % layout.xy[i, 0], "%.6g" % layout.xy[i, 1]]
-        for values, fmt in columns:
-            v = values[i]
-            row.append("" if v is None or (fmt == "%d" and v < 0) or (
-                fmt != "%d" and np.isnan(v)) else fmt % v)
-        table.append(row)
-    files.write_csv(staging.new_path("layout.csv"), header, table)
-    if skipped:
-        files.write_csv(staging.new_path("skipped.csv"),
-                        ["filepath"] + (["label_id"] if objects else []) + ["reason"],
-                        [[s["filepath"]] + ([s["id"]] if objects else []) + [s["reason"]]
-                         for s in skipped])
-    return [[name, list(rgb)] for name, rgb in palette.items()]
-
-
-def _run_fields(key, layout):
-    """{name: field name} of every field a layout gives (prefix not included)."""
-    return {field[len(key) + 1:]: field for field in _layout_values(key, layout)}
-
-
-def _field_types(key, prefix="", embedding=None):
-    """The FiftyOne type of every field a run may write (``prefix``: where
-    the run's fields live, e.g. ``ground_truth.detections.``)."""
-    import fiftyone as fo
-
-    types = {"x": fo.FloatField, "y": fo.FloatField, "row": fo.IntField, "col": fo.IntField,
-             "label_disagreement": fo.FloatField, "duplicate_group": fo.IntField,
-             "outlier": fo.FloatField}
-    out = {"%s%s_%s" % (prefix, key, name): t for name, t in types.items()}
-    if embedding:
-        out[embedding] = fo.VectorField
-    return out
-
-
-def _layout_values(key, layout):
-    """{field name: values} of a layout: x, y, row, col and curation scores."""
-    out = {"x": layout.xy[:, 0].tolist(), "y": layout.xy[:, 1].tolist(),
-           "row": layout.cells[:, 0].tolist(), "col": layout.cells[:, 1].tolist()}
-    if layout.disagreement is not None:
-        out["label_disagreement"] = [None if np.isnan(v) else float(v)
-                                     for v in layout.disagreement]
-    if layout.duplicate_group is not None:
-        out["duplicate_group"] = [None if g < 0 else int(g) for g in layout.duplicate_group]
-    if layout.outlier is not None:
-        out["outlier"] = [float(v) for v in layout.outlier]
-    return {"%s_%s" % (key, name): values for name, values in out.items()}
 
 
 def _first_reasons(skipped, k=3):

@@ -156,3 +156,11 @@ def values(samples, its, path, keep=None):
     else:
         flat = samples.values(path[len("frames."):] if its.kind == FRAMES else path)
     return flat if keep is None else [flat[i] for i in keep]
+
+
+def skipped(its, i, reason):
+    """The record of item ``i`` left out of a run, and why."""
+    out = {"id": its.ids[i], "filepath": its.filepaths[i], "reason": reason}
+    if its.kind == LABELS:
+        out["sample_id"] = its.sample_ids[i]
+    return out
