@@ -18,17 +18,156 @@
     n.default = e;
     return Object.freeze(n);
   }
+  const recoil__namespace = /* @__PURE__ */ _interopNamespaceDefault(recoil);
   const fos__namespace = /* @__PURE__ */ _interopNamespaceDefault(fos);
-  const DIM = "rgba(0,0,0,0.72)";
-  const SELECTED = "rgba(255,109,4,0.55)";
-  function cellIndex(cells, rows, cols) {
-    const index = new Int32Array(rows * cols).fill(-1);
-    for (let i = 0; i < cells.row.length; i++) index[cells.row[i] * cols + cells.col[i]] = i;
-    return index;
+  const cellFiles = /* @__PURE__ */ new Map();
+  const MAX_FILES = 4;
+  const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+  function fetchCells(url, nCells, objects) {
+    if (cellFiles.has(url)) return cellFiles.get(url);
+    const promise = fetch(url).then((r) => {
+      if (!r.ok) throw new Error(`cells file: HTTP ${r.status}`);
+      return r.arrayBuffer();
+    }).then((buffer) => makeCells(new Uint8Array(buffer), nCells, objects));
+    promise.catch(() => cellFiles.delete(url));
+    cellFiles.set(url, promise);
+    while (cellFiles.size > MAX_FILES) cellFiles.delete(cellFiles.keys().next().value);
+    return promise;
   }
+  function makeCells(bytes, nCells, objects) {
+    const ids = bytes.subarray(0, nCells * 12);
+    const sampleIds = objects ? bytes.subarray(nCells * 12, nCells * 24) : null;
+    const occupied = new Uint8Array(nCells);
+    let count = 0;
+    for (let c = 0; c < nCells; c++) {
+      const o = c * 12;
+      if (ids[o] | ids[o + 1] | ids[o + 2] | ids[o + 3]) {
+        occupied[c] = 1;
+        count++;
+      }
+    }
+    let idMap = null;
+    const hexAt = (arr, c) => {
+      let s = "";
+      for (let k = c * 12, end = k + 12; k < end; k++) s += HEX[arr[k]];
+      return s;
+    };
+    return {
+      nCells,
+      count,
+      occupied,
+      idAt: (c) => c >= 0 && c < nCells && occupied[c] ? hexAt(ids, c) : null,
+      sampleIdAt: (c) => sampleIds && c >= 0 && c < nCells && occupied[c] ? hexAt(sampleIds, c) : null,
+      /** cell of an item id, or undefined (the map is built on first use) */
+      cellOf: (id) => {
+        if (!idMap) {
+          idMap = /* @__PURE__ */ new Map();
+          for (let c = 0; c < nCells; c++) if (occupied[c]) idMap.set(hexAt(ids, c), c);
+        }
+        return idMap.get(id);
+      }
+    };
+  }
+  function bytesOf(b64) {
+    const bin = atob(b64);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  function decodeMask(b64, nCells) {
+    const bits = bytesOf(b64);
+    const out = new Uint8Array(nCells);
+    for (let c = 0; c < nCells; c++) out[c] = bits[c >> 3] >> (c & 7) & 1;
+    return out;
+  }
+  const NO_CATEGORY = 65535;
+  function decodeCodes(b64) {
+    const b = bytesOf(b64);
+    return new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2);
+  }
+  function decodeValues(b64) {
+    const b = bytesOf(b64);
+    return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+  }
+  const DEFAULT_POOL = [
+    "#ee0000",
+    "#ee6600",
+    "#993300",
+    "#996633",
+    "#999900",
+    "#009900",
+    "#003300",
+    "#009999",
+    "#000099",
+    "#0066ff",
+    "#6600ff",
+    "#cc33cc",
+    "#777799"
+  ];
+  function categoryColor(scheme, fieldPath, value) {
+    const pool = scheme && scheme.colorPool && scheme.colorPool.length && scheme.colorPool || DEFAULT_POOL;
+    const fields = scheme && scheme.fields || [];
+    const root = fieldPath ? fieldPath.split(".")[0] : null;
+    const setting = fields.find((f) => f.path === fieldPath || f.path === root);
+    if (setting && Array.isArray(setting.valueColors)) {
+      const hit2 = setting.valueColors.find((v) => String(v.value) === String(value));
+      if (hit2 && hit2.color) return hit2.color;
+    }
+    const seed = scheme && Number(scheme.colorSeed) || 0;
+    return pool[Math.abs(hashString(String(value)) + seed) % pool.length];
+  }
+  function hashString(str) {
+    let hash = 0;
+    for (let i = 0; i < str.length; i++) {
+      hash = (hash << 5) - hash + str.charCodeAt(i);
+      hash |= 0;
+    }
+    return hash;
+  }
+  function rgbOf(color) {
+    if (color.startsWith("#")) {
+      const hex = color.length === 4 ? color.slice(1).replace(/./g, (c) => c + c) : color.slice(1, 7);
+      return [0, 2, 4].map((k) => parseInt(hex.slice(k, k + 2), 16));
+    }
+    const m = color.match(/\d+(\.\d+)?/g) || [0, 0, 0];
+    return m.slice(0, 3).map(Number);
+  }
+  const VIRIDIS = [
+    [68, 1, 84],
+    [71, 44, 122],
+    [59, 81, 139],
+    [44, 113, 142],
+    [33, 144, 141],
+    [39, 173, 129],
+    [92, 200, 99],
+    [170, 220, 50],
+    [253, 231, 37]
+  ];
+  function viridis(t) {
+    const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (VIRIDIS.length - 1);
+    const k = Math.min(VIRIDIS.length - 2, Math.floor(x));
+    const f = x - k;
+    return VIRIDIS[k].map((a, j) => Math.round(a + (VIRIDIS[k + 1][j] - a) * f));
+  }
+  function viridisGradient() {
+    return `linear-gradient(to right, ${VIRIDIS.map((c) => `rgb(${c.join(",")})`).join(", ")})`;
+  }
+  const DIM = [0, 0, 0, 184];
+  const SELECTED = [255, 255, 255, 150];
+  const HIDDEN = [24, 24, 24, 255];
+  const FILL_ALPHA = 120;
+  const BORDER_FROM_PX = 10;
   function fitView(width, height, rows, cols) {
     const scale = Math.max(1e-6, Math.min(width / cols, height / rows));
     return { scale, x: (width - cols * scale) / 2, y: (height - rows * scale) / 2 };
+  }
+  function resizeView(view, oldSize, newSize) {
+    if (!view) return view;
+    return {
+      scale: view.scale,
+      x: view.x + (newSize.width - oldSize.width) / 2,
+      y: view.y + (newSize.height - oldSize.height) / 2
+    };
   }
   function zoomAt(view, factor, sx, sy, minScale, maxScale) {
     const scale = Math.min(maxScale, Math.max(minScale, view.scale * factor));
@@ -38,40 +177,85 @@
   function toGrid(view, sx, sy) {
     return [(sx - view.x) / view.scale, (sy - view.y) / view.scale];
   }
-  function hit(view, index, rows, cols, sx, sy) {
+  function hit(view, occupied, rows, cols, sx, sy) {
     const [gx, gy] = toGrid(view, sx, sy);
     const c = Math.floor(gx);
     const r = Math.floor(gy);
     if (r < 0 || c < 0 || r >= rows || c >= cols) return -1;
-    return index[r * cols + c];
+    const cell = r * cols + c;
+    return occupied && occupied[cell] ? cell : -1;
   }
-  function inPolygon(view, cells, polygon) {
+  function inPolygon(view, occupied, rows, cols, polygon) {
     const pts = polygon.map(([sx, sy]) => toGrid(view, sx, sy));
+    const xs = pts.map((p) => p[0]);
+    const ys = pts.map((p) => p[1]);
+    const c0 = Math.max(0, Math.floor(Math.min(...xs)));
+    const c1 = Math.min(cols - 1, Math.ceil(Math.max(...xs)));
+    const r0 = Math.max(0, Math.floor(Math.min(...ys)));
+    const r1 = Math.min(rows - 1, Math.ceil(Math.max(...ys)));
     const out = [];
-    for (let i = 0; i < cells.row.length; i++) {
-      const x = cells.col[i] + 0.5;
-      const y = cells.row[i] + 0.5;
-      let inside = false;
-      for (let a = 0, b = pts.length - 1; a < pts.length; b = a++) {
-        const [xa, ya] = pts[a];
-        const [xb, yb] = pts[b];
-        if (ya > y !== yb > y && x < (xb - xa) * (y - ya) / (yb - ya) + xa) inside = !inside;
+    for (let r = r0; r <= r1; r++) {
+      for (let c = c0; c <= c1; c++) {
+        const cell = r * cols + c;
+        if (!occupied[cell]) continue;
+        const x = c + 0.5;
+        const y = r + 0.5;
+        let inside = false;
+        for (let a = 0, b = pts.length - 1; a < pts.length; b = a++) {
+          const [xa, ya] = pts[a];
+          const [xb, yb] = pts[b];
+          if (ya > y !== yb > y && x < (xb - xa) * (y - ya) / (yb - ya) + xa) inside = !inside;
+        }
+        if (inside) out.push(cell);
       }
-      if (inside) out.push(i);
     }
     return out;
   }
-  function overlayCanvas(cells, rows, cols, inView, selectedIdx) {
+  function visibleCells(view, rows, cols, width, height) {
+    const [gx0, gy0] = toGrid(view, 0, 0);
+    const [gx1, gy1] = toGrid(view, width, height);
+    return {
+      r0: Math.max(0, Math.floor(gy0)),
+      r1: Math.min(rows - 1, Math.floor(gy1)),
+      c0: Math.max(0, Math.floor(gx0)),
+      c1: Math.min(cols - 1, Math.floor(gx1))
+    };
+  }
+  function overlayCanvas(rows, cols, occupied, { fill, hidden, inView, selected }) {
     const canvas = document.createElement("canvas");
     canvas.width = cols;
     canvas.height = rows;
     const ctx = canvas.getContext("2d");
-    ctx.fillStyle = DIM;
-    for (let i = 0; i < cells.row.length; i++) {
-      if (inView && !inView[i]) ctx.fillRect(cells.col[i], cells.row[i], 1, 1);
+    const image = ctx.createImageData(cols, rows);
+    const px = image.data;
+    const put = (cell, [r, g, b, a]) => {
+      const o = cell * 4;
+      const ao = px[o + 3] / 255;
+      const an = a / 255;
+      const out = an + ao * (1 - an);
+      if (out <= 0) return;
+      px[o] = (r * an + px[o] * ao * (1 - an)) / out;
+      px[o + 1] = (g * an + px[o + 1] * ao * (1 - an)) / out;
+      px[o + 2] = (b * an + px[o + 2] * ao * (1 - an)) / out;
+      px[o + 3] = out * 255;
+    };
+    const n = rows * cols;
+    for (let cell = 0; cell < n; cell++) {
+      if (!occupied[cell]) continue;
+      if (hidden && hidden[cell]) {
+        put(cell, HIDDEN);
+        continue;
+      }
+      if (fill) {
+        const o = cell * 4;
+        if (fill[o + 3]) put(cell, [fill[o], fill[o + 1], fill[o + 2], FILL_ALPHA]);
+      }
+      if (inView && !inView[cell]) put(cell, DIM);
     }
-    ctx.fillStyle = SELECTED;
-    for (const i of selectedIdx) ctx.fillRect(cells.col[i], cells.row[i], 1, 1);
+    if (selected) {
+      for (const cell of selected) if (occupied[cell] && !(hidden && hidden[cell])) put(cell, SELECTED);
+    }
+    ctx.putImageData(image, 0, 0);
     return canvas;
   }
   function pickLevel(tiles, cellPx, wanted) {
@@ -81,7 +265,7 @@
     }
     return top;
   }
-  function draw(ctx, width, height, view, grid, overview, overlay, getTile) {
+  function draw(ctx, width, height, view, grid, overview, overlay, getTile, beforeOverlay) {
     ctx.clearRect(0, 0, width, height);
     const gw = grid.cols * view.scale;
     const gh = grid.rows * view.scale;
@@ -123,13 +307,84 @@
         }
       }
     }
+    if (beforeOverlay) loading += beforeOverlay();
     if (overlay) {
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(overlay, view.x, view.y, gw, gh);
     }
     return loading;
   }
+  function cellRect(view, cols, cell) {
+    const r = Math.floor(cell / cols);
+    const c = cell - r * cols;
+    return [view.x + c * view.scale, view.y + r * view.scale, view.scale];
+  }
+  function drawSharp(ctx, view, cols, cells, imageOf) {
+    let missing = 0;
+    ctx.imageSmoothingEnabled = true;
+    for (const cell of cells) {
+      const got = imageOf(cell);
+      if (!got) {
+        missing++;
+        continue;
+      }
+      const { img, box } = got;
+      const [x, y, s] = cellRect(view, cols, cell);
+      let sx = 0;
+      let sy = 0;
+      let sw = img.naturalWidth;
+      let sh = img.naturalHeight;
+      if (box) {
+        sx = box[0] * sw;
+        sy = box[1] * sh;
+        sw = (box[2] - box[0]) * sw;
+        sh = (box[3] - box[1]) * sh;
+      }
+      const side = Math.min(sw, sh);
+      ctx.drawImage(img, sx + (sw - side) / 2, sy + (sh - side) / 2, side, side, x, y, s, s);
+    }
+    return missing;
+  }
+  function drawBorders(ctx, view, cols, cells, colorOf) {
+    const lw = Math.max(2, view.scale * 0.08);
+    ctx.lineWidth = lw;
+    for (const cell of cells) {
+      const color = colorOf(cell);
+      if (!color) continue;
+      const [x, y, s] = cellRect(view, cols, cell);
+      ctx.strokeStyle = color;
+      ctx.strokeRect(x + lw / 2, y + lw / 2, s - lw, s - lw);
+    }
+  }
+  function drawSelected(ctx, view, cols, cells) {
+    const lw = Math.max(2, view.scale * 0.06);
+    ctx.lineWidth = lw;
+    ctx.strokeStyle = "#ffffff";
+    for (const cell of cells) {
+      const [x, y, s] = cellRect(view, cols, cell);
+      ctx.strokeRect(x + lw * 1.5, y + lw * 1.5, s - lw * 3, s - lw * 3);
+    }
+  }
+  function drawCurrent(ctx, view, cols, cell) {
+    const [x, y, s] = cellRect(view, cols, cell);
+    const size = Math.max(14, s + 6);
+    const cx = x + s / 2;
+    const cy = y + s / 2;
+    ctx.lineWidth = 4;
+    ctx.strokeStyle = "#000000";
+    ctx.strokeRect(cx - size / 2, cy - size / 2, size, size);
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = "#ffffff";
+    ctx.setLineDash([4, 3]);
+    ctx.strokeRect(cx - size / 2, cy - size / 2, size, size);
+    ctx.setLineDash([]);
+  }
+  const { useRecoilState, useRecoilValue } = recoil__namespace;
   const HEIGHT = 560;
+  const MAX_TILES = 400;
+  const MAX_SHARP = 300;
+  const MAX_IMAGES = 600;
+  const POLL_MS = 2e3;
   const BUTTON = {
     background: "#333",
     color: "#ddd",
@@ -139,33 +394,70 @@
     cursor: "pointer",
     fontSize: 13
   };
+  const ONE_LINE = { whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis" };
+  function safe(name, state) {
+    return recoil__namespace.selector({
+      key: `gridtsne-safe-${name}`,
+      get: ({ get }) => {
+        if (!state) return null;
+        try {
+          return get(state);
+        } catch (e) {
+          if (e && typeof e.then === "function") throw e;
+          return null;
+        }
+      }
+    });
+  }
+  const MODAL_SAMPLE_ID = safe("modal-sample-id", fos__namespace.modalSampleId);
+  const COLOR_SCHEME = safe("color-scheme", fos__namespace.colorScheme);
   function selectedIds(selected) {
     if (!selected) return [];
     if (Array.isArray(selected)) return selected.map((label) => label.labelId);
     return selected instanceof Map ? Array.from(selected.keys()) : Array.from(selected);
   }
-  const ONE_LINE = { whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis" };
   function mediaUrl(path, version) {
     const url = fos__namespace.getSampleSrc ? fos__namespace.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
     return version ? url + (url.includes("?") ? "&" : "?") + "v=" + encodeURIComponent(version) : url;
   }
+  function lruGet(cache, key, make, limit) {
+    let value = cache.get(key);
+    if (value !== void 0) {
+      cache.delete(key);
+      cache.set(key, value);
+      return value;
+    }
+    value = make();
+    cache.set(key, value);
+    while (cache.size > limit) {
+      const [, old] = cache.entries().next().value;
+      if (old && old.src !== void 0) old.src = "";
+      cache.delete(cache.keys().next().value);
+    }
+    return value;
+  }
+  function fmt(v) {
+    if (v === null || v === void 0 || !Number.isFinite(v)) return "";
+    const a = Math.abs(v);
+    return a !== 0 && (a < 0.01 || a >= 1e5) ? v.toExponential(2) : String(Math.round(v * 1e3) / 1e3);
+  }
   function GridMosaicView(props) {
     const { data = {}, schema = {} } = props;
     const callbacks = schema.view || {};
-    const { in_view: inViewList, keys = [], key } = data;
-    const loaded = Boolean(data.grid && data.cells);
-    const grid = loaded ? data.grid : null;
-    const cells = loaded ? data.cells : null;
+    const { keys = [], key, pending = [] } = data;
+    const grid = data.grid || null;
     const panelId = spaces.usePanelId();
     const triggerEvent = operators.usePanelEvent();
     const objects = Boolean(grid && grid.items === "labels");
-    const [appSamples, setAppSamples] = recoil.useRecoilState(fos__namespace.selectedSamples);
-    const [appLabels, setAppLabels] = recoil.useRecoilState(fos__namespace.selectedLabels);
+    const [appSamples, setAppSamples] = useRecoilState(fos__namespace.selectedSamples);
+    const [appLabels, setAppLabels] = useRecoilState(fos__namespace.selectedLabels);
     const appSelected = objects ? appLabels : appSamples;
     const setAppSelected = objects ? setAppLabels : setAppSamples;
-    const [pending, setPending] = React.useState(null);
+    const modalSampleId = useRecoilValue(MODAL_SAMPLE_ID);
+    const colorScheme = useRecoilValue(COLOR_SCHEME);
+    const [pending_, setPending] = React.useState(null);
     React.useEffect(() => setPending(null), [appSelected]);
-    const selected = pending || appSelected;
+    const selected = pending_ || appSelected;
     const setSelected = React.useCallback(
       (value) => {
         setPending(value);
@@ -177,21 +469,30 @@
     const [hover, setHover] = React.useState(null);
     const [size, setSize] = React.useState({ width: 640, height: HEIGHT });
     const [lastMs, setLastMs] = React.useState(null);
+    const [cells, setCells] = React.useState(null);
+    const [cellsError, setCellsError] = React.useState(null);
+    const [hiddenCats, setHiddenCats] = React.useState(() => /* @__PURE__ */ new Set());
+    const [range, setRange] = React.useState(null);
+    const [info, setInfo] = React.useState(() => /* @__PURE__ */ new Map());
     const canvasRef = React.useRef(null);
     const boxRef = React.useRef(null);
     const viewRef = React.useRef(null);
+    const sizeRef = React.useRef(size);
     const dragRef = React.useRef(null);
     const tileCache = React.useRef(/* @__PURE__ */ new Map());
+    const imageCache = React.useRef(/* @__PURE__ */ new Map());
+    const asked = React.useRef(/* @__PURE__ */ new Set());
     const frame = React.useRef(0);
     const redrawRef = React.useRef(() => {
     });
+    const [drawnView, setDrawnView] = React.useState(0);
     const trigger = React.useCallback(
       (name, params) => {
         if (callbacks[name]) triggerEvent(panelId, { operator: callbacks[name], params });
       },
       [callbacks, panelId, triggerEvent]
     );
-    const appDataset = recoil.useRecoilValue(fos__namespace.dataset);
+    const appDataset = useRecoilValue(fos__namespace.dataset);
     const seenDataset = React.useRef(null);
     React.useEffect(() => {
       if (seenDataset.current && appDataset && seenDataset.current !== appDataset) {
@@ -199,80 +500,222 @@
       }
       seenDataset.current = appDataset;
     }, [appDataset]);
-    const index = React.useMemo(
-      () => grid && cells ? cellIndex(cells, grid.rows, grid.cols) : null,
-      [grid, cells]
+    React.useEffect(() => {
+      if (!pending.length) return void 0;
+      const timer = setInterval(() => trigger("on_refresh", {}), POLL_MS);
+      return () => clearInterval(timer);
+    }, [pending.length, trigger]);
+    const version = grid ? grid.version : null;
+    React.useEffect(() => {
+      setCells(null);
+      setCellsError(null);
+      setInfo(/* @__PURE__ */ new Map());
+      asked.current = /* @__PURE__ */ new Set();
+      if (!grid) return void 0;
+      let live = true;
+      fetchCells(mediaUrl(grid.cells_path, grid.version), grid.rows * grid.cols, objects).then((c) => live && setCells(c)).catch((e) => live && setCellsError(String(e)));
+      return () => {
+        live = false;
+      };
+    }, [grid && grid.cells_path, version]);
+    const ready = Boolean(grid && cells);
+    const nCells = grid ? grid.rows * grid.cols : 0;
+    React.useEffect(() => {
+      const got = data.info;
+      if (!got || got.version !== version || !got.cells) return;
+      setInfo((old) => {
+        const next = new Map(old);
+        for (const [cell, value] of Object.entries(got.cells)) next.set(Number(cell), value);
+        return next;
+      });
+    }, [data.info]);
+    const askInfo = React.useCallback(
+      (wanted) => {
+        const missing = wanted.filter((c) => !asked.current.has(c));
+        if (!missing.length) return;
+        missing.forEach((c) => asked.current.add(c));
+        trigger("on_cells_info", { cells: missing, version });
+      },
+      [trigger, version]
     );
-    const idToIndex = React.useMemo(() => {
-      const m = /* @__PURE__ */ new Map();
-      if (cells) cells.id.forEach((id, i) => m.set(id, i));
-      return m;
-    }, [cells]);
-    const asSelection = (ids, current) => {
-      if (objects) {
-        return Array.from(ids, (id) => ({
-          labelId: id,
-          sampleId: cells.sample_id[idToIndex.get(id)],
-          field: grid.field,
-          type: "default"
-        }));
+    const inViewData = data.in_view && data.in_view.version === version ? data.in_view : null;
+    const inView = React.useMemo(
+      () => inViewData && nCells ? decodeMask(inViewData.mask, nCells) : null,
+      [inViewData && inViewData.mask, nCells]
+    );
+    const colorData = data.color && data.color.version === version ? data.color : null;
+    const colorField = colorData ? colorData.field : null;
+    React.useEffect(() => {
+      setHiddenCats(/* @__PURE__ */ new Set());
+      setRange(colorData && colorData.kind === "continuous" ? [colorData.min, colorData.max] : null);
+    }, [colorField, colorData && colorData.min, colorData && colorData.max, version]);
+    const coloring = React.useMemo(() => {
+      if (!colorData || !colorData.field || !nCells) return null;
+      if (colorData.kind === "continuous") {
+        return { kind: "continuous", values: decodeValues(colorData.values) };
       }
-      return current instanceof Set ? new Set(ids) : new Map(Array.from(ids, (id) => [id, "default"]));
-    };
-    const inView = React.useMemo(() => {
-      if (!cells || !inViewList) return null;
-      const mask = new Uint8Array(cells.id.length);
-      for (const i of inViewList) mask[i] = 1;
-      return mask;
-    }, [cells, inViewList]);
-    const selectedIdx = React.useMemo(() => {
+      const categoryPath = grid && objects ? `${grid.field}.${colorData.field}` : colorData.field;
+      const colors = colorData.categories.map((name) => categoryColor(colorScheme, categoryPath, name));
+      return { kind: "categorical", codes: decodeCodes(colorData.codes), colors, rgb: colors.map(rgbOf) };
+    }, [colorData, nCells, colorScheme]);
+    const layers = React.useMemo(() => {
+      if (!coloring || !cells) return { fill: null, hidden: null };
+      const fill = new Uint8ClampedArray(nCells * 4);
+      const hidden = new Uint8Array(nCells);
+      const [lo, hi] = range || [0, 1];
+      const span = hi > lo ? hi - lo : 1;
+      for (let c = 0; c < nCells; c++) {
+        if (!cells.occupied[c]) continue;
+        let rgb = null;
+        if (coloring.kind === "categorical") {
+          const code = coloring.codes[c];
+          if (code !== NO_CATEGORY) {
+            if (hiddenCats.has(code)) hidden[c] = 1;
+            rgb = coloring.rgb[code];
+          }
+        } else {
+          const v = coloring.values[c];
+          if (Number.isFinite(v)) {
+            if (range && (v < lo || v > hi)) hidden[c] = 1;
+            rgb = viridis((v - lo) / span);
+          }
+        }
+        if (rgb) {
+          fill.set(rgb, c * 4);
+          fill[c * 4 + 3] = 255;
+        }
+      }
+      return { fill, hidden };
+    }, [coloring, cells, nCells, hiddenCats, range]);
+    const colorOf = React.useCallback(
+      (c) => {
+        const f = layers.fill;
+        if (!f || !f[c * 4 + 3] || layers.hidden && layers.hidden[c]) return null;
+        return `rgb(${f[c * 4]},${f[c * 4 + 1]},${f[c * 4 + 2]})`;
+      },
+      [layers]
+    );
+    const selectedCells = React.useMemo(() => {
+      if (!cells) return [];
       const out = [];
       for (const id of selectedIds(selected)) {
-        const i = idToIndex.get(id);
-        if (i !== void 0) out.push(i);
+        const c = cells.cellOf(id);
+        if (c !== void 0) out.push(c);
       }
       return out;
-    }, [selected, idToIndex]);
-    const overlay = React.useMemo(
-      () => grid && cells ? overlayCanvas(cells, grid.rows, grid.cols, inView, selectedIdx) : null,
-      [grid, cells, inView, selectedIdx]
-    );
+    }, [selected, cells]);
+    React.useEffect(() => {
+      if (selectedCells.length === 1) askInfo([selectedCells[0]]);
+    }, [selectedCells, askInfo]);
+    const currentCell = React.useMemo(() => {
+      if (!cells || !modalSampleId) return -1;
+      if (!objects) {
+        const c = cells.cellOf(modalSampleId);
+        return c === void 0 ? -1 : c;
+      }
+      return -1;
+    }, [cells, modalSampleId, objects]);
+    const overlays = React.useMemo(() => {
+      if (!ready) return null;
+      const state = { hidden: layers.hidden, inView, selected: selectedCells };
+      return {
+        filled: overlayCanvas(grid.rows, grid.cols, cells.occupied, { ...state, fill: layers.fill }),
+        plain: layers.fill ? overlayCanvas(grid.rows, grid.cols, cells.occupied, state) : null
+      };
+    }, [ready, layers, inView, selectedCells]);
     const overview = React.useMemo(() => {
       if (!grid) return null;
       const img = new Image();
       img.onload = () => redrawRef.current();
       img.src = mediaUrl(grid.mosaic_path, grid.version);
       return img;
-    }, [grid && grid.mosaic_path, grid && grid.version]);
+    }, [grid && grid.mosaic_path, version]);
     const getTile = React.useCallback(
       (lv, tx, ty) => {
         const t = grid.tiles;
-        const k = `${lv}/${tx}_${ty}`;
-        let img = tileCache.current.get(k);
-        if (!img) {
-          img = new Image();
-          img.onload = () => redrawRef.current();
-          img.src = mediaUrl(`${t.files_dir}/${lv}/${tx}_${ty}.jpg`, grid.version);
-          tileCache.current.set(k, img);
-        }
-        return img;
+        return lruGet(
+          tileCache.current,
+          `${lv}/${tx}_${ty}`,
+          () => {
+            const img = new Image();
+            img.onload = () => redrawRef.current();
+            img.src = mediaUrl(`${t.files_dir}/${lv}/${tx}_${ty}.jpg`, grid.version);
+            return img;
+          },
+          MAX_TILES
+        );
       },
       // eslint-disable-next-line react-hooks/exhaustive-deps
       [grid]
+    );
+    const sharpImage = React.useCallback(
+      (cell) => {
+        const it = info.get(cell);
+        if (!it || !it.filepath) return null;
+        const img = lruGet(
+          imageCache.current,
+          it.filepath,
+          () => {
+            const im = new Image();
+            im.onload = () => redrawRef.current();
+            im.src = mediaUrl(it.filepath);
+            return im;
+          },
+          MAX_IMAGES
+        );
+        return img.complete && img.naturalWidth ? { img, box: it.box } : null;
+      },
+      [info]
     );
     const redraw = React.useCallback(() => {
       cancelAnimationFrame(frame.current);
       frame.current = requestAnimationFrame(() => {
         const canvas = canvasRef.current;
-        if (!canvas || !grid || !viewRef.current) return;
+        const view = viewRef.current;
+        if (!canvas || !ready || !view) return;
         const t0 = performance.now();
         const ctx = canvas.getContext("2d");
-        const loading = draw(ctx, canvas.width, canvas.height, viewRef.current, grid, overview, overlay, getTile);
+        const { width, height } = canvas;
+        const big = view.scale >= BORDER_FROM_PX;
+        const vis = visibleCells(view, grid.rows, grid.cols, width, height);
+        const visible = [];
+        if (big) {
+          for (let r = vis.r0; r <= vis.r1; r++) {
+            for (let c = vis.c0; c <= vis.c1; c++) {
+              const cell = r * grid.cols + c;
+              if (cells.occupied[cell]) visible.push(cell);
+            }
+          }
+        }
+        const sourcePx = grid.tiles ? grid.cell_px : overview && overview.naturalWidth / grid.cols;
+        const dpr = window.devicePixelRatio || 1;
+        const sharp = big && visible.length <= MAX_SHARP && view.scale * dpr > (sourcePx || 64) * 1.25;
+        if (sharp) askInfo(visible.filter((c) => !info.has(c)));
+        const overlay = big && overlays.plain ? overlays.plain : overlays.filled;
+        const loading = draw(
+          ctx,
+          width,
+          height,
+          view,
+          grid,
+          overview,
+          overlay,
+          getTile,
+          () => sharp ? drawSharp(ctx, view, grid.cols, visible, sharpImage) : 0
+        );
+        if (big) {
+          drawBorders(ctx, view, grid.cols, visible, colorOf);
+          const shown = new Set(visible);
+          drawSelected(ctx, view, grid.cols, selectedCells.filter((c) => shown.has(c)));
+        }
+        if (currentCell >= 0) drawCurrent(ctx, view, grid.cols, currentCell);
         canvas.dataset.tilesLoading = String(loading);
-        canvas.dataset.scale = String(viewRef.current.scale);
+        canvas.dataset.scale = String(view.scale);
+        canvas.dataset.sharp = String(sharp);
         setLastMs(performance.now() - t0);
+        setDrawnView((n) => n + 1);
       });
-    }, [grid, overview, overlay, getTile]);
+    }, [ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf, selectedCells, currentCell]);
     redrawRef.current = redraw;
     React.useEffect(() => {
       const box = boxRef.current;
@@ -285,15 +728,19 @@
       return () => observer.disconnect();
     }, [Boolean(grid)]);
     React.useEffect(() => {
+      viewRef.current = resizeView(viewRef.current, sizeRef.current, size);
+      sizeRef.current = size;
+    }, [size]);
+    React.useEffect(() => {
       tileCache.current = /* @__PURE__ */ new Map();
-      viewRef.current = grid ? fitView(size.width, size.height, grid.rows, grid.cols) : null;
-    }, [grid && grid.key, grid && grid.version, grid && grid.rows, grid && grid.cols, size.width, size.height]);
+      viewRef.current = grid ? fitView(sizeRef.current.width, sizeRef.current.height, grid.rows, grid.cols) : null;
+    }, [grid && grid.key, version, grid && grid.rows, grid && grid.cols]);
     React.useEffect(() => {
       redraw();
     }, [redraw, size]);
     const limits = () => {
       const fit = fitView(size.width, size.height, grid.rows, grid.cols).scale;
-      return [fit / 2, Math.max(fit * 2, (grid.cell_px || 64) * 4)];
+      return [fit / 2, Math.max(fit * 2, 512)];
     };
     const zoom = (factor, sx = size.width / 2, sy = size.height / 2) => {
       const [lo, hi] = limits();
@@ -306,6 +753,7 @@
     };
     const onWheel = (e) => {
       e.preventDefault();
+      if (!ready) return;
       const [sx, sy] = pointer(e);
       zoom(Math.exp(-e.deltaY * 15e-4), sx, sy);
     };
@@ -315,22 +763,34 @@
       canvas.addEventListener("wheel", onWheel, { passive: false });
       return () => canvas.removeEventListener("wheel", onWheel);
     });
-    const select = (indices, additive) => {
-      const ids = indices.map((i) => cells.id[i]);
-      const next = new Set(additive ? selectedIds(selected) : []);
-      if (additive) for (const id of ids) next.has(id) ? next.delete(id) : next.add(id);
-      else ids.forEach((id) => next.add(id));
-      setSelected(asSelection(next, appSelected));
+    const asSelection = (cellList, current) => {
+      if (objects) {
+        return cellList.map((c) => ({
+          labelId: cells.idAt(c),
+          sampleId: cells.sampleIdAt(c),
+          field: grid.field,
+          type: "default"
+        }));
+      }
+      const ids = cellList.map((c) => cells.idAt(c));
+      return current instanceof Set ? new Set(ids) : new Map(ids.map((id) => [id, "default"]));
     };
+    const select = (cellList, additive) => {
+      const next = new Set(additive ? selectedCells : []);
+      if (additive) for (const c of cellList) next.has(c) ? next.delete(c) : next.add(c);
+      else cellList.forEach((c) => next.add(c));
+      setSelected(asSelection(Array.from(next), appSelected));
+    };
+    const selectable = (c) => c >= 0 && !(layers.hidden && layers.hidden[c]);
     const beforeClick = React.useRef(null);
     const onMouseDown = (e) => {
-      if (!grid) return;
+      if (!ready) return;
       canvasRef.current.focus({ preventScroll: true });
       const p = pointer(e);
-      dragRef.current = { start: p, last: p, path: [p], moved: false, view: viewRef.current };
+      dragRef.current = { start: p, last: p, path: [p], moved: false };
     };
     const onMouseMove = (e) => {
-      if (!grid) return;
+      if (!ready) return;
       const p = pointer(e);
       const d = dragRef.current;
       if (d) {
@@ -345,15 +805,19 @@
         d.last = p;
         return;
       }
-      const i = hit(viewRef.current, index, grid.rows, grid.cols, p[0], p[1]);
-      setHover(i < 0 ? null : { i, x: p[0], y: p[1] });
+      const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, p[0], p[1]);
+      if (selectable(c)) {
+        askInfo([c]);
+        setHover({ cell: c, x: p[0], y: p[1] });
+      } else setHover(null);
     };
     const drawSelectionShape = (d, shape) => {
       redraw();
       requestAnimationFrame(() => {
         const ctx = canvasRef.current.getContext("2d");
-        ctx.strokeStyle = "#ff6d04";
+        ctx.strokeStyle = "#ffffff";
         ctx.lineWidth = 1.5;
+        ctx.setLineDash([5, 3]);
         ctx.beginPath();
         if (shape === "box") {
           const [x0, y0] = d.start;
@@ -364,12 +828,13 @@
           ctx.closePath();
         }
         ctx.stroke();
+        ctx.setLineDash([]);
       });
     };
     const onMouseUp = (e) => {
       const d = dragRef.current;
       dragRef.current = null;
-      if (!d || !grid) return;
+      if (!d || !ready) return;
       const p = pointer(e);
       const shape = e.shiftKey && mode === "pan" ? "box" : mode;
       if (!d.moved) {
@@ -378,31 +843,26 @@
           return;
         }
         beforeClick.current = appSelected;
-        const i = hit(viewRef.current, index, grid.rows, grid.cols, p[0], p[1]);
-        if (i >= 0) select([i], e.ctrlKey || e.metaKey);
+        const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, p[0], p[1]);
+        if (selectable(c)) select([c], e.ctrlKey || e.metaKey);
         else if (!(e.ctrlKey || e.metaKey)) setSelected(asSelection([], appSelected));
         return;
       }
       if (shape === "pan") return;
       const [x0, y0] = d.start;
       const polygon = shape === "box" ? [[x0, y0], [p[0], y0], [p[0], p[1]], [x0, p[1]]] : d.path.concat([p]);
-      select(inPolygon(viewRef.current, cells, polygon), e.ctrlKey || e.metaKey);
+      select(
+        inPolygon(viewRef.current, cells.occupied, grid.rows, grid.cols, polygon).filter(selectable),
+        e.ctrlKey || e.metaKey
+      );
     };
     const onDoubleClick = (e) => {
-      if (!grid) return;
+      if (!ready) return;
       const [sx, sy] = pointer(e);
-      const i = hit(viewRef.current, index, grid.rows, grid.cols, sx, sy);
-      if (i >= 0) trigger("on_open_sample", { id: objects ? cells.sample_id[i] : cells.id[i] });
+      const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, sx, sy);
+      if (selectable(c)) trigger("on_open_sample", { id: objects ? cells.sampleIdAt(c) : cells.idAt(c) });
     };
-    if (!keys.length) {
-      return /* @__PURE__ */ React.createElement("div", { style: { padding: 16, color: "#bbb" }, "data-testid": "gridtsne-empty" }, "No grid runs on this dataset yet. Run ", /* @__PURE__ */ React.createElement("b", null, "Gridded t-SNE: compute similarity grid"), " from the operator menu.", " ", /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_refresh", {}), "data-testid": "gridtsne-refresh" }, "Look again"));
-    }
-    const nSelected = selectedIdx.length;
-    const selectionText = nSelected === 1 ? `Selected: ${cells.name[selectedIdx[0]]}` : nSelected ? `${nSelected} selected` : "";
-    const nInView = inView ? inView.reduce((a, b) => a + b, 0) : cells ? cells.id.length : 0;
-    const legend = grid && grid.legend || [];
-    const summary = grid ? `${key}: ${grid.rows} x ${grid.cols}, ${cells.id.length} ${{ labels: "objects", frames: "frames" }[grid.items] || "samples"}, ${nInView} in view` + (grid.metrics ? ` | ${grid.metrics}` : "") : "";
-    return /* @__PURE__ */ React.createElement("div", { style: { width: "100%", color: "#ddd", fontSize: 13 }, "data-testid": "gridtsne-view" }, /* @__PURE__ */ React.createElement("div", { style: { display: "flex", gap: 6, alignItems: "center", flexWrap: "wrap", padding: "4px 0" } }, /* @__PURE__ */ React.createElement(
+    const runList = /* @__PURE__ */ React.createElement(
       "select",
       {
         value: key || "",
@@ -411,8 +871,26 @@
         style: { ...BUTTON, padding: "2px 4px" },
         "data-testid": "gridtsne-key"
       },
-      keys.map((k) => /* @__PURE__ */ React.createElement("option", { key: k, value: k }, k))
-    ), /* @__PURE__ */ React.createElement(
+      keys.map((k) => /* @__PURE__ */ React.createElement("option", { key: k, value: k }, k)),
+      pending.map((p) => /* @__PURE__ */ React.createElement("option", { key: p.id, value: `pending:${p.id}`, disabled: true, "data-testid": "gridtsne-pending-run", "data-state": p.state }, p.key, " — ", p.state, p.state === "running" && p.progress != null ? ` ${Math.round(p.progress * 100)}%` : ""))
+    );
+    const pendingLine = pending.length ? /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-pending", style: { ...ONE_LINE, color: "#aaa" } }, pending.map(
+      (p) => `${p.key}: ${p.state}` + (p.state === "running" && p.progress != null ? ` ${Math.round(p.progress * 100)}%` : "") + (p.label ? ` (${p.label})` : "")
+    ).join(" | ")) : null;
+    if (!keys.length) {
+      return /* @__PURE__ */ React.createElement("div", { style: { padding: 16, color: "#bbb" }, "data-testid": "gridtsne-empty" }, pending.length ? pendingLine : /* @__PURE__ */ React.createElement("span", null, "No grid runs on this dataset yet. Run ", /* @__PURE__ */ React.createElement("b", null, "Gridded t-SNE: compute similarity grid"), " from the operator menu.", " "), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_refresh", {}), "data-testid": "gridtsne-refresh" }, "Look again"));
+    }
+    const nSelected = selectedCells.length;
+    const hoverInfo = hover ? info.get(hover.cell) : null;
+    const selectionText = nSelected === 1 ? `Selected: ${(info.get(selectedCells[0]) || {}).name || "1 " + (objects ? "object" : "sample")}` : nSelected ? `${nSelected} selected` : "";
+    const total = grid ? grid.n : 0;
+    const nInView = inViewData ? inViewData.count : total;
+    const summary = grid ? `${key}: ${grid.rows} x ${grid.cols}, ${total} ${{ labels: "objects", frames: "frames" }[grid.items] || "samples"}, ${nInView} in view` + (grid.metrics ? ` | ${grid.metrics}` : "") : "";
+    const colorFields = grid && grid.color_fields || [];
+    const tipW = 180;
+    const tipLeft = hover ? Math.min(hover.x + 14, size.width - tipW - 4) : 0;
+    const tipTop = hover ? hover.y + 150 > size.height ? Math.max(0, hover.y - 150) : hover.y + 14 : 0;
+    return /* @__PURE__ */ React.createElement("div", { style: { width: "100%", color: "#ddd", fontSize: 13 }, "data-testid": "gridtsne-view" }, /* @__PURE__ */ React.createElement("div", { style: { display: "flex", gap: 6, alignItems: "center", flexWrap: "wrap", padding: "4px 0" } }, runList, /* @__PURE__ */ React.createElement(
       "button",
       {
         style: BUTTON,
@@ -425,24 +903,35 @@
       "button",
       {
         key: m,
-        style: { ...BUTTON, background: mode === m ? "#ff6d04" : BUTTON.background },
+        style: { ...BUTTON, background: mode === m ? "#555" : BUTTON.background, borderColor: mode === m ? "#ddd" : "#555" },
         onClick: () => setMode(m),
         title: m === "pan" ? "drag to pan (shift-drag: box select)" : `drag to ${m}-select`,
         "data-testid": `gridtsne-mode-${m}`,
         "data-active": mode === m ? "true" : "false"
       },
       m
-    )), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => zoom(1.5), "data-testid": "gridtsne-zoom-in" }, "+"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => zoom(1 / 1.5), "data-testid": "gridtsne-zoom-out" }, "-"), /* @__PURE__ */ React.createElement(
+    )), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => ready && zoom(1.5), "data-testid": "gridtsne-zoom-in" }, "+"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => ready && zoom(1 / 1.5), "data-testid": "gridtsne-zoom-out" }, "-"), /* @__PURE__ */ React.createElement(
       "button",
       {
         style: BUTTON,
         onClick: () => {
+          if (!ready) return;
           viewRef.current = fitView(size.width, size.height, grid.rows, grid.cols);
           redraw();
         }
       },
       "fit"
-    ), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_selection_to_view", {}), "data-testid": "gridtsne-to-view" }, "Selection to view"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => setSelected(asSelection([], appSelected)) }, "Clear selection")), /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-summary", style: { padding: "2px 0", ...ONE_LINE }, title: summary }, summary), /* @__PURE__ */ React.createElement(
+    ), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_selection_to_view", {}), "data-testid": "gridtsne-to-view" }, "Selection to view"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => ready && setSelected(asSelection([], appSelected)) }, "Clear selection"), /* @__PURE__ */ React.createElement("label", { style: { display: "flex", gap: 4, alignItems: "center" } }, "colour by", /* @__PURE__ */ React.createElement(
+      "select",
+      {
+        value: data.color && data.color.field || "",
+        onChange: (e) => trigger("on_color_by", { field: e.target.value }),
+        style: { ...BUTTON, padding: "2px 4px" },
+        "data-testid": "gridtsne-color-by"
+      },
+      /* @__PURE__ */ React.createElement("option", { value: "" }, "none"),
+      colorFields.map((f) => /* @__PURE__ */ React.createElement("option", { key: f.path, value: f.path }, f.path))
+    ))), pendingLine, /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-summary", style: { padding: "2px 0", ...ONE_LINE }, title: summary }, summary), /* @__PURE__ */ React.createElement(
       "div",
       {
         "data-testid": "gridtsne-selection",
@@ -466,7 +955,13 @@
         },
         "data-testid": "gridtsne-canvas",
         tabIndex: 0,
-        "data-render-ms": lastMs === null ? "" : lastMs.toFixed(2),
+        "data-render-ms": lastMs === null || !ready ? "" : lastMs.toFixed(2),
+        "data-in-view": inViewData ? String(inViewData.count) : "",
+        "data-selected": String(nSelected),
+        "data-current-cell": String(currentCell),
+        "data-color-field": coloring && colorField || "",
+        "data-hidden-cells": String(layers.hidden ? layers.hidden.reduce((a, b) => a + b, 0) : 0),
+        "data-drawn": String(drawnView),
         onMouseDown,
         onMouseMove,
         onMouseUp,
@@ -476,29 +971,100 @@
         },
         onDoubleClick
       }
-    ), hover && cells && /* @__PURE__ */ React.createElement(
+    ), !ready && grid && /* @__PURE__ */ React.createElement("div", { style: { position: "absolute", left: 12, top: 12, color: "#aaa" }, "data-testid": "gridtsne-loading" }, cellsError ? `Could not load the run's cells: ${cellsError}` : "Loading the run..."), hover && ready && /* @__PURE__ */ React.createElement(
       "div",
       {
         "data-testid": "gridtsne-hover",
         style: {
           position: "absolute",
-          left: hover.x + 12,
-          top: hover.y + 12,
-          background: "rgba(20,20,20,0.9)",
+          left: Math.max(0, tipLeft),
+          top: tipTop,
+          width: tipW,
+          background: "rgba(20,20,20,0.92)",
           border: "1px solid #555",
-          padding: "2px 6px",
+          padding: 4,
           pointerEvents: "none",
-          whiteSpace: "nowrap"
+          boxSizing: "border-box"
         }
       },
-      cells.name[hover.i],
-      cells.label && cells.label[hover.i] != null ? ` | ${cells.label[hover.i]}` : ""
-    )), legend.length > 0 && /* @__PURE__ */ React.createElement("div", { style: { display: "flex", gap: 10, flexWrap: "wrap", paddingTop: 4 }, "data-testid": "gridtsne-legend" }, legend.map(([name, color]) => /* @__PURE__ */ React.createElement("span", { key: name }, /* @__PURE__ */ React.createElement(
+      hoverInfo && hoverInfo.filepath && /* @__PURE__ */ React.createElement(
+        "img",
+        {
+          src: mediaUrl(hoverInfo.filepath),
+          alt: "",
+          "data-testid": "gridtsne-hover-thumb",
+          style: { display: "block", maxWidth: "100%", maxHeight: 110, margin: "0 auto 2px" }
+        }
+      ),
+      /* @__PURE__ */ React.createElement("div", { style: ONE_LINE }, hoverInfo ? `${hoverInfo.name}${hoverInfo.label != null ? ` | ${hoverInfo.label}` : ""}` : "…"),
+      coloring && coloring.kind === "continuous" && /* @__PURE__ */ React.createElement("div", { style: ONE_LINE }, colorField, ": ", fmt(coloring.values[hover.cell]))
+    )), /* @__PURE__ */ React.createElement(
+      Legend,
+      {
+        coloring,
+        colorData,
+        hiddenCats,
+        setHiddenCats,
+        range,
+        setRange
+      }
+    ));
+  }
+  function Legend({ coloring, colorData, hiddenCats, setHiddenCats, range, setRange }) {
+    if (!coloring) return null;
+    if (coloring.kind === "continuous") {
+      const [lo, hi] = range || [colorData.min, colorData.max];
+      const input = (value, index) => /* @__PURE__ */ React.createElement(
+        "input",
+        {
+          type: "number",
+          step: "any",
+          value: value === null || value === void 0 ? "" : value,
+          onChange: (e) => {
+            const v = Number(e.target.value);
+            if (!Number.isFinite(v)) return;
+            setRange(index === 0 ? [v, hi] : [lo, v]);
+          },
+          style: { ...BUTTON, width: 80, padding: "1px 4px" },
+          "data-testid": index === 0 ? "gridtsne-range-min" : "gridtsne-range-max"
+        }
+      );
+      return /* @__PURE__ */ React.createElement("div", { style: { display: "flex", gap: 8, alignItems: "center", paddingTop: 4 }, "data-testid": "gridtsne-colorbar" }, /* @__PURE__ */ React.createElement("span", null, colorData.field), input(fmt(lo) === "" ? lo : Number(fmt(lo)), 0), /* @__PURE__ */ React.createElement(
+        "span",
+        {
+          "data-testid": "gridtsne-colorbar-gradient",
+          style: { display: "inline-block", width: 200, height: 12, background: viridisGradient(), border: "1px solid #555" }
+        }
+      ), input(fmt(hi) === "" ? hi : Number(fmt(hi)), 1), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => setRange([colorData.min, colorData.max]) }, "reset"));
+    }
+    const toggle = (k) => setHiddenCats((old) => {
+      const next = new Set(old);
+      next.has(k) ? next.delete(k) : next.add(k);
+      return next;
+    });
+    return /* @__PURE__ */ React.createElement("div", { style: { display: "flex", gap: 10, flexWrap: "wrap", paddingTop: 4 }, "data-testid": "gridtsne-legend" }, colorData.categories.map((name, k) => /* @__PURE__ */ React.createElement(
       "span",
       {
-        style: { display: "inline-block", width: 10, height: 10, border: `3px solid ${color}`, marginRight: 4 }
-      }
-    ), name))));
+        key: name,
+        onClick: () => toggle(k),
+        title: "click to hide or show these cells",
+        style: { cursor: "pointer", opacity: hiddenCats.has(k) ? 0.4 : 1, userSelect: "none" },
+        "data-testid": "gridtsne-legend-entry",
+        "data-name": name,
+        "data-color": coloring.colors[k],
+        "data-hidden": hiddenCats.has(k) ? "true" : "false"
+      },
+      /* @__PURE__ */ React.createElement(
+        "span",
+        {
+          style: { display: "inline-block", width: 10, height: 10, border: `3px solid ${coloring.colors[k]}`, marginRight: 4 }
+        }
+      ),
+      name,
+      " (",
+      colorData.counts[k],
+      ")"
+    )));
   }
   plugins.registerComponent({
     name: "GridMosaicView",

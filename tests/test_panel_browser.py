@@ -120,18 +120,67 @@ class App:
         self.session.close()
 
 
-def test_run_payload_and_view_indices(dataset, tmp_path):
+def test_run_payload_sends_cells_once_as_binary_and_views_as_bitmasks(dataset, tmp_path):
+    import base64
+
+    from fiftyone.operators.executor import ExecutionContext, Executor
+
+    from gridtsne.fo import panel_data
+
+    dataset.set_values("score", [float(i) for i in range(len(dataset))])
     res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth",
                                 output_dir=str(tmp_path))
-    grid, cells = gpanel.run_payload(res)
-    assert (grid["rows"], grid["cols"], grid["tiles"]) == (6, 7, None)
-    assert [name for name, _ in grid["legend"]] == sorted(set(cells["label"]))
+    grid = gpanel.run_payload(res)
+    assert (grid["rows"], grid["cols"], grid["tiles"], grid["n"]) == (6, 7, None, 40)
     assert "DPQ_16" in grid["metrics"] and "neighbour agreement" in grid["metrics"]
+    assert grid["default_color"] == "ground_truth.label"
+    fields = {f["path"]: f["kind"] for f in grid["color_fields"]}
+    assert fields["ground_truth.label"] == "categorical" and fields["tags"] == "categorical"
+    assert fields["score"] == fields["grid_label_disagreement"] == "continuous"
+
+    # the cells file: one 12-byte ObjectId per cell, row-major, zeros when empty
+    raw = open(grid["cells_path"], "rb").read()
+    assert len(raw) == 6 * 7 * 12
     first = dataset.first()
-    i = cells["id"].index(first.id)
-    assert (cells["row"][i], cells["col"][i]) == (first["grid_row"], first["grid_col"])
-    assert cells["name"][i] == os.path.basename(first.filepath)
-    assert gpanel.in_view_indices(["a", "b", "c"], ["c", "a", "zz"]) == [0, 2]
+    cell = first["grid_row"] * 7 + first["grid_col"]
+    assert raw[cell * 12:(cell + 1) * 12].hex() == first.id
+    assert raw.count(bytes(12)) >= 2  # 42 cells, 40 samples
+
+    # a view is a bitmask over the cells, read without per-sample objects
+    run = panel_data.panel_run(res)
+    reds = dataset.match(F("ground_truth.label") == "red_circle")
+    bits = np.unpackbits(np.frombuffer(base64.b64decode(panel_data.pack_mask(
+        run, panel_data.view_cells(run, res, reds))), np.uint8), bitorder="little")
+    expected = {s["grid_row"] * 7 + s["grid_col"] for s in reds}
+    assert set(np.flatnonzero(bits[:42])) == expected
+
+    # colour by: a category code or a float per cell
+    color = panel_data.color_values(run, res, "score", "continuous")
+    values = np.frombuffer(base64.b64decode(color["values"]), np.float32)
+    assert values[cell] == first["score"] and (color["min"], color["max"]) == (0, 39)
+    assert np.isnan(values).sum() == 2
+    color = panel_data.color_values(run, res, "ground_truth.label", "categorical")
+    codes = np.frombuffer(base64.b64decode(color["codes"]), np.uint16)
+    assert color["categories"][codes[cell]] == first.ground_truth.label
+    assert sorted(color["counts"]) == [10, 10, 10, 10]
+
+    # names and paths of the cells asked about, on demand
+    info = panel_data.cells_info(run, res, [cell])
+    assert info == {str(cell): {"name": os.path.basename(first.filepath),
+                                "filepath": first.filepath,
+                                "label": first.ground_truth.label}}
+
+    # the panel, called as the App calls it, sends the run and the view
+    ctx = ExecutionContext(request_params={
+        "dataset_name": dataset.name, "params": {"panel_id": "p1", "panel_state": {}}},
+        executor=Executor())
+    gpanel.GridMosaicPanel().on_load(ctx)
+    sent = {}
+    for request in ctx.executor._requests:
+        sent.update(request.params.get("state") or {})
+        sent.update(request.params.get("data") or {})
+    assert sent["grid"]["key"] == "grid" and sent["in_view"]["count"] == 40
+    assert sent["color"]["field"] == "ground_truth.label" and sent["pending"] == []
 
 
 def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):

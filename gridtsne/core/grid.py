@@ -44,12 +44,15 @@ def grid_shape(n, rows=None, cols=None):
 
 
 def scale_to_grid(points, rows, cols):
-    """Maps (N, 2) points (x, y) linearly onto [0, cols-1] x [0, rows-1]."""
+    """Maps (N, 2) points (x, y) linearly onto [0, cols-1] x [0, rows-1], y up:
+    the largest y goes to row 0, so that the mosaic has the orientation of a
+    plot of the same points (FiftyOne's Embeddings panel)."""
     points = np.asarray(points, dtype=np.float64)
     lo = points.min(axis=0)
     span = points.max(axis=0) - lo
     span[span == 0] = 1.0
     unit = (points - lo) / span
+    unit[:, 1] = 1.0 - unit[:, 1]
     return unit * np.array([cols - 1, rows - 1], dtype=np.float64)
 
 

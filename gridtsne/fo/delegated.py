@@ -69,6 +69,28 @@ def grid_status(op_id):
     return out
 
 
+def pending_grids(dataset):
+    """Grid runs of ``dataset`` queued or running as delegated operations:
+    [{id, key, state, progress, label}], oldest first (the panel lists them)."""
+    from fiftyone.operators.delegated import DelegatedOperationService
+    from fiftyone.operators.executor import ExecutionRunState
+
+    out = []
+    service = DelegatedOperationService()
+    for state in (ExecutionRunState.RUNNING, ExecutionRunState.QUEUED,
+                  ExecutionRunState.SCHEDULED):
+        for doc in service.list_operations(operator=OPERATOR_URI, dataset_id=dataset._doc.id,
+                                           run_state=state):
+            params = (doc.context.request_params.get("params") or {}) if doc.context else {}
+            out.append({
+                "id": str(doc.id), "key": params.get("key", "grid"), "state": "running" if state == ExecutionRunState.RUNNING else "queued",
+                "progress": getattr(doc.status, "progress", None),
+                "label": getattr(doc.status, "label", None),
+                "queued_at": str(doc.queued_at) if getattr(doc, "queued_at", None) else None,
+            })
+    return sorted(out, key=lambda d: d["queued_at"] or "")
+
+
 def run_queued(dataset_name=None, limit=None):
     """Executes queued grid runs in this process, oldest first (a one-shot worker)."""
     from fiftyone.operators.delegated import DelegatedOperationService

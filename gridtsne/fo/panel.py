@@ -17,7 +17,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from gridtsne.core import pyramid
-from gridtsne.fo import runs
+from gridtsne.fo import panel_data, runs
 
 NAME = "grid_mosaic"
 COMPONENT = "GridMosaicView"
@@ -40,34 +40,42 @@ def tiles_info(dzi_path):
 
 
 def run_payload(results):
-    """Panel data for one grid run: the grid and its cells (pure data)."""
-    layout = results.layout()
-    labels = layout.get("label")
+    """Panel data for one grid run: its shape, files and what its cells can be
+    coloured by; the cells themselves go as a binary file (see panel_data)."""
+    run = panel_data.panel_run(results)
     tiles = tiles_info(results.tiles_path)
     metrics = results.metrics or {}
-    grid = {
+    fields = panel_data.colorable_fields(results)
+    return {
         "key": results.key, "rows": results.rows, "cols": results.cols,
+        "n": len(run.ids),
         "mosaic_path": results.mosaic_path,
+        "cells_path": panel_data.cells_file(results, run),
         "version": run_version(results),
-        "cell_px": tiles["width"] // results.cols if tiles else None,
+        "cell_px": tiles["width"] // results.cols if tiles else results.options.cell_px,
         "tiles": tiles,
-        # the colours as they were drawn into the mosaic, not today's labels
-        "legend": [[name, "rgb(%d,%d,%d)" % tuple(rgb)] for name, rgb in results.legend],
         "metrics": " | ".join(
-            "%s %.3f" % (METRIC_LABELS[k], metrics[k]) for k in METRIC_LABELS
+            "%s %.2f" % (METRIC_LABELS[k], metrics[k]) for k in METRIC_LABELS
             if isinstance(metrics.get(k), float) and not math.isnan(metrics[k])
         ),
         # what a cell is: an image ("samples"), an object ("labels") or a frame
         "items": results.kind,
         "field": results.record.patches_field if results.kind == "labels" else None,
+        "color_fields": fields,
+        "default_color": default_color_field(results, fields),
     }
-    cells = {
-        "id": layout["id"], "row": layout["row"], "col": layout["col"],
-        "name": [os.path.basename(p) for p in layout["filepath"]],
-        "label": [None if l is None else str(l) for l in labels] if labels else None,
-        "sample_id": layout.get("sample_id"),
-    }
-    return grid, cells
+
+
+def default_color_field(results, fields):
+    """The run's label field, when it has one."""
+    paths = {f["path"] for f in fields}
+    if results.kind == "labels":
+        return "label"
+    label = results.options.label_field
+    for path in (label and label + ".label", label):
+        if path in paths:
+            return path
+    return None
 
 
 def view_item_ids(view, results):
@@ -89,12 +97,6 @@ def run_version(results):
     return results.version
 
 
-def in_view_indices(cell_ids, view_ids):
-    """Positions in ``cell_ids`` of the samples in the current view."""
-    view_ids = set(view_ids)
-    return [i for i, sample_id in enumerate(cell_ids) if sample_id in view_ids]
-
-
 class GridMosaicPanel(foo.Panel):
     @property
     def config(self):
@@ -113,12 +115,14 @@ class GridMosaicPanel(foo.Panel):
 
     def on_change_dataset(self, ctx):
         ctx.panel.state.key = None  # another dataset: its own runs
+        ctx.panel.state.color = None
         self.on_load(ctx)
 
     def on_refresh(self, ctx):
-        """Runs added, deleted or recomputed since the panel loaded: the
-        component asks when its run list is opened, refresh is clicked or the
-        App reloads its dataset (as the plugin's operators make it do)."""
+        """Runs added, deleted, recomputed, queued or finished since the panel
+        loaded: the component asks when its run list is opened, refresh is
+        clicked, the App reloads its dataset (as the plugin's operators make it
+        do) and every few seconds while a run is queued or running."""
         ctx.dataset.reload()  # the App server's copy predates runs made elsewhere
         self._sync_runs(ctx, resend=False)
 
@@ -127,10 +131,27 @@ class GridMosaicPanel(foo.Panel):
         from the list instead of failing."""
         ctx.dataset.reload()
         ctx.panel.state.key = ctx.params.get("value")
+        ctx.panel.state.color = None
         self._sync_runs(ctx, resend=True)
 
     def on_change_view(self, ctx):
         self._send_view(ctx)
+
+    def on_color_by(self, ctx):
+        """Colours the cells by a field ("" for none), drawn in the browser."""
+        ctx.panel.state.color = ctx.params.get("field") or ""
+        self._send_color(ctx)
+
+    def on_cells_info(self, ctx):
+        """Names, labels and file paths of the cells the user hovers or zooms into."""
+        results = self._results(ctx)
+        if results is None:
+            return
+        run = panel_data.panel_run(results)
+        if ctx.params.get("version") not in (None, run.version):
+            return
+        info = panel_data.cells_info(run, results, ctx.params.get("cells") or [])
+        ctx.panel.data.info = {"version": run.version, "cells": info}
 
     def on_open_sample(self, ctx):
         sample_id = ctx.params.get("id")
@@ -141,15 +162,27 @@ class GridMosaicPanel(foo.Panel):
         if ctx.selected:
             ctx.ops.set_view(ctx.dataset.select(ctx.selected))
 
+    def _results(self, ctx):
+        key = ctx.panel.state.key
+        if not key or key not in runs.list_grids(ctx.dataset):
+            return None
+        return runs.load_grid(ctx.dataset, key)
+
     def _sync_runs(self, ctx, resend):
-        """Lists the runs, keeps the shown one if it still exists, and sends it
-        when ``resend``, when it is another run or when it has changed."""
+        """Lists the runs (and those queued or running), keeps the shown one if
+        it still exists, and sends it when ``resend``, when it is another run
+        or when it has changed."""
+        from gridtsne.fo.delegated import pending_grids
+
         keys = runs.list_grids(ctx.dataset)
         key = ctx.panel.state.key
         if key not in keys:
             key = keys[0] if keys else None
         if keys != ctx.panel.state.keys:
             ctx.panel.state.keys = keys
+        pending = pending_grids(ctx.dataset)
+        if pending != ctx.panel.state.pending:
+            ctx.panel.state.pending = pending
         results = runs.load_grid(ctx.dataset, key) if key else None
         if (resend or key != ctx.panel.state.key
                 or (results and run_version(results) != ctx.panel.state.version)):
@@ -159,23 +192,39 @@ class GridMosaicPanel(foo.Panel):
     def _send_run(self, ctx, results=None):
         key = ctx.panel.state.key
         if not key:
+            ctx.panel.state.version = None
             ctx.panel.data.grid = None
-            ctx.panel.data.cells = None
             return
-        grid, cells = run_payload(results or runs.load_grid(ctx.dataset, key))
+        results = results or runs.load_grid(ctx.dataset, key)
+        grid = run_payload(results)
         ctx.panel.state.version = grid["version"]
         ctx.panel.data.grid = grid
-        ctx.panel.data.cells = cells
-        self._send_view(ctx, cells["id"])
+        if ctx.panel.state.color is None:
+            ctx.panel.state.color = grid["default_color"] or ""
+        self._send_view(ctx, results)
+        self._send_color(ctx, results)
 
-    def _send_view(self, ctx, cell_ids=None):
-        key = ctx.panel.state.key
-        if not key or key not in runs.list_grids(ctx.dataset):
+    def _send_view(self, ctx, results=None):
+        results = results or self._results(ctx)
+        if results is None:
             return
-        results = runs.load_grid(ctx.dataset, key)
-        if cell_ids is None:
-            cell_ids = results.layout()["id"]
-        ctx.panel.data.in_view = in_view_indices(cell_ids, view_item_ids(ctx.view, results))
+        run = panel_data.panel_run(results)
+        cells = panel_data.view_cells(run, results, ctx.view)
+        ctx.panel.data.in_view = {"version": run.version, "count": int(len(cells)),
+                                  "mask": panel_data.pack_mask(run, cells)}
+
+    def _send_color(self, ctx, results=None):
+        results = results or self._results(ctx)
+        if results is None:
+            return
+        path = ctx.panel.state.color
+        fields = {f["path"]: f["kind"] for f in panel_data.colorable_fields(results)}
+        if not path or path not in fields:
+            ctx.panel.data.color = {"version": results.version, "field": None}
+            return
+        run = panel_data.panel_run(results)
+        ctx.panel.data.color = dict(panel_data.color_values(run, results, path, fields[path]),
+                                    version=run.version)
 
     def render(self, ctx):
         return types.Property(
@@ -186,6 +235,8 @@ class GridMosaicPanel(foo.Panel):
                 on_change_key=self.on_change_key,
                 on_refresh=self.on_refresh,
                 on_open_sample=self.on_open_sample,
+                on_color_by=self.on_color_by,
+                on_cells_info=self.on_cells_info,
                 on_selection_to_view=self.on_selection_to_view,
             ),
         )

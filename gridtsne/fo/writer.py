@@ -279,8 +279,26 @@ def _commit(dataset, lock, w, old, token, tmp):
 
 
 def _replace_brain_run(dataset, w, token):
+    import logging
+
+    # the brain logs "Generating spatial index ..." at INFO, which FiftyOne prints
+    brain_log = logging.getLogger("fiftyone.brain")
+    level = brain_log.level
+    brain_log.setLevel(logging.WARNING)
+    try:
+        _write_brain_run(dataset, w, token)
+    finally:
+        brain_log.setLevel(level)
+
+
+def _write_brain_run(dataset, w, token):
     """The run's points as a brain visualization (the built-in Embeddings
-    panel shows them): of its samples, frames or objects (patches)."""
+    panel shows them): of its samples, frames or objects (patches). For
+    samples and objects the points are also stored in a field with a 2-D
+    index (``points_field``), so that a lasso in the Embeddings panel queries
+    MongoDB instead of sending id lists; the field is named per version
+    (``{key}_points_{token}``) because the run set aside still owns its own
+    until the commit ends, and the brain run deletes it with itself."""
     import fiftyone.brain as fob
 
     if w.key in dataset.list_brain_runs():
@@ -297,15 +315,22 @@ def _replace_brain_run(dataset, w, token):
         order = [position[i] for i in placed.to_patches(field).values("id")]
         fob.compute_visualization(placed, patches_field=field,
                                   points=np.asarray(w.brain_points)[order],
-                                  brain_key=w.key, progress=False)
+                                  brain_key=w.key, progress=False, create_index=True,
+                                  points_field=points_field(w.key, token))
         return
     if w.items.kind == "frames":  # (its generated frames predate the renames)
         placed = w.items.view.select(w.ids, ordered=True)
     else:
         placed = w.register_on.exists(row)
     order = [position[i] for i in placed.values("id")]
+    index = {} if w.items.kind == "frames" else {
+        "create_index": True, "points_field": points_field(w.key, token)}
     fob.compute_visualization(placed, points=np.asarray(w.brain_points)[order],
-                              brain_key=w.key, progress=False)
+                              brain_key=w.key, progress=False, **index)
+
+
+def points_field(key, token):
+    return "%s_points_%s" % (key, token[:8])
 
 
 def _installed_results(w, j):

@@ -1,25 +1,41 @@
 // The grid_mosaic panel's view: a canvas mosaic that pans and zooms on the
-// client, loads Deep Zoom tiles lazily when zoomed past the overview, and
-// reads/writes the App's sample selection directly (no round trip to Python).
-// The Python panel supplies the run (panel data `grid`, `cells`) and which
-// cells are in the current view (`in_view`), and handles "open sample" and
-// "selection to view".
+// client, loads Deep Zoom tiles (or, zoomed further, the images themselves)
+// lazily, colours cells by any field, and reads/writes the App's selection
+// directly (no round trip to Python).
+//
+// The Python panel supplies, as panel data: the run (`grid`, with the URL of
+// its binary cell file), the cells in the current view (`in_view`, a bitmask),
+// the values of the "colour by" field (`color`) and, on request, names and
+// file paths of cells (`info`). Everything is indexed by grid cell.
 import React, { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { useRecoilState, useRecoilValue } from "recoil";
+import * as recoil from "recoil";
 import * as fos from "@fiftyone/state";
 import { usePanelEvent } from "@fiftyone/operators";
 import { usePanelId } from "@fiftyone/spaces";
+import { decodeCodes, decodeMask, decodeValues, fetchCells, NO_CATEGORY } from "./cells";
+import { categoryColor, rgbOf, viridis, viridisGradient } from "./colors";
 import {
-  cellIndex,
+  BORDER_FROM_PX,
   draw,
+  drawBorders,
+  drawCurrent,
+  drawSelected,
+  drawSharp,
   fitView,
   hit,
   inPolygon,
   overlayCanvas,
+  resizeView,
+  visibleCells,
   zoomAt,
 } from "./viewer";
 
+const { useRecoilState, useRecoilValue } = recoil;
 const HEIGHT = 560;
+const MAX_TILES = 400; // tiles kept in memory
+const MAX_SHARP = 300; // visible cells up to which full images are drawn
+const MAX_IMAGES = 600; // full images kept in memory
+const POLL_MS = 2000; // run list refresh while a run is queued or running
 const BUTTON = {
   background: "#333",
   color: "#ddd",
@@ -29,6 +45,28 @@ const BUTTON = {
   cursor: "pointer",
   fontSize: 13,
 };
+// text lines above the canvas never wrap: a wrap would move the canvas under the pointer
+const ONE_LINE = { whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis" };
+
+// App state a plugin reads; names differ between App versions
+// (read through selectors that give null where the App's own one throws, as
+// its modal sample id does while no sample is open)
+function safe(name, state) {
+  return recoil.selector({
+    key: `gridtsne-safe-${name}`,
+    get: ({ get }) => {
+      if (!state) return null;
+      try {
+        return get(state);
+      } catch (e) {
+        if (e && typeof e.then === "function") throw e; // still loading
+        return null;
+      }
+    },
+  });
+}
+const MODAL_SAMPLE_ID = safe("modal-sample-id", fos.modalSampleId);
+const COLOR_SCHEME = safe("color-scheme", fos.colorScheme);
 
 // The App keeps its selected samples as a Map from sample id to selection
 // type (FiftyOne >= 1.x; older Apps used a Set of ids) and its selected labels
@@ -40,23 +78,41 @@ function selectedIds(selected) {
 }
 
 // the App's URL for a local file (honours a server path prefix / proxy)
-// text lines above the canvas never wrap: a wrap would move the canvas under the pointer
-const ONE_LINE = { whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis" };
-
 function mediaUrl(path, version) {
   const url = fos.getSampleSrc ? fos.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
   // a re-gridded run rewrites the same files: the version defeats the browser cache
   return version ? url + (url.includes("?") ? "&" : "?") + "v=" + encodeURIComponent(version) : url;
 }
 
+/** A Map with a size limit: the oldest entries go first. */
+function lruGet(cache, key, make, limit) {
+  let value = cache.get(key);
+  if (value !== undefined) {
+    cache.delete(key);
+    cache.set(key, value);
+    return value;
+  }
+  value = make();
+  cache.set(key, value);
+  while (cache.size > limit) {
+    const [, old] = cache.entries().next().value;
+    if (old && old.src !== undefined) old.src = "";
+    cache.delete(cache.keys().next().value);
+  }
+  return value;
+}
+
+function fmt(v) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "";
+  const a = Math.abs(v);
+  return a !== 0 && (a < 0.01 || a >= 1e5) ? v.toExponential(2) : String(Math.round(v * 1000) / 1000);
+}
+
 export default function GridMosaicView(props) {
   const { data = {}, schema = {} } = props;
   const callbacks = schema.view || {};
-  const { in_view: inViewList, keys = [], key } = data;
-  // a run is shown once both halves of its data have arrived
-  const loaded = Boolean(data.grid && data.cells);
-  const grid = loaded ? data.grid : null;
-  const cells = loaded ? data.cells : null;
+  const { keys = [], key, pending = [] } = data;
+  const grid = data.grid || null;
   const panelId = usePanelId();
   const triggerEvent = usePanelEvent();
   // a run of objects (patches) selects labels in the App; others select samples
@@ -65,11 +121,13 @@ export default function GridMosaicView(props) {
   const [appLabels, setAppLabels] = useRecoilState(fos.selectedLabels);
   const appSelected = objects ? appLabels : appSamples;
   const setAppSelected = objects ? setAppLabels : setAppSamples;
+  const modalSampleId = useRecoilValue(MODAL_SAMPLE_ID);
+  const colorScheme = useRecoilValue(COLOR_SCHEME);
   // A click shows in the panel at once; the App's own (heavier) update of its
   // selection follows after the panel has painted.
-  const [pending, setPending] = useState(null);
+  const [pending_, setPending] = useState(null);
   useEffect(() => setPending(null), [appSelected]);
-  const selected = pending || appSelected;
+  const selected = pending_ || appSelected;
   const setSelected = useCallback(
     (value) => {
       setPending(value);
@@ -81,13 +139,22 @@ export default function GridMosaicView(props) {
   const [hover, setHover] = useState(null);
   const [size, setSize] = useState({ width: 640, height: HEIGHT });
   const [lastMs, setLastMs] = useState(null);
+  const [cells, setCells] = useState(null);
+  const [cellsError, setCellsError] = useState(null);
+  const [hiddenCats, setHiddenCats] = useState(() => new Set());
+  const [range, setRange] = useState(null);
+  const [info, setInfo] = useState(() => new Map());
   const canvasRef = useRef(null);
   const boxRef = useRef(null);
   const viewRef = useRef(null);
+  const sizeRef = useRef(size);
   const dragRef = useRef(null);
   const tileCache = useRef(new Map());
+  const imageCache = useRef(new Map());
+  const asked = useRef(new Set());
   const frame = useRef(0);
   const redrawRef = useRef(() => {});
+  const [drawnView, setDrawnView] = useState(0);
 
   const trigger = useCallback(
     (name, params) => {
@@ -106,48 +173,151 @@ export default function GridMosaicView(props) {
     seenDataset.current = appDataset;
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [appDataset]);
+  // runs queued or running: look again every few seconds until they are done
+  useEffect(() => {
+    if (!pending.length) return undefined;
+    const timer = setInterval(() => trigger("on_refresh", {}), POLL_MS);
+    return () => clearInterval(timer);
+  }, [pending.length, trigger]);
 
-  const index = useMemo(
-    () => (grid && cells ? cellIndex(cells, grid.rows, grid.cols) : null),
-    [grid, cells]
+  // the run's cells: one binary file per run version
+  const version = grid ? grid.version : null;
+  useEffect(() => {
+    setCells(null);
+    setCellsError(null);
+    setInfo(new Map());
+    asked.current = new Set();
+    if (!grid) return undefined;
+    let live = true;
+    fetchCells(mediaUrl(grid.cells_path, grid.version), grid.rows * grid.cols, objects)
+      .then((c) => live && setCells(c))
+      .catch((e) => live && setCellsError(String(e)));
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [grid && grid.cells_path, version]);
+  const ready = Boolean(grid && cells);
+  const nCells = grid ? grid.rows * grid.cols : 0;
+
+  // names, labels and paths arrive on request (hover, sharp zoom)
+  useEffect(() => {
+    const got = data.info;
+    if (!got || got.version !== version || !got.cells) return;
+    setInfo((old) => {
+      const next = new Map(old);
+      for (const [cell, value] of Object.entries(got.cells)) next.set(Number(cell), value);
+      return next;
+    });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [data.info]);
+  const askInfo = useCallback(
+    (wanted) => {
+      const missing = wanted.filter((c) => !asked.current.has(c));
+      if (!missing.length) return;
+      missing.forEach((c) => asked.current.add(c));
+      trigger("on_cells_info", { cells: missing, version });
+    },
+    [trigger, version]
   );
-  const idToIndex = useMemo(() => {
-    const m = new Map();
-    if (cells) cells.id.forEach((id, i) => m.set(id, i));
-    return m;
-  }, [cells]);
-  /** `ids` in the same kind of container as the App's current selection. */
-  const asSelection = (ids, current) => {
-    if (objects) {
-      // as the App makes them: the selection type is required by the
-      // Python session (it drops its connection on a label without one)
-      return Array.from(ids, (id) => ({
-        labelId: id,
-        sampleId: cells.sample_id[idToIndex.get(id)],
-        field: grid.field,
-        type: "default",
-      }));
+
+  const inViewData = data.in_view && data.in_view.version === version ? data.in_view : null;
+  const inView = useMemo(
+    () => (inViewData && nCells ? decodeMask(inViewData.mask, nCells) : null),
+    [inViewData && inViewData.mask, nCells]
+  );
+
+  // colour by
+  const colorData = data.color && data.color.version === version ? data.color : null;
+  const colorField = colorData ? colorData.field : null;
+  useEffect(() => {
+    setHiddenCats(new Set());
+    setRange(colorData && colorData.kind === "continuous" ? [colorData.min, colorData.max] : null);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [colorField, colorData && colorData.min, colorData && colorData.max, version]);
+  const coloring = useMemo(() => {
+    if (!colorData || !colorData.field || !nCells) return null;
+    if (colorData.kind === "continuous") {
+      return { kind: "continuous", values: decodeValues(colorData.values) };
     }
-    return current instanceof Set ? new Set(ids) : new Map(Array.from(ids, (id) => [id, "default"]));
-  };
-  const inView = useMemo(() => {
-    if (!cells || !inViewList) return null;
-    const mask = new Uint8Array(cells.id.length);
-    for (const i of inViewList) mask[i] = 1;
-    return mask;
-  }, [cells, inViewList]);
-  const selectedIdx = useMemo(() => {
+    const categoryPath = grid && objects ? `${grid.field}.${colorData.field}` : colorData.field;
+    const colors = colorData.categories.map((name) => categoryColor(colorScheme, categoryPath, name));
+    return { kind: "categorical", codes: decodeCodes(colorData.codes), colors, rgb: colors.map(rgbOf) };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [colorData, nCells, colorScheme]);
+  // per cell: RGBA of its colour (alpha 0: none), and whether it is hidden
+  const layers = useMemo(() => {
+    if (!coloring || !cells) return { fill: null, hidden: null };
+    const fill = new Uint8ClampedArray(nCells * 4);
+    const hidden = new Uint8Array(nCells);
+    const [lo, hi] = range || [0, 1];
+    const span = hi > lo ? hi - lo : 1;
+    for (let c = 0; c < nCells; c++) {
+      if (!cells.occupied[c]) continue;
+      let rgb = null;
+      if (coloring.kind === "categorical") {
+        const code = coloring.codes[c];
+        if (code !== NO_CATEGORY) {
+          if (hiddenCats.has(code)) hidden[c] = 1;
+          rgb = coloring.rgb[code];
+        }
+      } else {
+        const v = coloring.values[c];
+        if (Number.isFinite(v)) {
+          if (range && (v < lo || v > hi)) hidden[c] = 1;
+          rgb = viridis((v - lo) / span);
+        }
+      }
+      if (rgb) {
+        fill.set(rgb, c * 4);
+        fill[c * 4 + 3] = 255;
+      }
+    }
+    return { fill, hidden };
+  }, [coloring, cells, nCells, hiddenCats, range]);
+  const colorOf = useCallback(
+    (c) => {
+      const f = layers.fill;
+      if (!f || !f[c * 4 + 3] || (layers.hidden && layers.hidden[c])) return null;
+      return `rgb(${f[c * 4]},${f[c * 4 + 1]},${f[c * 4 + 2]})`;
+    },
+    [layers]
+  );
+
+  // the App's selection, and the sample open in the modal, as cells
+  const selectedCells = useMemo(() => {
+    if (!cells) return [];
     const out = [];
     for (const id of selectedIds(selected)) {
-      const i = idToIndex.get(id);
-      if (i !== undefined) out.push(i);
+      const c = cells.cellOf(id);
+      if (c !== undefined) out.push(c);
     }
     return out;
-  }, [selected, idToIndex]);
-  const overlay = useMemo(
-    () => (grid && cells ? overlayCanvas(cells, grid.rows, grid.cols, inView, selectedIdx) : null),
-    [grid, cells, inView, selectedIdx]
-  );
+  }, [selected, cells]);
+  // the name of a single selected cell
+  useEffect(() => {
+    if (selectedCells.length === 1) askInfo([selectedCells[0]]);
+  }, [selectedCells, askInfo]);
+  const currentCell = useMemo(() => {
+    if (!cells || !modalSampleId) return -1;
+    if (!objects) {
+      const c = cells.cellOf(modalSampleId);
+      return c === undefined ? -1 : c;
+    }
+    return -1;
+  }, [cells, modalSampleId, objects]);
+
+  // Colours are fills while cells are small, borders once they are large
+  // enough: two overlays, picked at draw time.
+  const overlays = useMemo(() => {
+    if (!ready) return null;
+    const state = { hidden: layers.hidden, inView, selected: selectedCells };
+    return {
+      filled: overlayCanvas(grid.rows, grid.cols, cells.occupied, { ...state, fill: layers.fill }),
+      plain: layers.fill ? overlayCanvas(grid.rows, grid.cols, cells.occupied, state) : null,
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [ready, layers, inView, selectedCells]);
   const overview = useMemo(() => {
     if (!grid) return null;
     const img = new Image();
@@ -155,41 +325,92 @@ export default function GridMosaicView(props) {
     img.src = mediaUrl(grid.mosaic_path, grid.version);
     return img;
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [grid && grid.mosaic_path, grid && grid.version]);
+  }, [grid && grid.mosaic_path, version]);
 
   const getTile = useCallback(
     (lv, tx, ty) => {
       const t = grid.tiles;
-      const k = `${lv}/${tx}_${ty}`;
-      let img = tileCache.current.get(k);
-      if (!img) {
-        img = new Image();
-        img.onload = () => redrawRef.current();
-        img.src = mediaUrl(`${t.files_dir}/${lv}/${tx}_${ty}.jpg`, grid.version);
-        tileCache.current.set(k, img);
-      }
-      return img;
+      return lruGet(
+        tileCache.current,
+        `${lv}/${tx}_${ty}`,
+        () => {
+          const img = new Image();
+          img.onload = () => redrawRef.current();
+          img.src = mediaUrl(`${t.files_dir}/${lv}/${tx}_${ty}.jpg`, grid.version);
+          return img;
+        },
+        MAX_TILES
+      );
     },
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [grid]
+  );
+  // a cell's own image once zoomed past the mosaic's pixels
+  const sharpImage = useCallback(
+    (cell) => {
+      const it = info.get(cell);
+      if (!it || !it.filepath) return null;
+      const img = lruGet(
+        imageCache.current,
+        it.filepath,
+        () => {
+          const im = new Image();
+          im.onload = () => redrawRef.current();
+          im.src = mediaUrl(it.filepath);
+          return im;
+        },
+        MAX_IMAGES
+      );
+      return img.complete && img.naturalWidth ? { img, box: it.box } : null;
+    },
+    [info]
   );
 
   const redraw = useCallback(() => {
     cancelAnimationFrame(frame.current);
     frame.current = requestAnimationFrame(() => {
       const canvas = canvasRef.current;
-      if (!canvas || !grid || !viewRef.current) return;
+      const view = viewRef.current;
+      if (!canvas || !ready || !view) return;
       const t0 = performance.now();
       const ctx = canvas.getContext("2d");
-      const loading = draw(ctx, canvas.width, canvas.height, viewRef.current, grid, overview, overlay, getTile);
+      const { width, height } = canvas;
+      const big = view.scale >= BORDER_FROM_PX;
+      const vis = visibleCells(view, grid.rows, grid.cols, width, height);
+      const visible = [];
+      if (big) {
+        for (let r = vis.r0; r <= vis.r1; r++) {
+          for (let c = vis.c0; c <= vis.c1; c++) {
+            const cell = r * grid.cols + c;
+            if (cells.occupied[cell]) visible.push(cell);
+          }
+        }
+      }
+      // past the pixels the mosaic has per cell, draw the images themselves
+      const sourcePx = grid.tiles ? grid.cell_px : overview && overview.naturalWidth / grid.cols;
+      const dpr = window.devicePixelRatio || 1;
+      const sharp = big && visible.length <= MAX_SHARP && view.scale * dpr > (sourcePx || 64) * 1.25;
+      if (sharp) askInfo(visible.filter((c) => !info.has(c)));
+      const overlay = big && overlays.plain ? overlays.plain : overlays.filled;
+      const loading = draw(ctx, width, height, view, grid, overview, overlay, getTile, () =>
+        sharp ? drawSharp(ctx, view, grid.cols, visible, sharpImage) : 0
+      );
+      if (big) {
+        drawBorders(ctx, view, grid.cols, visible, colorOf);
+        const shown = new Set(visible);
+        drawSelected(ctx, view, grid.cols, selectedCells.filter((c) => shown.has(c)));
+      }
+      if (currentCell >= 0) drawCurrent(ctx, view, grid.cols, currentCell);
       canvas.dataset.tilesLoading = String(loading);
-      canvas.dataset.scale = String(viewRef.current.scale);
+      canvas.dataset.scale = String(view.scale);
+      canvas.dataset.sharp = String(sharp);
       setLastMs(performance.now() - t0);
+      setDrawnView((n) => n + 1);
     });
-  }, [grid, overview, overlay, getTile]);
+  }, [ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf, selectedCells, currentCell]);
   redrawRef.current = redraw;
 
-  // size the canvas to the panel's width
+  // size the canvas to the panel's width; a new size keeps the zoom
   useEffect(() => {
     const box = boxRef.current;
     if (!box) return undefined;
@@ -200,12 +421,15 @@ export default function GridMosaicView(props) {
     observer.observe(box);
     return () => observer.disconnect();
   }, [Boolean(grid)]);
-
+  useEffect(() => {
+    viewRef.current = resizeView(viewRef.current, sizeRef.current, size);
+    sizeRef.current = size;
+  }, [size]);
   useEffect(() => {
     tileCache.current = new Map();
-    viewRef.current = grid ? fitView(size.width, size.height, grid.rows, grid.cols) : null;
+    viewRef.current = grid ? fitView(sizeRef.current.width, sizeRef.current.height, grid.rows, grid.cols) : null;
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [grid && grid.key, grid && grid.version, grid && grid.rows, grid && grid.cols, size.width, size.height]);
+  }, [grid && grid.key, version, grid && grid.rows, grid && grid.cols]);
 
   useEffect(() => {
     redraw();
@@ -213,7 +437,7 @@ export default function GridMosaicView(props) {
 
   const limits = () => {
     const fit = fitView(size.width, size.height, grid.rows, grid.cols).scale;
-    return [fit / 2, Math.max(fit * 2, (grid.cell_px || 64) * 4)];
+    return [fit / 2, Math.max(fit * 2, 512)];
   };
 
   const zoom = (factor, sx = size.width / 2, sy = size.height / 2) => {
@@ -229,6 +453,7 @@ export default function GridMosaicView(props) {
 
   const onWheel = (e) => {
     e.preventDefault();
+    if (!ready) return;
     const [sx, sy] = pointer(e);
     zoom(Math.exp(-e.deltaY * 0.0015), sx, sy);
   };
@@ -240,30 +465,47 @@ export default function GridMosaicView(props) {
     return () => canvas.removeEventListener("wheel", onWheel);
   });
 
-  const select = (indices, additive) => {
-    const ids = indices.map((i) => cells.id[i]);
-    const next = new Set(additive ? selectedIds(selected) : []);
-    if (additive) for (const id of ids) next.has(id) ? next.delete(id) : next.add(id);
-    else ids.forEach((id) => next.add(id));
-    setSelected(asSelection(next, appSelected));
+  /** `cellList` as a selection of the kind the App holds. */
+  const asSelection = (cellList, current) => {
+    if (objects) {
+      // as the App makes them: the selection type is required by the
+      // Python session (it drops its connection on a label without one)
+      return cellList.map((c) => ({
+        labelId: cells.idAt(c),
+        sampleId: cells.sampleIdAt(c),
+        field: grid.field,
+        type: "default",
+      }));
+    }
+    const ids = cellList.map((c) => cells.idAt(c));
+    return current instanceof Set ? new Set(ids) : new Map(ids.map((id) => [id, "default"]));
   };
+
+  const select = (cellList, additive) => {
+    const next = new Set(additive ? selectedCells : []);
+    if (additive) for (const c of cellList) next.has(c) ? next.delete(c) : next.add(c);
+    else cellList.forEach((c) => next.add(c));
+    setSelected(asSelection(Array.from(next), appSelected));
+  };
+  // hidden cells (a legend entry or range switched off) are not selectable
+  const selectable = (c) => c >= 0 && !(layers.hidden && layers.hidden[c]);
 
   // The selection before the first click of a double-click: a double-click
   // opens the sample and leaves the selection as it was.
   const beforeClick = useRef(null);
 
   const onMouseDown = (e) => {
-    if (!grid) return;
+    if (!ready) return;
     // Take the keyboard focus from whatever had it (the run <select>, a sidebar
     // search box): the App ignores its shortcuts, Escape included, while a
     // select or text input is focused.
     canvasRef.current.focus({ preventScroll: true });
     const p = pointer(e);
-    dragRef.current = { start: p, last: p, path: [p], moved: false, view: viewRef.current };
+    dragRef.current = { start: p, last: p, path: [p], moved: false };
   };
 
   const onMouseMove = (e) => {
-    if (!grid) return;
+    if (!ready) return;
     const p = pointer(e);
     const d = dragRef.current;
     if (d) {
@@ -278,16 +520,20 @@ export default function GridMosaicView(props) {
       d.last = p;
       return;
     }
-    const i = hit(viewRef.current, index, grid.rows, grid.cols, p[0], p[1]);
-    setHover(i < 0 ? null : { i, x: p[0], y: p[1] });
+    const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, p[0], p[1]);
+    if (selectable(c)) {
+      askInfo([c]);
+      setHover({ cell: c, x: p[0], y: p[1] });
+    } else setHover(null);
   };
 
   const drawSelectionShape = (d, shape) => {
     redraw();
     requestAnimationFrame(() => {
       const ctx = canvasRef.current.getContext("2d");
-      ctx.strokeStyle = "#ff6d04";
+      ctx.strokeStyle = "#ffffff";
       ctx.lineWidth = 1.5;
+      ctx.setLineDash([5, 3]);
       ctx.beginPath();
       if (shape === "box") {
         const [x0, y0] = d.start;
@@ -298,13 +544,14 @@ export default function GridMosaicView(props) {
         ctx.closePath();
       }
       ctx.stroke();
+      ctx.setLineDash([]);
     });
   };
 
   const onMouseUp = (e) => {
     const d = dragRef.current;
     dragRef.current = null;
-    if (!d || !grid) return;
+    if (!d || !ready) return;
     const p = pointer(e);
     const shape = e.shiftKey && mode === "pan" ? "box" : mode;
     if (!d.moved) {
@@ -315,8 +562,8 @@ export default function GridMosaicView(props) {
         return;
       }
       beforeClick.current = appSelected;
-      const i = hit(viewRef.current, index, grid.rows, grid.cols, p[0], p[1]);
-      if (i >= 0) select([i], e.ctrlKey || e.metaKey);
+      const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, p[0], p[1]);
+      if (selectable(c)) select([c], e.ctrlKey || e.metaKey);
       else if (!(e.ctrlKey || e.metaKey)) setSelected(asSelection([], appSelected));
       return;
     }
@@ -324,21 +571,63 @@ export default function GridMosaicView(props) {
     const [x0, y0] = d.start;
     const polygon =
       shape === "box" ? [[x0, y0], [p[0], y0], [p[0], p[1]], [x0, p[1]]] : d.path.concat([p]);
-    select(inPolygon(viewRef.current, cells, polygon), e.ctrlKey || e.metaKey);
+    select(
+      inPolygon(viewRef.current, cells.occupied, grid.rows, grid.cols, polygon).filter(selectable),
+      e.ctrlKey || e.metaKey
+    );
   };
 
   const onDoubleClick = (e) => {
-    if (!grid) return;
+    if (!ready) return;
     const [sx, sy] = pointer(e);
-    const i = hit(viewRef.current, index, grid.rows, grid.cols, sx, sy);
-    if (i >= 0) trigger("on_open_sample", { id: objects ? cells.sample_id[i] : cells.id[i] });
+    const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, sx, sy);
+    if (selectable(c)) trigger("on_open_sample", { id: objects ? cells.sampleIdAt(c) : cells.idAt(c) });
   };
+
+  const runList = (
+    <select
+      value={key || ""}
+      onChange={(e) => trigger("on_change_key", { value: e.target.value })}
+      onFocus={() => trigger("on_refresh", {})}
+      style={{ ...BUTTON, padding: "2px 4px" }}
+      data-testid="gridtsne-key"
+    >
+      {keys.map((k) => (
+        <option key={k} value={k}>
+          {k}
+        </option>
+      ))}
+      {pending.map((p) => (
+        <option key={p.id} value={`pending:${p.id}`} disabled data-testid="gridtsne-pending-run" data-state={p.state}>
+          {p.key} — {p.state}
+          {p.state === "running" && p.progress != null ? ` ${Math.round(p.progress * 100)}%` : ""}
+        </option>
+      ))}
+    </select>
+  );
+  const pendingLine = pending.length ? (
+    <div data-testid="gridtsne-pending" style={{ ...ONE_LINE, color: "#aaa" }}>
+      {pending
+        .map(
+          (p) =>
+            `${p.key}: ${p.state}` +
+            (p.state === "running" && p.progress != null ? ` ${Math.round(p.progress * 100)}%` : "") +
+            (p.label ? ` (${p.label})` : "")
+        )
+        .join(" | ")}
+    </div>
+  ) : null;
 
   if (!keys.length) {
     return (
       <div style={{ padding: 16, color: "#bbb" }} data-testid="gridtsne-empty">
-        No grid runs on this dataset yet. Run <b>Gridded t-SNE: compute similarity grid</b> from
-        the operator menu.{" "}
+        {pending.length ? (
+          pendingLine
+        ) : (
+          <span>
+            No grid runs on this dataset yet. Run <b>Gridded t-SNE: compute similarity grid</b> from the operator menu.{" "}
+          </span>
+        )}
         <button style={BUTTON} onClick={() => trigger("on_refresh", {})} data-testid="gridtsne-refresh">
           Look again
         </button>
@@ -346,34 +635,30 @@ export default function GridMosaicView(props) {
     );
   }
 
-  const nSelected = selectedIdx.length;
+  const nSelected = selectedCells.length;
+  const hoverInfo = hover ? info.get(hover.cell) : null;
   const selectionText =
-    nSelected === 1 ? `Selected: ${cells.name[selectedIdx[0]]}` : nSelected ? `${nSelected} selected` : "";
-  const nInView = inView ? inView.reduce((a, b) => a + b, 0) : cells ? cells.id.length : 0;
-  const legend = (grid && grid.legend) || [];
+    nSelected === 1
+      ? `Selected: ${(info.get(selectedCells[0]) || {}).name || "1 " + (objects ? "object" : "sample")}`
+      : nSelected
+      ? `${nSelected} selected`
+      : "";
+  const total = grid ? grid.n : 0;
+  const nInView = inViewData ? inViewData.count : total;
   const summary = grid
-    ? `${key}: ${grid.rows} x ${grid.cols}, ${cells.id.length} ${
+    ? `${key}: ${grid.rows} x ${grid.cols}, ${total} ${
         { labels: "objects", frames: "frames" }[grid.items] || "samples"
-      }, ${nInView} in view` +
-      (grid.metrics ? ` | ${grid.metrics}` : "")
+      }, ${nInView} in view` + (grid.metrics ? ` | ${grid.metrics}` : "")
     : "";
+  const colorFields = (grid && grid.color_fields) || [];
+  const tipW = 180;
+  const tipLeft = hover ? Math.min(hover.x + 14, size.width - tipW - 4) : 0;
+  const tipTop = hover ? (hover.y + 150 > size.height ? Math.max(0, hover.y - 150) : hover.y + 14) : 0;
 
   return (
     <div style={{ width: "100%", color: "#ddd", fontSize: 13 }} data-testid="gridtsne-view">
       <div style={{ display: "flex", gap: 6, alignItems: "center", flexWrap: "wrap", padding: "4px 0" }}>
-        <select
-          value={key || ""}
-          onChange={(e) => trigger("on_change_key", { value: e.target.value })}
-          onFocus={() => trigger("on_refresh", {})}
-          style={{ ...BUTTON, padding: "2px 4px" }}
-          data-testid="gridtsne-key"
-        >
-          {keys.map((k) => (
-            <option key={k} value={k}>
-              {k}
-            </option>
-          ))}
-        </select>
+        {runList}
         <button
           style={BUTTON}
           onClick={() => trigger("on_refresh", {})}
@@ -385,7 +670,7 @@ export default function GridMosaicView(props) {
         {["pan", "box", "lasso"].map((m) => (
           <button
             key={m}
-            style={{ ...BUTTON, background: mode === m ? "#ff6d04" : BUTTON.background }}
+            style={{ ...BUTTON, background: mode === m ? "#555" : BUTTON.background, borderColor: mode === m ? "#ddd" : "#555" }}
             onClick={() => setMode(m)}
             title={m === "pan" ? "drag to pan (shift-drag: box select)" : `drag to ${m}-select`}
             data-testid={`gridtsne-mode-${m}`}
@@ -394,11 +679,12 @@ export default function GridMosaicView(props) {
             {m}
           </button>
         ))}
-        <button style={BUTTON} onClick={() => zoom(1.5)} data-testid="gridtsne-zoom-in">+</button>
-        <button style={BUTTON} onClick={() => zoom(1 / 1.5)} data-testid="gridtsne-zoom-out">-</button>
+        <button style={BUTTON} onClick={() => ready && zoom(1.5)} data-testid="gridtsne-zoom-in">+</button>
+        <button style={BUTTON} onClick={() => ready && zoom(1 / 1.5)} data-testid="gridtsne-zoom-out">-</button>
         <button
           style={BUTTON}
           onClick={() => {
+            if (!ready) return;
             viewRef.current = fitView(size.width, size.height, grid.rows, grid.cols);
             redraw();
           }}
@@ -408,10 +694,27 @@ export default function GridMosaicView(props) {
         <button style={BUTTON} onClick={() => trigger("on_selection_to_view", {})} data-testid="gridtsne-to-view">
           Selection to view
         </button>
-        <button style={BUTTON} onClick={() => setSelected(asSelection([], appSelected))}>
+        <button style={BUTTON} onClick={() => ready && setSelected(asSelection([], appSelected))}>
           Clear selection
         </button>
+        <label style={{ display: "flex", gap: 4, alignItems: "center" }}>
+          colour by
+          <select
+            value={(data.color && data.color.field) || ""}
+            onChange={(e) => trigger("on_color_by", { field: e.target.value })}
+            style={{ ...BUTTON, padding: "2px 4px" }}
+            data-testid="gridtsne-color-by"
+          >
+            <option value="">none</option>
+            {colorFields.map((f) => (
+              <option key={f.path} value={f.path}>
+                {f.path}
+              </option>
+            ))}
+          </select>
+        </label>
       </div>
+      {pendingLine}
       <div data-testid="gridtsne-summary" style={{ padding: "2px 0", ...ONE_LINE }} title={summary}>
         {summary}
       </div>
@@ -437,7 +740,13 @@ export default function GridMosaicView(props) {
           }}
           data-testid="gridtsne-canvas"
           tabIndex={0}
-          data-render-ms={lastMs === null ? "" : lastMs.toFixed(2)}
+          data-render-ms={lastMs === null || !ready ? "" : lastMs.toFixed(2)}
+          data-in-view={inViewData ? String(inViewData.count) : ""}
+          data-selected={String(nSelected)}
+          data-current-cell={String(currentCell)}
+          data-color-field={(coloring && colorField) || ""}
+          data-hidden-cells={String(layers.hidden ? layers.hidden.reduce((a, b) => a + b, 0) : 0)}
+          data-drawn={String(drawnView)}
           onMouseDown={onMouseDown}
           onMouseMove={onMouseMove}
           onMouseUp={onMouseUp}
@@ -447,37 +756,118 @@ export default function GridMosaicView(props) {
           }}
           onDoubleClick={onDoubleClick}
         />
-        {hover && cells && (
+        {!ready && grid && (
+          <div style={{ position: "absolute", left: 12, top: 12, color: "#aaa" }} data-testid="gridtsne-loading">
+            {cellsError ? `Could not load the run's cells: ${cellsError}` : "Loading the run..."}
+          </div>
+        )}
+        {hover && ready && (
           <div
             data-testid="gridtsne-hover"
             style={{
               position: "absolute",
-              left: hover.x + 12,
-              top: hover.y + 12,
-              background: "rgba(20,20,20,0.9)",
+              left: Math.max(0, tipLeft),
+              top: tipTop,
+              width: tipW,
+              background: "rgba(20,20,20,0.92)",
               border: "1px solid #555",
-              padding: "2px 6px",
+              padding: 4,
               pointerEvents: "none",
-              whiteSpace: "nowrap",
+              boxSizing: "border-box",
             }}
           >
-            {cells.name[hover.i]}
-            {cells.label && cells.label[hover.i] != null ? ` | ${cells.label[hover.i]}` : ""}
+            {hoverInfo && hoverInfo.filepath && (
+              <img
+                src={mediaUrl(hoverInfo.filepath)}
+                alt=""
+                data-testid="gridtsne-hover-thumb"
+                style={{ display: "block", maxWidth: "100%", maxHeight: 110, margin: "0 auto 2px" }}
+              />
+            )}
+            <div style={ONE_LINE}>
+              {hoverInfo
+                ? `${hoverInfo.name}${hoverInfo.label != null ? ` | ${hoverInfo.label}` : ""}`
+                : "…"}
+            </div>
+            {coloring && coloring.kind === "continuous" && (
+              <div style={ONE_LINE}>
+                {colorField}: {fmt(coloring.values[hover.cell])}
+              </div>
+            )}
           </div>
         )}
       </div>
-      {legend.length > 0 && (
-        <div style={{ display: "flex", gap: 10, flexWrap: "wrap", paddingTop: 4 }} data-testid="gridtsne-legend">
-          {legend.map(([name, color]) => (
-            <span key={name}>
-              <span
-                style={{ display: "inline-block", width: 10, height: 10, border: `3px solid ${color}`, marginRight: 4 }}
-              />
-              {name}
-            </span>
-          ))}
-        </div>
-      )}
+      <Legend
+        coloring={coloring}
+        colorData={colorData}
+        hiddenCats={hiddenCats}
+        setHiddenCats={setHiddenCats}
+        range={range}
+        setRange={setRange}
+      />
+    </div>
+  );
+}
+
+/** What the colours mean: categories that toggle, or a colour bar with its range. */
+function Legend({ coloring, colorData, hiddenCats, setHiddenCats, range, setRange }) {
+  if (!coloring) return null;
+  if (coloring.kind === "continuous") {
+    const [lo, hi] = range || [colorData.min, colorData.max];
+    const input = (value, index) => (
+      <input
+        type="number"
+        step="any"
+        value={value === null || value === undefined ? "" : value}
+        onChange={(e) => {
+          const v = Number(e.target.value);
+          if (!Number.isFinite(v)) return;
+          setRange(index === 0 ? [v, hi] : [lo, v]);
+        }}
+        style={{ ...BUTTON, width: 80, padding: "1px 4px" }}
+        data-testid={index === 0 ? "gridtsne-range-min" : "gridtsne-range-max"}
+      />
+    );
+    return (
+      <div style={{ display: "flex", gap: 8, alignItems: "center", paddingTop: 4 }} data-testid="gridtsne-colorbar">
+        <span>{colorData.field}</span>
+        {input(fmt(lo) === "" ? lo : Number(fmt(lo)), 0)}
+        <span
+          data-testid="gridtsne-colorbar-gradient"
+          style={{ display: "inline-block", width: 200, height: 12, background: viridisGradient(), border: "1px solid #555" }}
+        />
+        {input(fmt(hi) === "" ? hi : Number(fmt(hi)), 1)}
+        <button style={BUTTON} onClick={() => setRange([colorData.min, colorData.max])}>
+          reset
+        </button>
+      </div>
+    );
+  }
+  const toggle = (k) =>
+    setHiddenCats((old) => {
+      const next = new Set(old);
+      next.has(k) ? next.delete(k) : next.add(k);
+      return next;
+    });
+  return (
+    <div style={{ display: "flex", gap: 10, flexWrap: "wrap", paddingTop: 4 }} data-testid="gridtsne-legend">
+      {colorData.categories.map((name, k) => (
+        <span
+          key={name}
+          onClick={() => toggle(k)}
+          title="click to hide or show these cells"
+          style={{ cursor: "pointer", opacity: hiddenCats.has(k) ? 0.4 : 1, userSelect: "none" }}
+          data-testid="gridtsne-legend-entry"
+          data-name={name}
+          data-color={coloring.colors[k]}
+          data-hidden={hiddenCats.has(k) ? "true" : "false"}
+        >
+          <span
+            style={{ display: "inline-block", width: 10, height: 10, border: `3px solid ${coloring.colors[k]}`, marginRight: 4 }}
+          />
+          {name} ({colorData.counts[k]})
+        </span>
+      ))}
     </div>
   );
 }

@@ -1,21 +1,29 @@
 // Drawing and hit-testing for the mosaic canvas; no React, no App state.
+// Cells are indexed row * cols + col (see cells.js).
 //
 // Coordinates: "grid" units have one unit per cell, cell (r, c) spanning
 // [c, c+1) x [r, r+1). The view maps grid -> screen as screen = grid * scale + offset.
 
-export const DIM = "rgba(0,0,0,0.72)";
-export const SELECTED = "rgba(255,109,4,0.55)";
-
-/** Index from (row, col) to sample index, -1 for empty cells. */
-export function cellIndex(cells, rows, cols) {
-  const index = new Int32Array(rows * cols).fill(-1);
-  for (let i = 0; i < cells.row.length; i++) index[cells.row[i] * cols + cells.col[i]] = i;
-  return index;
-}
+export const DIM = [0, 0, 0, 184];
+// selection: white, which is no colour of the App's label pool
+export const SELECTED = [255, 255, 255, 150];
+export const HIDDEN = [24, 24, 24, 255]; // the canvas background
+export const FILL_ALPHA = 120; // colour-by fill when cells are too small for borders
+export const BORDER_FROM_PX = 10; // screen px per cell from which colours are borders
 
 export function fitView(width, height, rows, cols) {
   const scale = Math.max(1e-6, Math.min(width / cols, height / rows));
   return { scale, x: (width - cols * scale) / 2, y: (height - rows * scale) / 2 };
+}
+
+/** The same zoom around the old centre after the canvas changed size. */
+export function resizeView(view, oldSize, newSize) {
+  if (!view) return view;
+  return {
+    scale: view.scale,
+    x: view.x + (newSize.width - oldSize.width) / 2,
+    y: view.y + (newSize.height - oldSize.height) / 2,
+  };
 }
 
 /** Zooms by `factor` keeping the grid point under (sx, sy) fixed. */
@@ -29,45 +37,93 @@ export function toGrid(view, sx, sy) {
   return [(sx - view.x) / view.scale, (sy - view.y) / view.scale];
 }
 
-/** Sample index under a screen point, or -1. */
-export function hit(view, index, rows, cols, sx, sy) {
+/** The occupied cell under a screen point, or -1. */
+export function hit(view, occupied, rows, cols, sx, sy) {
   const [gx, gy] = toGrid(view, sx, sy);
   const c = Math.floor(gx);
   const r = Math.floor(gy);
   if (r < 0 || c < 0 || r >= rows || c >= cols) return -1;
-  return index[r * cols + c];
+  const cell = r * cols + c;
+  return occupied && occupied[cell] ? cell : -1;
 }
 
-/** Sample indices whose cell centres lie inside a screen-space polygon. */
-export function inPolygon(view, cells, polygon) {
+/** Occupied cells whose centres lie inside a screen-space polygon. */
+export function inPolygon(view, occupied, rows, cols, polygon) {
   const pts = polygon.map(([sx, sy]) => toGrid(view, sx, sy));
+  const xs = pts.map((p) => p[0]);
+  const ys = pts.map((p) => p[1]);
+  const c0 = Math.max(0, Math.floor(Math.min(...xs)));
+  const c1 = Math.min(cols - 1, Math.ceil(Math.max(...xs)));
+  const r0 = Math.max(0, Math.floor(Math.min(...ys)));
+  const r1 = Math.min(rows - 1, Math.ceil(Math.max(...ys)));
   const out = [];
-  for (let i = 0; i < cells.row.length; i++) {
-    const x = cells.col[i] + 0.5;
-    const y = cells.row[i] + 0.5;
-    let inside = false;
-    for (let a = 0, b = pts.length - 1; a < pts.length; b = a++) {
-      const [xa, ya] = pts[a];
-      const [xb, yb] = pts[b];
-      if (ya > y !== yb > y && x < ((xb - xa) * (y - ya)) / (yb - ya) + xa) inside = !inside;
+  for (let r = r0; r <= r1; r++) {
+    for (let c = c0; c <= c1; c++) {
+      const cell = r * cols + c;
+      if (!occupied[cell]) continue;
+      const x = c + 0.5;
+      const y = r + 0.5;
+      let inside = false;
+      for (let a = 0, b = pts.length - 1; a < pts.length; b = a++) {
+        const [xa, ya] = pts[a];
+        const [xb, yb] = pts[b];
+        if (ya > y !== yb > y && x < ((xb - xa) * (y - ya)) / (yb - ya) + xa) inside = !inside;
+      }
+      if (inside) out.push(cell);
     }
-    if (inside) out.push(i);
   }
   return out;
 }
 
-/** A rows x cols canvas, one pixel per cell: dimmed and selected cells. */
-export function overlayCanvas(cells, rows, cols, inView, selectedIdx) {
+/** The cells' range [r0, r1] x [c0, c1] visible on a width x height canvas. */
+export function visibleCells(view, rows, cols, width, height) {
+  const [gx0, gy0] = toGrid(view, 0, 0);
+  const [gx1, gy1] = toGrid(view, width, height);
+  return {
+    r0: Math.max(0, Math.floor(gy0)), r1: Math.min(rows - 1, Math.floor(gy1)),
+    c0: Math.max(0, Math.floor(gx0)), c1: Math.min(cols - 1, Math.floor(gx1)),
+  };
+}
+
+/**
+ * A rows x cols canvas, one pixel per cell: the colour-by fill (`fill`: RGBA
+ * per cell or null), hidden cells (`hidden`: 0/1 per cell), dimmed cells
+ * (outside the view) and selected ones.
+ */
+export function overlayCanvas(rows, cols, occupied, { fill, hidden, inView, selected }) {
   const canvas = document.createElement("canvas");
   canvas.width = cols;
   canvas.height = rows;
   const ctx = canvas.getContext("2d");
-  ctx.fillStyle = DIM;
-  for (let i = 0; i < cells.row.length; i++) {
-    if (inView && !inView[i]) ctx.fillRect(cells.col[i], cells.row[i], 1, 1);
+  const image = ctx.createImageData(cols, rows);
+  const px = image.data;
+  const put = (cell, [r, g, b, a]) => {
+    const o = cell * 4;
+    // "over" compositing of straight-alpha colours
+    const ao = px[o + 3] / 255;
+    const an = a / 255;
+    const out = an + ao * (1 - an);
+    if (out <= 0) return;
+    px[o] = (r * an + px[o] * ao * (1 - an)) / out;
+    px[o + 1] = (g * an + px[o + 1] * ao * (1 - an)) / out;
+    px[o + 2] = (b * an + px[o + 2] * ao * (1 - an)) / out;
+    px[o + 3] = out * 255;
+  };
+  const n = rows * cols;
+  for (let cell = 0; cell < n; cell++) {
+    if (!occupied[cell]) continue;
+    if (hidden && hidden[cell]) {
+      put(cell, HIDDEN);
+      continue;
+    }
+    if (fill) {
+      const o = cell * 4;
+      if (fill[o + 3]) put(cell, [fill[o], fill[o + 1], fill[o + 2], FILL_ALPHA]);
+    }
+    if (inView && !inView[cell]) put(cell, DIM);
   }
-  ctx.fillStyle = SELECTED;
-  for (const i of selectedIdx) ctx.fillRect(cells.col[i], cells.row[i], 1, 1);
+  if (selected) for (const cell of selected) if (occupied[cell] && !(hidden && hidden[cell])) put(cell, SELECTED);
+  ctx.putImageData(image, 0, 0);
   return canvas;
 }
 
@@ -82,10 +138,11 @@ export function pickLevel(tiles, cellPx, wanted) {
 
 /**
  * Draws the overview, then (when zoomed past it) the visible Deep Zoom tiles
- * of the matching level, loading missing ones through `getTile`, then the
- * overlay. Returns the number of tiles still loading.
+ * of the matching level, loading missing ones through `getTile`, then what
+ * `beforeOverlay` draws (it returns how many of its images are loading), then
+ * the overlay. Returns the number of tiles and images still loading.
  */
-export function draw(ctx, width, height, view, grid, overview, overlay, getTile) {
+export function draw(ctx, width, height, view, grid, overview, overlay, getTile, beforeOverlay) {
   ctx.clearRect(0, 0, width, height);
   const gw = grid.cols * view.scale;
   const gh = grid.rows * view.scale;
@@ -127,9 +184,91 @@ export function draw(ctx, width, height, view, grid, overview, overlay, getTile)
       }
     }
   }
+  if (beforeOverlay) loading += beforeOverlay();
   if (overlay) {
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(overlay, view.x, view.y, gw, gh);
   }
   return loading;
+}
+
+/** Screen rectangle [x, y, size] of a cell. */
+export function cellRect(view, cols, cell) {
+  const r = Math.floor(cell / cols);
+  const c = cell - r * cols;
+  return [view.x + c * view.scale, view.y + r * view.scale, view.scale];
+}
+
+/**
+ * Full-resolution images of the visible cells (zoomed past the mosaic's own
+ * pixels), centre-cropped as the mosaic crops them; `imageOf(cell)` returns a
+ * loaded image and its crop box (relative) or null. Returns how many are missing.
+ */
+export function drawSharp(ctx, view, cols, cells, imageOf) {
+  let missing = 0;
+  ctx.imageSmoothingEnabled = true;
+  for (const cell of cells) {
+    const got = imageOf(cell);
+    if (!got) {
+      missing++;
+      continue;
+    }
+    const { img, box } = got;
+    const [x, y, s] = cellRect(view, cols, cell);
+    let sx = 0;
+    let sy = 0;
+    let sw = img.naturalWidth;
+    let sh = img.naturalHeight;
+    if (box) {
+      sx = box[0] * sw;
+      sy = box[1] * sh;
+      sw = (box[2] - box[0]) * sw;
+      sh = (box[3] - box[1]) * sh;
+    }
+    const side = Math.min(sw, sh);
+    ctx.drawImage(img, sx + (sw - side) / 2, sy + (sh - side) / 2, side, side, x, y, s, s);
+  }
+  return missing;
+}
+
+/** Colour-by borders of the visible cells, wide enough to cover the ones the
+ * mosaic was rendered with. `colorOf(cell)` is a CSS colour or null. */
+export function drawBorders(ctx, view, cols, cells, colorOf) {
+  const lw = Math.max(2, view.scale * 0.08);
+  ctx.lineWidth = lw;
+  for (const cell of cells) {
+    const color = colorOf(cell);
+    if (!color) continue;
+    const [x, y, s] = cellRect(view, cols, cell);
+    ctx.strokeStyle = color;
+    ctx.strokeRect(x + lw / 2, y + lw / 2, s - lw, s - lw);
+  }
+}
+
+/** Selected cells, zoomed in: a white frame inside the cell. */
+export function drawSelected(ctx, view, cols, cells) {
+  const lw = Math.max(2, view.scale * 0.06);
+  ctx.lineWidth = lw;
+  ctx.strokeStyle = "#ffffff";
+  for (const cell of cells) {
+    const [x, y, s] = cellRect(view, cols, cell);
+    ctx.strokeRect(x + lw * 1.5, y + lw * 1.5, s - lw * 3, s - lw * 3);
+  }
+}
+
+/** The sample open in the modal: a ring of at least 14 px around its cell, so
+ * that it shows at any zoom. */
+export function drawCurrent(ctx, view, cols, cell) {
+  const [x, y, s] = cellRect(view, cols, cell);
+  const size = Math.max(14, s + 6);
+  const cx = x + s / 2;
+  const cy = y + s / 2;
+  ctx.lineWidth = 4;
+  ctx.strokeStyle = "#000000";
+  ctx.strokeRect(cx - size / 2, cy - size / 2, size, size);
+  ctx.lineWidth = 2;
+  ctx.strokeStyle = "#ffffff";
+  ctx.setLineDash([4, 3]);
+  ctx.strokeRect(cx - size / 2, cy - size / 2, size, size);
+  ctx.setLineDash([]);
 }

@@ -1,0 +1,343 @@
+"""What the ``grid_mosaic`` panel sends to the browser, and how compactly.
+
+At 100,000 cells, lists of ids and names in JSON cost megabytes and seconds on
+every view change. So everything here is indexed by grid cell
+(``row * cols + col``):
+
+- the run's cells go once per run version as a binary file (12-byte ObjectIds
+  per cell, zeros for an empty one) that the App serves at ``/media`` and the
+  browser caches by URL;
+- the current view is a bitmask over the cells, read from MongoDB with one
+  aggregation (no per-sample Python objects);
+- the values of a "colour by" field are one typed array (category codes or
+  float32 values), base64 in the panel data;
+- names, labels and file paths are looked up for the cells the user hovers or
+  zooms into, not sent up front.
+
+Runs are cached per (dataset, key, version) in the App server's process.
+"""
+
+import base64
+import hashlib
+import os
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gridtsne.fo import items, runs
+
+NO_CATEGORY = 0xFFFF
+MAX_CATEGORIES = 24  # more distinct values: the rarest become "other"
+MAX_INFO_CELLS = 600
+_CACHE_RUNS = 4
+_CACHE_FILES = 32
+
+
+@dataclass
+class PanelRun:
+    """A run as the panel needs it: which item sits in which cell."""
+
+    key: str
+    version: str
+    rows: int
+    cols: int
+    kind: str
+    cell: np.ndarray  # int64 cell per placed item
+    ids: list  # item ids (str), in the order of ``cell``
+    sample_ids: list = None  # objects: the id of each one's sample
+    _cell_of: dict = field(default=None, repr=False)
+
+    @property
+    def n_cells(self):
+        return self.rows * self.cols
+
+    def cell_of(self, item_id):
+        if self._cell_of is None:
+            self._cell_of = dict(zip(self.ids, self.cell.tolist()))
+        return self._cell_of.get(item_id)
+
+    def item_at(self, cells):
+        """Item positions (into ``ids``) of the given cells; -1 where empty."""
+        index = np.full(self.n_cells, -1, dtype=np.int64)
+        index[self.cell] = np.arange(len(self.cell))
+        return index[np.asarray(cells, dtype=np.int64)]
+
+
+_runs = OrderedDict()
+_lock = threading.Lock()
+
+
+def panel_run(results):
+    """The cached :class:`PanelRun` of a loaded run (read once per version)."""
+    token = (str(results.dataset._doc.id), results.key, results.version)
+    with _lock:
+        if token in _runs:
+            _runs.move_to_end(token)
+            return _runs[token]
+    run = _read_run(results)
+    with _lock:
+        _runs[token] = run
+        while len(_runs) > _CACHE_RUNS:
+            _runs.popitem(last=False)
+    return run
+
+
+def _read_run(results):
+    rows, cols = results.rows, results.cols
+    if results.kind == items.SAMPLES:
+        row, col = results.fields["row"], results.fields["col"]
+        docs = list(results.placed_view()._aggregate(pipeline=[{"$group": {
+            "_id": None, "id": {"$push": "$_id"},
+            "cell": {"$push": {"$add": [{"$multiply": ["$" + row, cols]}, "$" + col]}}}}]))
+        ids = [str(i) for i in docs[0]["id"]] if docs else []
+        cell = np.asarray(docs[0]["cell"] if docs else [], dtype=np.int64)
+        return PanelRun(results.key, results.version, rows, cols, results.kind, cell, ids)
+    layout = results.layout()
+    cell = np.asarray(layout["row"], dtype=np.int64) * cols + np.asarray(layout["col"],
+                                                                          dtype=np.int64)
+    return PanelRun(results.key, results.version, rows, cols, results.kind, cell,
+                    list(layout["id"]), layout.get("sample_id"))
+
+
+def cache_dir():
+    """Where the panel's per-version cell files live (not the run's folder,
+    which only the run's writer touches)."""
+    folder = os.path.join(tempfile.gettempdir(), "gridtsne-panel-%d" % os.getuid())
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    return folder
+
+
+def cells_file(results, run):
+    """Path of the run version's binary cell file (made once): per cell a
+    12-byte ObjectId of its item, then for objects one of its sample."""
+    token = "%s|%s|%s" % (results.dataset._doc.id, run.key, run.version)
+    path = os.path.join(cache_dir(), hashlib.sha1(token.encode()).hexdigest() + ".cells")
+    if os.path.isfile(path):
+        return path
+    blobs = [_ids_per_cell(run.ids, run)]
+    if run.sample_ids is not None:
+        blobs.append(_ids_per_cell(run.sample_ids, run))
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        for blob in blobs:
+            f.write(blob)
+    os.replace(tmp, path)
+    _prune(os.path.dirname(path))
+    return path
+
+
+def _ids_per_cell(ids, run):
+    out = np.zeros((run.n_cells, 12), dtype=np.uint8)
+    if ids:
+        raw = np.frombuffer(bytes.fromhex("".join(ids)), dtype=np.uint8).reshape(-1, 12)
+        out[run.cell] = raw
+    return out.tobytes()
+
+
+def _prune(folder):
+    files = sorted((os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".cells")),
+                   key=os.path.getmtime)
+    for path in files[:-_CACHE_FILES]:
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+
+
+def pack_mask(run, cells):
+    """A little-endian bitmask over the run's cells, base64."""
+    mask = np.zeros(run.n_cells, dtype=bool)
+    cells = np.asarray(cells, dtype=np.int64)
+    mask[cells[(cells >= 0) & (cells < run.n_cells)]] = True
+    return base64.b64encode(np.packbits(mask, bitorder="little").tobytes()).decode()
+
+
+def view_cells(run, results, view):
+    """Cells of the run's items that ``view`` shows (filters and sidebar
+    filters included); for objects, those its label filters or patches keep."""
+    if run.kind == items.SAMPLES and not getattr(view, "_is_patches", False) \
+            and not getattr(view, "_is_frames", False) \
+            and view._root_dataset._doc.id == results.dataset._doc.id:
+        row, col = results.fields["row"], results.fields["col"]
+        docs = list(view._aggregate(pipeline=[
+            {"$match": {row: {"$type": "number"}}},
+            {"$group": {"_id": None, "cell": {"$push": {"$add": [
+                {"$multiply": ["$" + row, run.cols]}, "$" + col]}}}}]))
+        return np.asarray(docs[0]["cell"] if docs else [], dtype=np.int64)
+    from gridtsne.fo.panel import view_item_ids
+
+    cells = (run.cell_of(i) for i in view_item_ids(view, results))
+    return np.asarray([c for c in cells if c is not None], dtype=np.int64)
+
+
+def colorable_fields(results):
+    """Fields a run's cells can be coloured by: [{path, kind}], kind
+    ``categorical`` (labels, tags, strings, booleans) or ``continuous``
+    (ints, floats). Paths are relative to the run's items."""
+    import fiftyone as fo
+
+    view = results.dataset
+    out = []
+    if results.kind == items.LABELS:
+        list_path = items.patches_list_path(view, results.record.patches_field)
+        schema = view.get_field_schema(flat=True)
+        out.append({"path": "label", "kind": "categorical"})
+        for path, f in sorted(schema.items()):
+            if not path.startswith(list_path + ".") or path.count(".") != list_path.count(".") + 1:
+                continue
+            name = path[len(list_path) + 1:]
+            kind = _kind(f)
+            if kind and name not in ("label", "id", "_id", "index"):
+                out.append({"path": name, "kind": kind})
+        return out
+    schema = view.get_frame_field_schema() if results.kind == items.FRAMES else \
+        view.get_field_schema()
+    for name, f in sorted(schema.items()):
+        if name in ("id", "filepath", "frame_number", "created_at", "last_modified_at"):
+            continue
+        doc = getattr(f, "document_type", None)
+        if doc is not None and issubclass(doc, fo.Classification):
+            out.append({"path": name + ".label", "kind": "categorical"})
+        elif name == "tags":
+            out.append({"path": "tags", "kind": "categorical"})
+        else:
+            kind = "categorical" if name.endswith("_group") else _kind(f)
+            if kind and not name.endswith(("_row", "_col")):
+                out.append({"path": name, "kind": kind})
+    return out
+
+
+def _kind(f):
+    import fiftyone as fo
+
+    if isinstance(f, (fo.StringField, fo.BooleanField)):
+        return "categorical"
+    if isinstance(f, (fo.IntField, fo.FloatField)) and not isinstance(f, fo.ObjectIdField):
+        return "continuous"
+    return None
+
+
+def item_values(run, results, path):
+    """The values of ``path`` (relative to the items) per placed item, in the
+    order of ``run.ids``."""
+    view = results.placed_view()
+    if run.kind == items.SAMPLES:
+        docs = list(view._aggregate(pipeline=[{"$group": {
+            "_id": None, "id": {"$push": "$_id"},
+            "v": {"$push": {"$ifNull": ["$" + path, None]}}}}]))
+        if not docs:
+            return []
+        by_id = dict(zip((str(i) for i in docs[0]["id"]), docs[0]["v"]))
+        return [by_id.get(i) for i in run.ids]
+    if run.kind == items.LABELS:
+        list_path = items.patches_list_path(view, results.record.patches_field)
+        ids, values = view.values([list_path + ".id", list_path + "." + path], unwind=True)
+    else:
+        ids, values = view.values(["frames.id", "frames." + path], unwind=True)
+    by_id = dict(zip(ids, values))
+    return [by_id.get(i) for i in run.ids]
+
+
+def color_values(run, results, path, kind):
+    """The panel's "colour by" data for ``path``: per cell a category code
+    (``categorical``) or a float32 value (``continuous``), base64."""
+    values = item_values(run, results, path)
+    out = {"field": path, "kind": kind}
+    if kind == "continuous":
+        per_item = np.array([np.nan if v is None or isinstance(v, (list, str)) else float(v)
+                             for v in values], dtype=np.float32)
+        per_cell = np.full(run.n_cells, np.nan, dtype=np.float32)
+        per_cell[run.cell] = per_item
+        finite = per_item[np.isfinite(per_item)]
+        out.update(min=float(finite.min()) if len(finite) else None,
+                   max=float(finite.max()) if len(finite) else None,
+                   values=base64.b64encode(per_cell.tobytes()).decode())
+        return out
+    names = [_category(v) for v in values]
+    counts = {}
+    for name in names:
+        if name is not None:
+            counts[name] = counts.get(name, 0) + 1
+    kept = sorted(counts, key=lambda n: (-counts[n], n))[:MAX_CATEGORIES]
+    if len(counts) > MAX_CATEGORIES:
+        kept = kept[:MAX_CATEGORIES - 1]
+    categories = sorted(kept)
+    code_of = {name: k for k, name in enumerate(categories)}
+    other = len(categories) if len(counts) > len(categories) else None
+    if other is not None:
+        categories.append("(other)")
+    codes = np.array([NO_CATEGORY if n is None else code_of.get(n, other) for n in names],
+                     dtype=np.uint16)
+    per_cell = np.full(run.n_cells, NO_CATEGORY, dtype=np.uint16)
+    per_cell[run.cell] = codes
+    out.update(categories=categories,
+               counts=np.bincount(codes[codes != NO_CATEGORY], minlength=len(categories))
+               .tolist(),
+               codes=base64.b64encode(per_cell.tobytes()).decode())
+    return out
+
+
+def _category(value):
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return ", ".join(sorted(str(v) for v in value)) or None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def cells_info(run, results, cells):
+    """{cell: {name, label, filepath[, box]}} for the cells asked about (hover,
+    sharp zoom), at most :data:`MAX_INFO_CELLS` at a time."""
+    cells = [int(c) for c in cells][:MAX_INFO_CELLS]
+    at = run.item_at(cells) if cells else []
+    wanted = {run.ids[k]: c for c, k in zip(cells, at) if k >= 0}
+    if not wanted:
+        return {}
+    view = results.placed_view()
+    label = results.options.label_field
+    out = {}
+    if run.kind == items.LABELS:
+        list_path = items.patches_list_path(view, results.record.patches_field)
+        sample_ids = {run.sample_ids[k] for k in at if k >= 0}
+        sub = view.select(list(sample_ids))
+        context = getattr(results.record, "patch_context", None) or 0.0
+        for sid, path, lids, boxes, labels in zip(*sub.values([
+                "id", "filepath", list_path + ".id", list_path + ".bounding_box",
+                list_path + ".label"])):
+            for lid, box, lab in zip(lids or [], boxes or [], labels or []):
+                if lid in wanted:
+                    out[str(wanted[lid])] = {
+                        "name": os.path.basename(path), "label": lab, "filepath": path,
+                        "box": _context_box(box, context)}
+        return out
+    if run.kind == items.FRAMES:
+        ids, paths = view.values(["frames.id", "frames.filepath"], unwind=True)
+        for i, p in zip(ids, paths):
+            if i in wanted:
+                out[str(wanted[i])] = {"name": os.path.basename(p or ""), "label": None,
+                                       "filepath": p}
+        return out
+    fields = ["id", "filepath"]
+    path = runs.label_path(view, label) if label else None
+    if path:
+        fields.append(path)
+    got = view.select(list(wanted)).values(fields)
+    labels = got[2] if path else [None] * len(got[0])
+    for i, p, lab in zip(got[0], got[1], labels):
+        out[str(wanted[i])] = {"name": os.path.basename(p), "filepath": p,
+                               "label": None if lab is None else str(lab)}
+    return out
+
+
+def _context_box(box, context):
+    if not box:
+        return None
+    x, y, w, h = box
+    x0, y0 = max(0.0, x - context * w), max(0.0, y - context * h)
+    x1, y1 = min(1.0, x + w + context * w), min(1.0, y + h + context * h)
+    return [x0, y0, x1, y1]
