@@ -47,6 +47,7 @@
       }
     }
     let idMap = null;
+    let bySample = null;
     const hexAt = (arr, c) => {
       let s = "";
       for (let k = c * 12, end = k + 12; k < end; k++) s += HEX[arr[k]];
@@ -65,6 +66,20 @@
           for (let c = 0; c < nCells; c++) if (occupied[c]) idMap.set(hexAt(ids, c), c);
         }
         return idMap.get(id);
+      },
+      /** cells of the objects of a sample (runs of objects) */
+      cellsOfSample: (id) => {
+        if (!sampleIds) return [];
+        if (!bySample) {
+          bySample = /* @__PURE__ */ new Map();
+          for (let c = 0; c < nCells; c++) {
+            if (!occupied[c]) continue;
+            const s = hexAt(sampleIds, c);
+            if (!bySample.has(s)) bySample.set(s, []);
+            bySample.get(s).push(c);
+          }
+        }
+        return bySample.get(id) || [];
       }
     };
   }
@@ -104,17 +119,28 @@
     "#cc33cc",
     "#777799"
   ];
-  function categoryColor(scheme, fieldPath, value) {
-    const pool = scheme && scheme.colorPool && scheme.colorPool.length && scheme.colorPool || DEFAULT_POOL;
-    const fields = scheme && scheme.fields || [];
-    const root = fieldPath ? fieldPath.split(".")[0] : null;
-    const setting = fields.find((f) => f.path === fieldPath || f.path === root);
-    if (setting && Array.isArray(setting.valueColors)) {
-      const hit2 = setting.valueColors.find((v) => String(v.value) === String(value));
-      if (hit2 && hit2.color) return hit2.color;
+  function categoryColors(scheme, colorMap, fieldPath, categories, counts) {
+    const configured = valueColorsFor(scheme, fieldPath);
+    const order = categories.map((_, k) => k).sort((a, b) => counts[b] - counts[a] || (categories[a] < categories[b] ? -1 : 1));
+    const out = new Array(categories.length);
+    for (const k of order) {
+      const name = categories[k];
+      out[k] = configured.get(name) || (colorMap ? colorMap(name) : fallbackColor(scheme, name));
     }
-    const seed = scheme && Number(scheme.colorSeed) || 0;
-    return pool[Math.abs(hashString(String(value)) + seed) % pool.length];
+    return out;
+  }
+  function valueColorsFor(scheme, fieldPath) {
+    const out = /* @__PURE__ */ new Map();
+    const fields = scheme && scheme.fields || [];
+    const parts = (fieldPath || "").split(".");
+    const leaf = parts[parts.length - 1];
+    const entry = fields.find((f) => f.path === fieldPath) || fields.find((f) => f.path === parts[0] && (f.colorByAttribute || "label") === leaf);
+    for (const v of entry && entry.valueColors || []) if (v && v.color) out.set(String(v.value), v.color);
+    return out;
+  }
+  function fallbackColor(scheme, value) {
+    const pool = scheme && scheme.colorPool && scheme.colorPool.length && scheme.colorPool || DEFAULT_POOL;
+    return pool[Math.abs(hashString(String(value))) % pool.length];
   }
   function hashString(str) {
     let hash = 0;
@@ -409,8 +435,9 @@
       }
     });
   }
-  const MODAL_SAMPLE_ID = safe("modal-sample-id", fos__namespace.modalSampleId);
+  const MODAL_SAMPLE_ID = safe("modal-sample-id", fos__namespace.currentSampleId || fos__namespace.modalSampleId);
   const COLOR_SCHEME = safe("color-scheme", fos__namespace.colorScheme);
+  const COLOR_MAP = safe("color-map", fos__namespace.colorMap);
   function selectedIds(selected) {
     if (!selected) return [];
     if (Array.isArray(selected)) return selected.map((label) => label.labelId);
@@ -419,6 +446,15 @@
   function mediaUrl(path, version) {
     const url = fos__namespace.getSampleSrc ? fos__namespace.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
     return version ? url + (url.includes("?") ? "&" : "?") + "v=" + encodeURIComponent(version) : url;
+  }
+  function focusModalLooker(deadline = performance.now() + 1e4) {
+    const looker = document.querySelector("[data-cy=modal-looker-container] [class*=looker]");
+    if (looker && typeof looker.focus === "function") {
+      if (!looker.hasAttribute("tabindex")) looker.setAttribute("tabindex", "-1");
+      looker.focus({ preventScroll: true });
+      if (document.activeElement === looker) return;
+    }
+    if (performance.now() < deadline) setTimeout(() => focusModalLooker(deadline), 100);
   }
   function lruGet(cache, key, make, limit) {
     let value = cache.get(key);
@@ -455,6 +491,7 @@
     const setAppSelected = objects ? setAppLabels : setAppSamples;
     const modalSampleId = useRecoilValue(MODAL_SAMPLE_ID);
     const colorScheme = useRecoilValue(COLOR_SCHEME);
+    const colorMap = useRecoilValue(COLOR_MAP);
     const [pending_, setPending] = React.useState(null);
     React.useEffect(() => setPending(null), [appSelected]);
     const selected = pending_ || appSelected;
@@ -555,9 +592,9 @@
         return { kind: "continuous", values: decodeValues(colorData.values) };
       }
       const categoryPath = grid && objects ? `${grid.field}.${colorData.field}` : colorData.field;
-      const colors = colorData.categories.map((name) => categoryColor(colorScheme, categoryPath, name));
+      const colors = categoryColors(colorScheme, colorMap, categoryPath, colorData.categories, colorData.counts);
       return { kind: "categorical", codes: decodeCodes(colorData.codes), colors, rgb: colors.map(rgbOf) };
-    }, [colorData, nCells, colorScheme]);
+    }, [colorData, nCells, colorScheme, colorMap]);
     const layers = React.useMemo(() => {
       if (!coloring || !cells) return { fill: null, hidden: null };
       const fill = new Uint8ClampedArray(nCells * 4);
@@ -607,13 +644,11 @@
     React.useEffect(() => {
       if (selectedCells.length === 1) askInfo([selectedCells[0]]);
     }, [selectedCells, askInfo]);
-    const currentCell = React.useMemo(() => {
-      if (!cells || !modalSampleId) return -1;
-      if (!objects) {
-        const c = cells.cellOf(modalSampleId);
-        return c === void 0 ? -1 : c;
-      }
-      return -1;
+    const currentCells = React.useMemo(() => {
+      if (!cells || !modalSampleId) return [];
+      if (objects) return cells.cellsOfSample(modalSampleId);
+      const c = cells.cellOf(modalSampleId);
+      return c === void 0 ? [] : [c];
     }, [cells, modalSampleId, objects]);
     const overlays = React.useMemo(() => {
       if (!ready) return null;
@@ -708,14 +743,18 @@
           const shown = new Set(visible);
           drawSelected(ctx, view, grid.cols, selectedCells.filter((c) => shown.has(c)));
         }
-        if (currentCell >= 0) drawCurrent(ctx, view, grid.cols, currentCell);
+        for (const c of currentCells) drawCurrent(ctx, view, grid.cols, c);
         canvas.dataset.tilesLoading = String(loading);
         canvas.dataset.scale = String(view.scale);
         canvas.dataset.sharp = String(sharp);
+        canvas.dataset.inViewDrawn = inViewData ? String(inViewData.count) : "";
+        canvas.dataset.selectedDrawn = String(selectedCells.length);
+        canvas.dataset.hiddenDrawn = String(layers.hidden ? layers.hidden.reduce((a, b) => a + b, 0) : 0);
+        canvas.dataset.colorDrawn = coloring && colorField || "";
         setLastMs(performance.now() - t0);
         setDrawnView((n) => n + 1);
       });
-    }, [ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf, selectedCells, currentCell]);
+    }, [ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf, selectedCells, currentCells, inViewData, layers, coloring, colorField]);
     redrawRef.current = redraw;
     React.useEffect(() => {
       const box = boxRef.current;
@@ -860,7 +899,10 @@
       if (!ready) return;
       const [sx, sy] = pointer(e);
       const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, sx, sy);
-      if (selectable(c)) trigger("on_open_sample", { id: objects ? cells.sampleIdAt(c) : cells.idAt(c) });
+      if (!selectable(c)) return;
+      canvasRef.current.blur();
+      trigger("on_open_sample", { id: objects ? cells.sampleIdAt(c) : cells.idAt(c) });
+      focusModalLooker();
     };
     const runList = /* @__PURE__ */ React.createElement(
       "select",
@@ -958,9 +1000,7 @@
         "data-render-ms": lastMs === null || !ready ? "" : lastMs.toFixed(2),
         "data-in-view": inViewData ? String(inViewData.count) : "",
         "data-selected": String(nSelected),
-        "data-current-cell": String(currentCell),
-        "data-color-field": coloring && colorField || "",
-        "data-hidden-cells": String(layers.hidden ? layers.hidden.reduce((a, b) => a + b, 0) : 0),
+        "data-current-cells": currentCells.join(","),
         "data-drawn": String(drawnView),
         onMouseDown,
         onMouseMove,

@@ -8,7 +8,6 @@ $GRIDTSNE_ARTIFACTS (default test-artifacts/browser/ in the repository).
 
 import json
 import os
-import socket
 import time
 
 import numpy as np
@@ -21,104 +20,10 @@ from fiftyone import ViewField as F
 import gridtsne
 from gridtsne.fo import panel as gpanel
 
-from conftest import REPO
+from browser import (ARTIFACTS, CANVAS, CHROMIUM, App, cell_brightness, cell_center, shot,
+                     shot_rgb)
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update",
-         "--disable-sync"]
-ARTIFACTS = os.environ.get("GRIDTSNE_ARTIFACTS", os.path.join(REPO, "test-artifacts", "browser"))
-CANVAS = "[data-testid=gridtsne-canvas]"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cell_center(box, rows, cols, r, c):
-    """Screen point of cell (r, c) when the canvas shows the whole grid (fit)."""
-    scale = min(box["width"] / cols, box["height"] / rows)
-    x0 = box["x"] + (box["width"] - cols * scale) / 2
-    y0 = box["y"] + (box["height"] - rows * scale) / 2
-    return x0 + (c + 0.5) * scale, y0 + (r + 0.5) * scale
-
-
-def cell_brightness(img, box, rows, cols, r, c):
-    """Mean brightness of the middle of cell (r, c) in a screenshot of the canvas."""
-    x, y = cell_center(box, rows, cols, r, c)
-    x, y = int(x - box["x"]), int(y - box["y"])
-    half = max(2, int(min(box["width"] / cols, box["height"] / rows) / 4))
-    return float(img[y - half:y + half, x - half:x + half].mean())
-
-
-def shot(locator, name):
-    path = os.path.join(ARTIFACTS, name)
-    locator.screenshot(path=path)
-    return np.asarray(Image.open(path).convert("L")).astype(float)
-
-
-class App:
-    """The App on a dataset in headless Chromium, with the grid_mosaic panel open."""
-
-    def __init__(self, playwright, dataset):
-        port = free_port()
-        self.session = fo.launch_app(dataset, remote=True, port=port, address="127.0.0.1")
-        self.browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS,
-                                                  headless=True)
-        self.page = self.browser.new_page(viewport={"width": 1600, "height": 1000})
-        self.requests = []
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.goto("http://127.0.0.1:%d/datasets/%s" % (port, dataset.name))
-        self.page.wait_for_selector("[data-cy=new-panel-btn]", timeout=120000)
-        self.page.wait_for_timeout(1500)
-        dismiss = self.page.get_by_role("button", name="Dismiss")
-        if dismiss.count():
-            dismiss.first.click()
-        self.page.keyboard.press("Escape")
-        self.page.locator("[data-cy=new-panel-btn]").first.click()
-        self.page.locator("[data-cy=new-panel-option-grid_mosaic]").click()
-
-    def wait_text(self, testid, text, timeout=60000):
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-        try:
-            self.page.wait_for_selector(
-                "[data-testid=%s]:has-text(%s)" % (testid, json.dumps(text)), timeout=timeout)
-        except PlaywrightTimeout:
-            shown = self.page.locator("[data-testid=%s]" % testid)
-            actual = shown.first.inner_text() if shown.count() else "(not on the page)"
-            self.page.screenshot(path=os.path.join(ARTIFACTS, "failed-%s.png" % testid))
-            raise AssertionError("%s shows %r after %d ms, not %r"
-                                 % (testid, actual, timeout, text)) from None
-
-    def wait_drawn(self):
-        self.page.wait_for_function(
-            "() => { const c = document.querySelector(%r);"
-            " return c && c.dataset.renderMs && c.dataset.tilesLoading === '0'; }" % CANVAS,
-            timeout=60000)
-        self.page.wait_for_timeout(800)
-
-    def box_select(self, box, rows, cols, last_row, last_col):
-        """Box mode, then drag from cell (0, 0) over cell (last_row, last_col)."""
-        page = self.page
-        page.locator("[data-testid=gridtsne-mode-box]").click()
-        page.wait_for_selector("[data-testid=gridtsne-mode-box][data-active=true]")
-        assert page.locator(CANVAS).bounding_box() == box, "the canvas moved"
-        x0, y0 = cell_center(box, rows, cols, 0, 0)
-        x1, y1 = cell_center(box, rows, cols, last_row, last_col)
-        page.mouse.move(x0 - 2, y0 - 2)
-        page.mouse.down()
-        page.mouse.move(x1 + 4, y1 + 4, steps=5)
-        page.mouse.up()
-
-    def close(self):
-        self.browser.close()
-        self.session.close()
-
 
 def test_run_payload_sends_cells_once_as_binary_and_views_as_bitmasks(dataset, tmp_path):
     import base64
@@ -193,6 +98,7 @@ def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
     os.makedirs(ARTIFACTS, exist_ok=True)
     ds = make_dataset()
     ds.persistent = True
+    ds.set_values("score", [float(i) for i in range(len(ds))])
     res = gridtsne.compute_grid(ds, key="grid", label_field="ground_truth",
                                 output_dir=str(tmp_path / "mosaic"))
     # a second run large enough (for this test) to be a Deep Zoom pyramid
@@ -311,14 +217,57 @@ def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
             # the user presses Escape once the sample is shown, and the keyboard
             # focus is not left where the App ignores its shortcuts
             page.wait_for_selector("[data-cy=modal-looker-container]", timeout=30000)
+            # the panel marks the cell of the sample open in the modal
+            app.wait_canvas("d.currentCells === '%d'"
+                            % (not_red["grid_row"] * cols + not_red["grid_col"]), timeout=10000)
             assert page.evaluate("document.activeElement.tagName") not in (
                 "SELECT", "INPUT", "TEXTAREA")
+            # the user presses Escape once the sample is shown (no longer "Pixelating...")
+            page.wait_for_function(
+                "() => { const m = document.querySelector('[data-cy=modal-looker-container]');"
+                " return m && m.querySelector('canvas') && !m.innerText.includes('Pixelating'); }",
+                timeout=30000)
             page.screenshot(path=os.path.join(ARTIFACTS, "app-modal.png"))
             page.keyboard.press("Escape")
             page.wait_for_function("(id) => !window.location.search.includes(id)",
                                    arg=not_red.id, timeout=30000)
             page.wait_for_selector("[data-testid=gridtsne-selection][data-app-selection=%s]"
                                    % json.dumps(target.id), timeout=10000)
+
+            # colour by a float field: a colour bar, and the cell of the highest
+            # value drawn in the top colour of the scale
+            page.select_option("[data-testid=gridtsne-color-by]", "score")
+            app.wait_canvas("d.colorDrawn === 'score'", timeout=30000)
+            app.wait_drawn()
+            assert page.locator("[data-testid=gridtsne-colorbar]").is_visible()
+            top = ds.sort_by("score", reverse=True).first()
+            low = ds.sort_by("score").first()
+            colored = np.asarray(Image.open(shot_rgb(canvas, "panel-color-score.png")))
+
+            def border_rgb(sample):
+                # the middle of the cell's left border, drawn inside the cell
+                x, y = cell_center(box, rows, cols, sample["grid_row"], sample["grid_col"])
+                size = min(box["width"] / cols, box["height"] / rows)
+                px = int(x - box["x"] - size / 2 + max(2, size * 0.08) / 2)
+                return colored[int(y - box["y"]), px, :3].astype(int)
+
+            assert np.abs(border_rgb(top) - [253, 231, 37]).max() < 40, border_rgb(top)
+            assert np.abs(border_rgb(low) - [68, 1, 84]).max() < 40, border_rgb(low)
+
+            # colour by the label: the legend names each label in the App's
+            # colours; switching an entry off hides its cells
+            page.select_option("[data-testid=gridtsne-color-by]", "ground_truth.label")
+            app.wait_canvas("d.colorDrawn === 'ground_truth.label'", timeout=30000)
+            entries = page.locator("[data-testid=gridtsne-legend-entry]")
+            assert sorted(entries.evaluate_all("els => els.map(e => e.dataset.name)")) == sorted(
+                {s.ground_truth.label for s in ds})
+            page.locator("[data-testid=gridtsne-legend-entry][data-name=red_circle]").click()
+            app.wait_canvas("d.hiddenDrawn === '10'", timeout=10000)
+            app.wait_drawn()
+            hidden = shot(canvas, "panel-legend-hidden.png")
+            assert kept(target, hidden) < 0.35 and kept(bar, hidden) > 0.8
+            page.locator("[data-testid=gridtsne-legend-entry][data-name=red_circle]").click()
+            app.wait_canvas("d.hiddenDrawn === '0'", timeout=10000)
 
             # the pyramid run: zooming in loads tiles lazily, only where visible
             app.session.view = None

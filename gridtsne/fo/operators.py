@@ -165,7 +165,8 @@ def _streamed(ctx, work, weights=None):
     if "error" in result:
         raise result["error"]
     yield ctx.ops.reload_dataset()
-    yield ctx.ops.show_output(outputs=_results_view().to_json(), results=result["outputs"])
+    view = _results_view(result["outputs"].get("key"))
+    yield ctx.ops.show_output(outputs=view.to_json(), results=result["outputs"])
 
 
 class ComputeGrid(_DelegatedWhenLarge):
@@ -291,7 +292,7 @@ class ComputeGrid(_DelegatedWhenLarge):
         return _streamed(ctx, work)
 
     def resolve_output(self, ctx):
-        return _results_view()
+        return _results_view(ctx.params.get("key"))
 
 
 def _delegation_available():
@@ -321,7 +322,7 @@ def _rounded(value):
     return None if value is None else round(float(value), 3)
 
 
-def _results_view():
+def _results_view(key=None):
     outputs = types.Object()
     outputs.str("key", label="Run key")
     outputs.str("grid", label="Grid (rows x cols)")
@@ -331,6 +332,9 @@ def _results_view():
     outputs.str("timings", label="Timings")
     outputs.float("dpq_16", label="Distance preservation quality (DPQ_16)")
     outputs.float("neighbor_label_agreement", label="Neighbour label agreement")
+    if key:
+        outputs.btn("open_in_panel", label="Open in panel", on_click=OPEN_PANEL_URI,
+                    params={"key": key})
     return types.Property(outputs, view=types.View(label="Similarity grid ready"))
 
 
@@ -427,7 +431,10 @@ class Regrid(foo.Operator):
         return _streamed(ctx, work, weights=REGRID_WEIGHTS)
 
     def resolve_output(self, ctx):
-        return _results_view()
+        return _results_view(ctx.params.get("key"))
+
+
+OPEN_PANEL_URI = "@gridtsne/gridded-tsne/open_grid_panel"
 
 
 class OpenGridPanel(foo.Operator):
@@ -524,7 +531,7 @@ class UpdateGrid(_DelegatedWhenLarge):
         return _streamed(ctx, work)
 
     def resolve_output(self, ctx):
-        return _results_view()
+        return _results_view(ctx.params.get("key"))
 
 
 class FindDuplicates(foo.Operator):

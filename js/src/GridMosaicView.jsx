@@ -13,7 +13,7 @@ import * as fos from "@fiftyone/state";
 import { usePanelEvent } from "@fiftyone/operators";
 import { usePanelId } from "@fiftyone/spaces";
 import { decodeCodes, decodeMask, decodeValues, fetchCells, NO_CATEGORY } from "./cells";
-import { categoryColor, rgbOf, viridis, viridisGradient } from "./colors";
+import { categoryColors, rgbOf, viridis, viridisGradient } from "./colors";
 import {
   BORDER_FROM_PX,
   draw,
@@ -65,8 +65,9 @@ function safe(name, state) {
     },
   });
 }
-const MODAL_SAMPLE_ID = safe("modal-sample-id", fos.modalSampleId);
+const MODAL_SAMPLE_ID = safe("modal-sample-id", fos.currentSampleId || fos.modalSampleId);
 const COLOR_SCHEME = safe("color-scheme", fos.colorScheme);
+const COLOR_MAP = safe("color-map", fos.colorMap);
 
 // The App keeps its selected samples as a Map from sample id to selection
 // type (FiftyOne >= 1.x; older Apps used a Set of ids) and its selected labels
@@ -82,6 +83,20 @@ function mediaUrl(path, version) {
   const url = fos.getSampleSrc ? fos.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
   // a re-gridded run rewrites the same files: the version defeats the browser cache
   return version ? url + (url.includes("?") ? "&" : "?") + "v=" + encodeURIComponent(version) : url;
+}
+
+/** The App's modal handles its keys (Escape closes it) in its looker, which
+ * takes the focus only when the pointer enters it; a double-click in the
+ * panel leaves the pointer wherever the cell was, so hand it the focus once
+ * it is there. */
+function focusModalLooker(deadline = performance.now() + 10000) {
+  const looker = document.querySelector("[data-cy=modal-looker-container] [class*=looker]");
+  if (looker && typeof looker.focus === "function") {
+    if (!looker.hasAttribute("tabindex")) looker.setAttribute("tabindex", "-1");
+    looker.focus({ preventScroll: true });
+    if (document.activeElement === looker) return;
+  }
+  if (performance.now() < deadline) setTimeout(() => focusModalLooker(deadline), 100);
 }
 
 /** A Map with a size limit: the oldest entries go first. */
@@ -123,6 +138,7 @@ export default function GridMosaicView(props) {
   const setAppSelected = objects ? setAppLabels : setAppSamples;
   const modalSampleId = useRecoilValue(MODAL_SAMPLE_ID);
   const colorScheme = useRecoilValue(COLOR_SCHEME);
+  const colorMap = useRecoilValue(COLOR_MAP);
   // A click shows in the panel at once; the App's own (heavier) update of its
   // selection follows after the panel has painted.
   const [pending_, setPending] = useState(null);
@@ -241,10 +257,10 @@ export default function GridMosaicView(props) {
       return { kind: "continuous", values: decodeValues(colorData.values) };
     }
     const categoryPath = grid && objects ? `${grid.field}.${colorData.field}` : colorData.field;
-    const colors = colorData.categories.map((name) => categoryColor(colorScheme, categoryPath, name));
+    const colors = categoryColors(colorScheme, colorMap, categoryPath, colorData.categories, colorData.counts);
     return { kind: "categorical", codes: decodeCodes(colorData.codes), colors, rgb: colors.map(rgbOf) };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [colorData, nCells, colorScheme]);
+  }, [colorData, nCells, colorScheme, colorMap]);
   // per cell: RGBA of its colour (alpha 0: none), and whether it is hidden
   const layers = useMemo(() => {
     if (!coloring || !cells) return { fill: null, hidden: null };
@@ -298,13 +314,12 @@ export default function GridMosaicView(props) {
   useEffect(() => {
     if (selectedCells.length === 1) askInfo([selectedCells[0]]);
   }, [selectedCells, askInfo]);
-  const currentCell = useMemo(() => {
-    if (!cells || !modalSampleId) return -1;
-    if (!objects) {
-      const c = cells.cellOf(modalSampleId);
-      return c === undefined ? -1 : c;
-    }
-    return -1;
+  // the sample open in the modal (on a run of objects: its objects)
+  const currentCells = useMemo(() => {
+    if (!cells || !modalSampleId) return [];
+    if (objects) return cells.cellsOfSample(modalSampleId);
+    const c = cells.cellOf(modalSampleId);
+    return c === undefined ? [] : [c];
   }, [cells, modalSampleId, objects]);
 
   // Colours are fills while cells are small, borders once they are large
@@ -400,14 +415,19 @@ export default function GridMosaicView(props) {
         const shown = new Set(visible);
         drawSelected(ctx, view, grid.cols, selectedCells.filter((c) => shown.has(c)));
       }
-      if (currentCell >= 0) drawCurrent(ctx, view, grid.cols, currentCell);
+      for (const c of currentCells) drawCurrent(ctx, view, grid.cols, c);
       canvas.dataset.tilesLoading = String(loading);
       canvas.dataset.scale = String(view.scale);
       canvas.dataset.sharp = String(sharp);
+      // what this drawing shows, for tests and benchmarks to wait on
+      canvas.dataset.inViewDrawn = inViewData ? String(inViewData.count) : "";
+      canvas.dataset.selectedDrawn = String(selectedCells.length);
+      canvas.dataset.hiddenDrawn = String(layers.hidden ? layers.hidden.reduce((a, b) => a + b, 0) : 0);
+      canvas.dataset.colorDrawn = (coloring && colorField) || "";
       setLastMs(performance.now() - t0);
       setDrawnView((n) => n + 1);
     });
-  }, [ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf, selectedCells, currentCell]);
+  }, [ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf, selectedCells, currentCells, inViewData, layers, coloring, colorField]);
   redrawRef.current = redraw;
 
   // size the canvas to the panel's width; a new size keeps the zoom
@@ -581,7 +601,10 @@ export default function GridMosaicView(props) {
     if (!ready) return;
     const [sx, sy] = pointer(e);
     const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, sx, sy);
-    if (selectable(c)) trigger("on_open_sample", { id: objects ? cells.sampleIdAt(c) : cells.idAt(c) });
+    if (!selectable(c)) return;
+    canvasRef.current.blur();
+    trigger("on_open_sample", { id: objects ? cells.sampleIdAt(c) : cells.idAt(c) });
+    focusModalLooker();
   };
 
   const runList = (
@@ -743,9 +766,7 @@ export default function GridMosaicView(props) {
           data-render-ms={lastMs === null || !ready ? "" : lastMs.toFixed(2)}
           data-in-view={inViewData ? String(inViewData.count) : ""}
           data-selected={String(nSelected)}
-          data-current-cell={String(currentCell)}
-          data-color-field={(coloring && colorField) || ""}
-          data-hidden-cells={String(layers.hidden ? layers.hidden.reduce((a, b) => a + b, 0) : 0)}
+          data-current-cells={currentCells.join(",")}
           data-drawn={String(drawnView)}
           onMouseDown={onMouseDown}
           onMouseMove={onMouseMove}

@@ -36,6 +36,7 @@ function makeCells(bytes, nCells, objects) {
     }
   }
   let idMap = null;
+  let bySample = null;
   const hexAt = (arr, c) => {
     let s = "";
     for (let k = c * 12, end = k + 12; k < end; k++) s += HEX[arr[k]];
@@ -54,6 +55,20 @@ function makeCells(bytes, nCells, objects) {
         for (let c = 0; c < nCells; c++) if (occupied[c]) idMap.set(hexAt(ids, c), c);
       }
       return idMap.get(id);
+    },
+    /** cells of the objects of a sample (runs of objects) */
+    cellsOfSample: (id) => {
+      if (!sampleIds) return [];
+      if (!bySample) {
+        bySample = new Map();
+        for (let c = 0; c < nCells; c++) {
+          if (!occupied[c]) continue;
+          const s = hexAt(sampleIds, c);
+          if (!bySample.has(s)) bySample.set(s, []);
+          bySample.get(s).push(c);
+        }
+      }
+      return bySample.get(id) || [];
     },
   };
 }

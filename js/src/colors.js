@@ -9,23 +9,47 @@ export const DEFAULT_POOL = [
   "#009999", "#000099", "#0066ff", "#6600ff", "#cc33cc", "#777799",
 ];
 
-/** The App's colour of a label value, as the App computes it for colour by
- * value: the scheme's own colour for that value, else a pool colour picked by
- * a hash of the value shifted by the scheme's seed. */
-export function categoryColor(scheme, fieldPath, value) {
-  const pool = (scheme && scheme.colorPool && scheme.colorPool.length && scheme.colorPool) || DEFAULT_POOL;
-  const fields = (scheme && scheme.fields) || [];
-  const root = fieldPath ? fieldPath.split(".")[0] : null;
-  const setting = fields.find((f) => f.path === fieldPath || f.path === root);
-  if (setting && Array.isArray(setting.valueColors)) {
-    const hit = setting.valueColors.find((v) => String(v.value) === String(value));
-    if (hit && hit.color) return hit.color;
+/**
+ * The App's colour of each category of `fieldPath`, as the App itself
+ * colours values: a colour set for that value in the colour scheme
+ * (`fields[].valueColors`), else the App's own colour map (`colorMap`: the
+ * first-come, first-served pool table the whole App shares, so a value has the
+ * colour it has in the grid, the modal and the Embeddings panel). Categories
+ * are asked for in the Embeddings panel's order (most frequent first), so that
+ * values new to the App get the same colours there and here.
+ */
+export function categoryColors(scheme, colorMap, fieldPath, categories, counts) {
+  const configured = valueColorsFor(scheme, fieldPath);
+  const order = categories.map((_, k) => k).sort((a, b) => counts[b] - counts[a] || (categories[a] < categories[b] ? -1 : 1));
+  const out = new Array(categories.length);
+  for (const k of order) {
+    const name = categories[k];
+    out[k] = configured.get(name) || (colorMap ? colorMap(name) : fallbackColor(scheme, name));
   }
-  const seed = (scheme && Number(scheme.colorSeed)) || 0;
-  return pool[Math.abs(hashString(String(value)) + seed) % pool.length];
+  return out;
 }
 
-// the App's string hash (@fiftyone/utilities getColor): Java's String.hashCode
+/** The scheme's `valueColors` that apply to `fieldPath`, as the App decides:
+ * the entry of the field itself, or of its label field when the path's leaf is
+ * the attribute that field is coloured by. */
+function valueColorsFor(scheme, fieldPath) {
+  const out = new Map();
+  const fields = (scheme && scheme.fields) || [];
+  const parts = (fieldPath || "").split(".");
+  const leaf = parts[parts.length - 1];
+  const entry =
+    fields.find((f) => f.path === fieldPath) ||
+    fields.find((f) => f.path === parts[0] && (f.colorByAttribute || "label") === leaf);
+  for (const v of (entry && entry.valueColors) || []) if (v && v.color) out.set(String(v.value), v.color);
+  return out;
+}
+
+function fallbackColor(scheme, value) {
+  const pool = (scheme && scheme.colorPool && scheme.colorPool.length && scheme.colorPool) || DEFAULT_POOL;
+  return pool[Math.abs(hashString(String(value))) % pool.length];
+}
+
+// a stable hash for the fallback colours (no App colour map readable)
 export function hashString(str) {
   let hash = 0;
   for (let i = 0; i < str.length; i++) {

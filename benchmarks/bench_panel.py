@@ -1,0 +1,199 @@
+"""The grid_mosaic panel at scale, in the real App in headless Debian Chromium.
+
+Makes (once; kept for the next run) N generated 32 x 32 images in
+``--cache`` and a persistent dataset ``gridtsne-bench-panel-N`` with a grid run
+on precomputed 16-d embeddings (12 clusters, 7 labels), starts the App on it
+with this repository as its plugin, and measures what a user waits for:
+
+- ``open_s``: the panel opened from the "+" menu to the run drawn;
+- ``view_change_ms``: a view set from Python (``session.view = ...match``) to
+  its dimming drawn, median of 5 (``view_change_all_ms``: each);
+- ``filter_ms``: a sidebar filter on the label field (Enter pressed) to its
+  dimming drawn;
+- ``click_ms``: a click on a cell to the App's selection holding that sample,
+  median of 5 (measured in the page);
+- ``payload_bytes``: what the panel sends for the run (its cell file and the
+  JSON of the run, the view and the colours).
+
+Prints one JSON object on its last line.
+
+    .venv/bin/python benchmarks/bench_panel.py --n 100000
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests"))  # the App driver the browser tests use
+N_LABELS = 7
+
+# Dispatches a click on the canvas at (x, y); resolves with the milliseconds
+# until the App's selection (as the panel reads it) is exactly `id`.
+MEASURE_CLICK = """([sel, x, y, id]) => new Promise((resolve) => {
+  const canvas = document.querySelector(sel);
+  const label = document.querySelector('[data-testid=gridtsne-selection]');
+  const t0 = performance.now();
+  const done = () => {
+    if (label.dataset.appSelection === id) { obs.disconnect(); resolve(performance.now() - t0); }
+  };
+  const obs = new MutationObserver(done);
+  obs.observe(label, {attributes: true});
+  const opts = {clientX: x, clientY: y, bubbles: true, detail: 1};
+  canvas.dispatchEvent(new MouseEvent('mousedown', opts));
+  canvas.dispatchEvent(new MouseEvent('mouseup', opts));
+  setTimeout(() => { obs.disconnect(); resolve(1e9); }, 10000);
+})"""
+
+
+def make_images(folder, n, distinct):
+    """``distinct`` small images (a coloured disc on noise), reused when N is larger."""
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(distinct):
+        path = os.path.join(folder, "img%07d.jpg" % i)
+        if not os.path.exists(path):
+            img = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
+            yy, xx = np.mgrid[:32, :32]
+            disc = (yy - 16) ** 2 + (xx - 16) ** 2 < int(rng.integers(30, 200))
+            img[disc] = rng.integers(0, 255, 3)
+            Image.fromarray(img).save(path, quality=80)
+        paths.append(path)
+    return [paths[i % distinct] for i in range(n)]
+
+
+def bench_dataset(n, cache, distinct):
+    import fiftyone as fo
+
+    import gridtsne
+
+    name = "gridtsne-bench-panel-%d" % n
+    if fo.dataset_exists(name):
+        ds = fo.load_dataset(name)
+        if "grid" in gridtsne.list_grids(ds) and len(ds) == n:
+            return ds, 0.0
+        ds.delete()
+    t0 = time.time()
+    paths = make_images(os.path.join(cache, "images"), n, distinct)
+    ds = fo.Dataset(name)
+    ds.persistent = True
+    for start in range(0, n, 20000):
+        ds.add_samples([fo.Sample(filepath=p, ground_truth=fo.Classification(label="c%d" % (
+            i % N_LABELS)), score=float(i % 1000) / 1000.0)
+            for i, p in enumerate(paths[start:start + 20000], start)], progress=False)
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(12, 16))
+    labels = np.arange(n) % N_LABELS
+    emb = centres[(labels * 5 + rng.integers(0, 2, n)) % 12] + rng.normal(0, 0.35, (n, 16))
+    gridtsne.compute_grid(ds, key="grid", embeddings=emb.astype(np.float32), refine=False, cell_px=32,
+                          label_field="ground_truth", output_dir=os.path.join(cache, "runs"),
+                          progress=False, overwrite=True)
+    return ds, time.time() - t0
+
+
+def payload_bytes(ds):
+    """What the panel's Python side sends for the run, as the App receives it."""
+    import gridtsne
+    from gridtsne.fo import panel, panel_data
+
+    res = gridtsne.load_grid(ds, "grid")
+    grid = panel.run_payload(res)
+    run = panel_data.panel_run(res)
+    view = panel_data.pack_mask(run, panel_data.view_cells(run, res, ds))
+    color = panel_data.color_values(run, res, "ground_truth.label", "categorical")
+    return (os.path.getsize(grid["cells_path"]) + len(json.dumps(grid)) + len(view)
+            + len(json.dumps(color)))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "gridtsne-bench-panel"),
+                    help="folder for the generated images and the run's files (kept)")
+    ap.add_argument("--distinct", type=int, default=100_000,
+                    help="distinct image files (reused above this many samples)")
+    args = ap.parse_args(argv)
+    os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
+    plugins = tempfile.mkdtemp(prefix="gridtsne-bench-plugins-")
+    os.symlink(REPO, os.path.join(plugins, "gridtsne"))
+    os.environ["FIFTYONE_PLUGINS_DIR"] = plugins
+
+    import fiftyone as fo
+    from fiftyone import ViewField as F
+    from playwright.sync_api import sync_playwright
+
+    from browser import CANVAS, App, cell_center
+
+    import gridtsne
+
+    cache = os.path.join(args.cache, str(args.n))
+    ds, setup_s = bench_dataset(args.n, cache, min(args.distinct, args.n))
+    res = gridtsne.load_grid(ds, "grid")
+    rows, cols = res.rows, res.cols
+    counts = {"c%d" % k: int(c) for k, c in enumerate(np.bincount(
+        np.arange(args.n) % N_LABELS))}
+    out = {"n": args.n, "rows": rows, "cols": cols, "tiles": bool(res.tiles_path),
+           "setup_s": round(setup_s, 1)}
+    with sync_playwright() as p:
+        app = App(p, ds, panel=False)
+        try:
+            page = app.page
+            t0 = time.perf_counter()
+            app.open_panel()
+            app.wait_canvas("d.inViewDrawn === '%d' && d.colorDrawn && d.tilesLoading === '0'"
+                            % args.n, timeout=300000)
+            out["open_s"] = round(time.perf_counter() - t0, 3)
+            app.wait_drawn()
+
+            times = []
+            for k in range(5):
+                label = "c%d" % k
+                t0 = time.perf_counter()
+                app.session.view = ds.match(F("ground_truth.label") == label)
+                app.wait_canvas("d.inViewDrawn === '%d'" % counts[label], timeout=120000)
+                times.append((time.perf_counter() - t0) * 1000)
+            out["view_change_ms"] = round(statistics.median(times), 1)
+            out["view_change_all_ms"] = [round(t) for t in times]
+            app.session.view = None
+            app.wait_canvas("d.inViewDrawn === '%d'" % args.n, timeout=120000)
+
+            page.locator("[data-cy='sidebar-field-arrow-enabled-ground_truth']").first.click()
+            search = page.locator("[data-cy='selector-sidebar-search-ground_truth.label']").first
+            (search.locator("input").first if search.locator("input").count() else search).click()
+            page.keyboard.type("c3")
+            page.wait_for_selector(
+                "[data-cy='selector-results-container-sidebar-search-ground_truth.label']"
+                ":has-text('c3')", timeout=60000)
+            t0 = time.perf_counter()
+            page.keyboard.press("Enter")
+            app.wait_canvas("d.inViewDrawn === '%d'" % counts["c3"], timeout=120000)
+            out["filter_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+            page.locator("[data-cy='checkbox-c3']").first.click()
+            app.wait_canvas("d.inViewDrawn === '%d'" % args.n, timeout=120000)
+
+            box = page.locator(CANVAS).bounding_box()
+            layout = res.layout()
+            clicks = []
+            for j in np.linspace(0, args.n - 1, 5).astype(int):
+                x, y = cell_center(box, rows, cols, layout["row"][j], layout["col"][j])
+                clicks.append(page.evaluate(MEASURE_CLICK, [CANVAS, x, y, layout["id"][j]]))
+            out["click_ms"] = round(statistics.median(clicks), 1)
+            out["click_all_ms"] = [round(c, 1) for c in clicks]
+            page.screenshot(path=os.path.join(cache, "bench-panel.png"))
+        finally:
+            app.close()
+    out["payload_bytes"] = payload_bytes(ds)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

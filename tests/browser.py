@@ -1,0 +1,149 @@
+"""Driving the real FiftyOne App with the grid_mosaic panel in headless
+Debian Chromium: shared by the browser tests and benchmarks/bench_panel.py.
+
+Waits are on what the page shows (text, data attributes the panel sets after
+it has drawn), never fixed sleeps.
+"""
+
+import json
+import os
+import socket
+
+import numpy as np
+from PIL import Image
+
+import fiftyone as fo
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update",
+         "--disable-sync"]
+ARTIFACTS = os.environ.get("GRIDTSNE_ARTIFACTS", os.path.join(REPO, "test-artifacts", "browser"))
+CANVAS = "[data-testid=gridtsne-canvas]"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cell_center(box, rows, cols, r, c):
+    """Screen point of cell (r, c) when the canvas shows the whole grid (fit)."""
+    scale = min(box["width"] / cols, box["height"] / rows)
+    x0 = box["x"] + (box["width"] - cols * scale) / 2
+    y0 = box["y"] + (box["height"] - rows * scale) / 2
+    return x0 + (c + 0.5) * scale, y0 + (r + 0.5) * scale
+
+
+def cell_brightness(img, box, rows, cols, r, c):
+    """Mean brightness of the middle of cell (r, c) in a screenshot of the canvas."""
+    x, y = cell_center(box, rows, cols, r, c)
+    x, y = int(x - box["x"]), int(y - box["y"])
+    half = max(2, int(min(box["width"] / cols, box["height"] / rows) / 4))
+    return float(img[y - half:y + half, x - half:x + half].mean())
+
+
+def shot(locator, name):
+    path = os.path.join(ARTIFACTS, name)
+    locator.screenshot(path=path)
+    return np.asarray(Image.open(path).convert("L")).astype(float)
+
+
+def shot_rgb(locator, name):
+    """A screenshot of ``locator`` saved under ARTIFACTS; returns its path."""
+    path = os.path.join(ARTIFACTS, name)
+    locator.screenshot(path=path)
+    return path
+
+
+class App:
+    """The App on a dataset in headless Chromium, with the grid_mosaic panel open."""
+
+    def __init__(self, playwright, dataset, panel=True):
+        port = free_port()
+        self.session = fo.launch_app(dataset, remote=True, port=port, address="127.0.0.1")
+        self.browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS,
+                                                  headless=True)
+        self.page = self.browser.new_page(viewport={"width": 1600, "height": 1000})
+        self.requests = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto("http://127.0.0.1:%d/datasets/%s" % (port, dataset.name))
+        self.page.wait_for_selector("[data-cy=new-panel-btn]", timeout=120000)
+        self.page.wait_for_timeout(1500)
+        dismiss = self.page.get_by_role("button", name="Dismiss")
+        if dismiss.count():
+            dismiss.first.click()
+        self.page.keyboard.press("Escape")
+        if panel:
+            self.open_panel()
+
+    def open_panel(self, tries=3):
+        """Opens the panel from the "+" menu; a click the App was not ready
+        for (it happens on a busy machine) is made again."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        for _ in range(tries):
+            self.page.locator("[data-cy=new-panel-btn]").first.click()
+            option = self.page.locator("[data-cy=new-panel-option-grid_mosaic]")
+            try:
+                option.wait_for(timeout=20000)
+                option.click()
+                self.page.wait_for_selector(
+                    "[data-testid=gridtsne-view], [data-testid=gridtsne-empty]", timeout=30000)
+                return
+            except PlaywrightTimeout:
+                self.page.keyboard.press("Escape")
+        self.page.screenshot(path=os.path.join(ARTIFACTS, "failed-open-panel.png"))
+        raise AssertionError("the grid_mosaic panel did not open")
+
+    def canvas_data(self):
+        """The data attributes the panel's canvas sets when it has drawn."""
+        return self.page.evaluate("(sel) => { const c = document.querySelector(sel);"
+                                  " return c ? Object.assign({}, c.dataset) : null; }", CANVAS)
+
+    def wait_canvas(self, condition, timeout=60000):
+        """Waits until ``condition`` (a JS expression of ``d``, the canvas's
+        dataset) holds."""
+        self.page.wait_for_function(
+            "(sel) => { const c = document.querySelector(sel); const d = c && c.dataset;"
+            " return Boolean(d && (%s)); }" % condition, arg=CANVAS, timeout=timeout)
+
+    def wait_text(self, testid, text, timeout=60000):
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_selector(
+                "[data-testid=%s]:has-text(%s)" % (testid, json.dumps(text)), timeout=timeout)
+        except PlaywrightTimeout:
+            shown = self.page.locator("[data-testid=%s]" % testid)
+            actual = shown.first.inner_text() if shown.count() else "(not on the page)"
+            self.page.screenshot(path=os.path.join(ARTIFACTS, "failed-%s.png" % testid))
+            raise AssertionError("%s shows %r after %d ms, not %r"
+                                 % (testid, actual, timeout, text)) from None
+
+    def wait_drawn(self, timeout=60000):
+        """Until the canvas has drawn everything it loads (tiles, images) and
+        two more frames have passed (the drawing is on screen)."""
+        self.wait_canvas("d.renderMs && d.tilesLoading === '0'", timeout=timeout)
+        self.page.evaluate("() => new Promise((r) => requestAnimationFrame("
+                           "() => requestAnimationFrame(r)))")
+
+    def box_select(self, box, rows, cols, last_row, last_col):
+        """Box mode, then drag from cell (0, 0) over cell (last_row, last_col)."""
+        page = self.page
+        page.locator("[data-testid=gridtsne-mode-box]").click()
+        page.wait_for_selector("[data-testid=gridtsne-mode-box][data-active=true]")
+        assert page.locator(CANVAS).bounding_box() == box, "the canvas moved"
+        x0, y0 = cell_center(box, rows, cols, 0, 0)
+        x1, y1 = cell_center(box, rows, cols, last_row, last_col)
+        page.mouse.move(x0 - 2, y0 - 2)
+        page.mouse.down()
+        page.mouse.move(x1 + 4, y1 + 4, steps=5)
+        page.mouse.up()
+
+    def close(self):
+        self.browser.close()
+        self.session.close()
