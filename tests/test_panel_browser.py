@@ -467,3 +467,109 @@ def test_a_run_deleted_while_it_is_chosen_is_dropped_not_a_traceback(dataset, tm
         sent.update(request.params.get("data") or {})
     assert sent.get("keys") == ["kept"] and sent.get("key") == "kept"
     assert sent["grid"]["key"] == "kept"
+
+
+def run_operator(page, label):
+    """Opens an operator's form from the App's operator browser, as a user would."""
+    page.locator(CANVAS + ", [data-testid=gridtsne-empty]").first.focus()
+    page.keyboard.press("Backquote")
+    page.keyboard.type(label)
+    try:
+        page.wait_for_selector("text=%s" % label, timeout=10000)
+    except Exception:
+        page.screenshot(path=os.path.join(ARTIFACTS, "failed-operator-browser.png"))
+        raise
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Execute").wait_for(timeout=60000)
+
+
+def test_first_use_compute_and_delete_from_the_form_and_switch_datasets(make_dataset,
+                                                                        tmp_path):
+    """A new user's flow, in the App: no runs -> compute from the form -> the
+    panel shows the run without a reload; delete from the form -> the panel
+    drops it; another dataset -> its own runs, no traceback."""
+    from playwright.sync_api import sync_playwright
+
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    ds = make_dataset()
+    ds.persistent = True
+    other = make_dataset()
+    other.persistent = True
+    gridtsne.compute_grid(other, key="theirs", embeddings=np.eye(40)[:, :8] + 0.01,
+                          output_dir=str(tmp_path / "other"))
+    with sync_playwright() as p:
+        app = App(p, ds)
+        try:
+            page = app.page
+            page.wait_for_selector("[data-testid=gridtsne-empty]", timeout=60000)
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+            run_operator(page, "compute similarity grid")
+            page.get_by_role("button", name="Execute").click()
+            # the results dialog offers the panel; the panel already shows the run
+            page.get_by_role("button", name="Open in panel").wait_for(timeout=300000)
+            page.screenshot(path=os.path.join(ARTIFACTS, "app-first-run-done.png"))
+            app.wait_text("gridtsne-summary", "grid: 6 x 7, 40 samples, 40 in view",
+                          timeout=30000)
+            page.get_by_role("button", name="Open in panel").click()
+            page.get_by_role("button", name="Done").click()
+            app.wait_drawn()
+            ds.reload()
+            assert gridtsne.list_grids(ds) == ["grid"]
+
+            run_operator(page, "delete a grid run")
+            page.get_by_text("Yes, delete it").click()
+            page.get_by_role("button", name="Execute").click()
+            page.wait_for_selector("[data-testid=gridtsne-empty]", timeout=60000)
+            ds.reload()
+            assert gridtsne.list_grids(ds) == []
+
+            app.session.dataset = other
+            app.wait_text("gridtsne-summary", "theirs: 6 x 7, 40 samples", timeout=60000)
+            app.wait_drawn()
+            assert not page.locator("text=Traceback").count()
+            assert not errors, errors
+        finally:
+            app.close()
+
+
+def in_thread(fn, *args, **kwargs):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
+
+
+def test_a_queued_run_appears_as_queued_then_ready(dataset, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from gridtsne.fo import delegated
+
+    dataset.persistent = True
+    emb = np.eye(40)[:, :8] + 0.01
+    gridtsne.compute_grid(dataset, key="first", embeddings=emb, output_dir=str(tmp_path))
+    dataset.set_values("vec", [list(v) for v in emb])
+    with sync_playwright() as p:
+        app = App(p, dataset)
+        try:
+            page = app.page
+            app.wait_text("gridtsne-summary", "first: 6 x 7")
+            # (from another thread: FiftyOne executes operators asynchronously
+            # in a thread that runs an event loop, as Playwright's does)
+            op_id = in_thread(delegated.queue_grid, dataset, key="later", embeddings="vec",
+                              output_dir=str(tmp_path))
+            page.locator("[data-testid=gridtsne-refresh]").first.click()
+            page.wait_for_selector("[data-testid=gridtsne-pending-run][data-state=queued]",
+                                   state="attached", timeout=30000)
+            app.wait_text("gridtsne-pending", "later: queued")
+            in_thread(delegated.run_queued, dataset_name=dataset.name)
+            assert delegated.grid_status(op_id)["state"] == "completed"
+            # the panel looks again by itself while a run is pending
+            page.wait_for_selector("[data-testid=gridtsne-key] option[value=later]",
+                                   state="attached", timeout=30000)
+            assert not page.locator("[data-testid=gridtsne-pending-run]").count()
+            page.select_option("[data-testid=gridtsne-key]", "later")
+            app.wait_text("gridtsne-summary", "later: 6 x 7, 40 samples")
+        finally:
+            app.close()
