@@ -247,7 +247,7 @@
       c1: Math.min(cols - 1, Math.floor(gx1))
     };
   }
-  function overlayCanvas(rows, cols, occupied, { fill, hidden, inView, selected }) {
+  function overlayCanvas(rows, cols, occupied, { fill, hidden, inView }) {
     const canvas = document.createElement("canvas");
     canvas.width = cols;
     canvas.height = rows;
@@ -277,9 +277,6 @@
         if (fill[o + 3]) put(cell, [fill[o], fill[o + 1], fill[o + 2], FILL_ALPHA]);
       }
       if (inView && !inView[cell]) put(cell, DIM);
-    }
-    if (selected) {
-      for (const cell of selected) if (occupied[cell] && !(hidden && hidden[cell])) put(cell, SELECTED);
     }
     ctx.putImageData(image, 0, 0);
     return canvas;
@@ -380,6 +377,15 @@
       const [x, y, s] = cellRect(view, cols, cell);
       ctx.strokeStyle = color;
       ctx.strokeRect(x + lw / 2, y + lw / 2, s - lw, s - lw);
+    }
+  }
+  function fillSelected(ctx, view, cols, cells, hidden) {
+    ctx.fillStyle = `rgba(${SELECTED[0]},${SELECTED[1]},${SELECTED[2]},${SELECTED[3] / 255})`;
+    const s = Math.max(1, view.scale);
+    for (const cell of cells) {
+      if (hidden && hidden[cell]) continue;
+      const [x, y] = cellRect(view, cols, cell);
+      ctx.fillRect(x, y, s, s);
     }
   }
   function drawSelected(ctx, view, cols, cells) {
@@ -492,16 +498,8 @@
     const modalSampleId = useRecoilValue(MODAL_SAMPLE_ID);
     const colorScheme = useRecoilValue(COLOR_SCHEME);
     const colorMap = useRecoilValue(COLOR_MAP);
-    const [pending_, setPending] = React.useState(null);
-    React.useEffect(() => setPending(null), [appSelected]);
-    const selected = pending_ || appSelected;
-    const setSelected = React.useCallback(
-      (value) => {
-        setPending(value);
-        requestAnimationFrame(() => setTimeout(() => setAppSelected(value), 0));
-      },
-      [setAppSelected]
-    );
+    const selected = appSelected;
+    const setSelected = setAppSelected;
     const [mode, setMode] = React.useState("pan");
     const [hover, setHover] = React.useState(null);
     const [size, setSize] = React.useState({ width: 640, height: HEIGHT });
@@ -542,6 +540,9 @@
       const timer = setInterval(() => trigger("on_refresh", {}), POLL_MS);
       return () => clearInterval(timer);
     }, [pending.length, trigger]);
+    const marks = React.useRef(null);
+    if (!marks.current) marks.current = window.__gridtsneMarks = { mounted: performance.now() };
+    if (grid && !marks.current.grid) marks.current.grid = performance.now();
     const version = grid ? grid.version : null;
     React.useEffect(() => {
       setCells(null);
@@ -550,7 +551,12 @@
       asked.current = /* @__PURE__ */ new Set();
       if (!grid) return void 0;
       let live = true;
-      fetchCells(mediaUrl(grid.cells_path, grid.version), grid.rows * grid.cols, objects).then((c) => live && setCells(c)).catch((e) => live && setCellsError(String(e)));
+      fetchCells(mediaUrl(grid.cells_path, grid.version), grid.rows * grid.cols, objects).then((c) => {
+        if (!live) return;
+        marks.current.cells = performance.now();
+        setCells(c);
+        (window.requestIdleCallback || setTimeout)(() => c.cellOf(""));
+      }).catch((e) => live && setCellsError(String(e)));
       return () => {
         live = false;
       };
@@ -652,12 +658,12 @@
     }, [cells, modalSampleId, objects]);
     const overlays = React.useMemo(() => {
       if (!ready) return null;
-      const state = { hidden: layers.hidden, inView, selected: selectedCells };
+      const state = { hidden: layers.hidden, inView };
       return {
         filled: overlayCanvas(grid.rows, grid.cols, cells.occupied, { ...state, fill: layers.fill }),
         plain: layers.fill ? overlayCanvas(grid.rows, grid.cols, cells.occupied, state) : null
       };
-    }, [ready, layers, inView, selectedCells]);
+    }, [ready, layers, inView]);
     const overview = React.useMemo(() => {
       if (!grid) return null;
       const img = new Image();
@@ -742,6 +748,8 @@
           drawBorders(ctx, view, grid.cols, visible, colorOf);
           const shown = new Set(visible);
           drawSelected(ctx, view, grid.cols, selectedCells.filter((c) => shown.has(c)));
+        } else {
+          fillSelected(ctx, view, grid.cols, selectedCells, layers.hidden);
         }
         for (const c of currentCells) drawCurrent(ctx, view, grid.cols, c);
         canvas.dataset.tilesLoading = String(loading);
@@ -752,6 +760,7 @@
         canvas.dataset.hiddenDrawn = String(layers.hidden ? layers.hidden.reduce((a, b) => a + b, 0) : 0);
         canvas.dataset.colorDrawn = coloring && colorField || "";
         setLastMs(performance.now() - t0);
+        if (!marks.current.drawn && overview && overview.naturalWidth) marks.current.drawn = performance.now();
         setDrawnView((n) => n + 1);
       });
     }, [ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf, selectedCells, currentCells, inViewData, layers, coloring, colorField]);
@@ -766,12 +775,14 @@
       observer.observe(box);
       return () => observer.disconnect();
     }, [Boolean(grid)]);
+    const userMoved = React.useRef(false);
     React.useEffect(() => {
-      viewRef.current = resizeView(viewRef.current, sizeRef.current, size);
+      viewRef.current = grid && !userMoved.current ? fitView(size.width, size.height, grid.rows, grid.cols) : resizeView(viewRef.current, sizeRef.current, size);
       sizeRef.current = size;
     }, [size]);
     React.useEffect(() => {
       tileCache.current = /* @__PURE__ */ new Map();
+      userMoved.current = false;
       viewRef.current = grid ? fitView(sizeRef.current.width, sizeRef.current.height, grid.rows, grid.cols) : null;
     }, [grid && grid.key, version, grid && grid.rows, grid && grid.cols]);
     React.useEffect(() => {
@@ -783,6 +794,7 @@
     };
     const zoom = (factor, sx = size.width / 2, sy = size.height / 2) => {
       const [lo, hi] = limits();
+      userMoved.current = true;
       viewRef.current = zoomAt(viewRef.current, factor, sx, sy, lo, hi);
       redraw();
     };
@@ -835,6 +847,7 @@
       if (d) {
         if (Math.abs(p[0] - d.start[0]) + Math.abs(p[1] - d.start[1]) > 3) d.moved = true;
         if (mode === "pan" && !e.shiftKey) {
+          userMoved.current = true;
           viewRef.current = { ...viewRef.current, x: viewRef.current.x + p[0] - d.last[0], y: viewRef.current.y + p[1] - d.last[1] };
           redraw();
         } else {
@@ -958,6 +971,7 @@
         style: BUTTON,
         onClick: () => {
           if (!ready) return;
+          userMoved.current = false;
           viewRef.current = fitView(size.width, size.height, grid.rows, grid.cols);
           redraw();
         }
@@ -973,12 +987,12 @@
       },
       /* @__PURE__ */ React.createElement("option", { value: "" }, "none"),
       colorFields.map((f) => /* @__PURE__ */ React.createElement("option", { key: f.path, value: f.path }, f.path))
-    ))), pendingLine, /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-summary", style: { padding: "2px 0", ...ONE_LINE }, title: summary }, summary), /* @__PURE__ */ React.createElement(
+    ))), pendingLine, /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-summary", style: { height: 20, lineHeight: "20px", ...ONE_LINE }, title: summary }, summary), /* @__PURE__ */ React.createElement(
       "div",
       {
         "data-testid": "gridtsne-selection",
         "data-app-selection": selectedIds(appSelected).sort().join(","),
-        style: { minHeight: 18, ...ONE_LINE }
+        style: { height: 20, lineHeight: "20px", ...ONE_LINE }
       },
       selectionText
     ), /* @__PURE__ */ React.createElement("div", { ref: boxRef, style: { position: "relative", width: "100%", height: size.height, overflow: "hidden" } }, /* @__PURE__ */ React.createElement(

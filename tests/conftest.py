@@ -202,3 +202,8 @@ class Held:
     def finish(self, timeout=600):
         out, err = self.proc.communicate(timeout=timeout)
         return self.proc.returncode, out, "".join(self.stderr) + err
+
+
+def legend_of(results):
+    """The legend of the label colours as rendered into the run's mosaic."""
+    return {name: "rgb(%d,%d,%d)" % tuple(rgb) for name, rgb in results.legend}

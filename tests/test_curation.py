@@ -14,7 +14,7 @@ from fiftyone import ViewField as F
 
 import gridtsne
 from gridtsne.core import subset
-from gridtsne.fo import panel as gpanel
+from conftest import legend_of
 
 from test_operators import run_in_app
 
@@ -128,8 +128,7 @@ def test_relabelling_changes_exactly_the_selection_and_the_legend(dataset, tmp_p
     assert set(dataset.match_tags("relabelled").values("id")) == set(chosen)
 
     run = gridtsne.load_grid(dataset, "grid")
-    grid, _ = gpanel.run_payload(run)
-    legend = dict(grid["legend"])
+    legend = legend_of(run)
     assert "crimson" in legend and run.version != res.version
     sample = dataset[chosen[0]]
     mosaic = np.asarray(Image.open(run.mosaic_path).convert("RGB")).astype(int)
@@ -140,8 +139,7 @@ def test_relabelling_changes_exactly_the_selection_and_the_legend(dataset, tmp_p
     assert restored == 3
     assert dict(zip(dataset.values("id"), dataset.values("ground_truth.label"))) == before
     assert len(dataset.match_tags("relabelled")) == 0
-    assert "crimson" not in dict(gpanel.run_payload(gridtsne.load_grid(dataset, "grid"))[0][
-        "legend"])
+    assert "crimson" not in legend_of(gridtsne.load_grid(dataset, "grid"))
 
 
 @pytest.mark.parametrize("k", [1, 7, 10, 25, 40])

@@ -13,6 +13,8 @@ import gridtsne
 from gridtsne import GridError
 from gridtsne.fo import panel as gpanel
 
+from conftest import legend_of
+
 COLOURS = {"red": (220, 30, 30), "green": (30, 180, 40), "blue": (30, 60, 220),
            "yellow": (230, 210, 20)}
 
@@ -78,9 +80,10 @@ def test_every_object_gets_a_cell_with_its_crop(objects_dataset, tmp_path):
         table = list(csv.DictReader(f))
     assert list(table[0])[:7] == ["filepath", "label_id", "label", "row", "col", "x", "y"]
     assert {t["label_id"] for t in table} == {d.id for s in ds for d in s.ground_truth.detections}
-    grid, cells_payload = gpanel.run_payload(res)
-    assert grid["items"] == "labels" and grid["field"] == "ground_truth"
-    assert len(cells_payload["sample_id"]) == n
+    grid = gpanel.run_payload(res)
+    assert grid["items"] == "labels" and grid["field"] == "ground_truth" and grid["n"] == n
+    # the panel's cell file: the objects' ids, then their samples' ids
+    assert os.path.getsize(grid["cells_path"]) == res.rows * res.cols * 24
     assert ds.get_brain_info("obj").config.patches_field == "ground_truth"
 
 
@@ -253,11 +256,10 @@ def test_relabelling_objects_changes_exactly_the_selected_labels(objects_dataset
                      ds.values("ground_truth.detections.label", unwind=True)))
     assert {i for i in after if after[i] != before[i]} == set(chosen)
     assert ds.count_label_tags("ground_truth") == {"relabelled": 2}
-    grid, _ = gpanel.run_payload(gridtsne.load_grid(ds, "obj"))
-    assert "magenta" in dict(grid["legend"])
+    assert "magenta" in legend_of(gridtsne.load_grid(ds, "obj"))
 
     assert gridtsne.undo_relabel(ds, None, key="obj") == 2
     assert dict(zip(ds.values("ground_truth.detections.id", unwind=True),
                     ds.values("ground_truth.detections.label", unwind=True))) == before
     assert ds.count_label_tags("ground_truth") == {}
-    assert "magenta" not in dict(gpanel.run_payload(gridtsne.load_grid(ds, "obj"))[0]["legend"])
+    assert "magenta" not in legend_of(gridtsne.load_grid(ds, "obj"))

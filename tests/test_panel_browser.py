@@ -75,6 +75,20 @@ def test_run_payload_sends_cells_once_as_binary_and_views_as_bitmasks(dataset, t
                                 "filepath": first.filepath,
                                 "label": first.ground_truth.label}}
 
+    # the brain run for the Embeddings panel keeps its points in an indexed
+    # field (its lasso queries MongoDB); a new layout replaces it, and deleting
+    # the run removes it
+    points = dataset.get_brain_info("grid").config.points_field
+    assert points.startswith("grid_points_") and dataset.has_sample_field(points)
+    assert any(points in str(spec) for spec in dataset.get_index_information().values())
+    gridtsne.regrid(dataset, "grid", rows=5, cols=8)
+    dataset.reload()
+    newer = dataset.get_brain_info("grid").config.points_field
+    assert newer != points and dataset.has_sample_field(newer)
+    assert not dataset.has_sample_field(points)
+    res = gridtsne.load_grid(dataset, "grid")
+    grid = gpanel.run_payload(res)
+
     # the panel, called as the App calls it, sends the run and the view
     ctx = ExecutionContext(request_params={
         "dataset_name": dataset.name, "params": {"panel_id": "p1", "panel_state": {}}},

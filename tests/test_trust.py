@@ -19,9 +19,8 @@ from fiftyone import ViewField as F
 
 import gridtsne
 from gridtsne import GridError
-from gridtsne.fo import panel as gpanel
 
-from conftest import Held
+from conftest import Held, legend_of
 
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "gridtsne")
 
@@ -335,16 +334,15 @@ def test_the_legend_names_the_colours_drawn_even_after_relabelling(dataset, tmp_
     for sample in reds:
         sample["ground_truth"] = fo.Classification(label="crimson")
         sample.save()
-    grid, _ = gpanel.run_payload(gridtsne.load_grid(dataset, "grid"))
-    legend = dict(grid["legend"])
+    legend = legend_of(gridtsne.load_grid(dataset, "grid"))
     assert "crimson" not in legend and "red_circle" in legend
     mosaic = np.asarray(Image.open(res.mosaic_path).convert("RGB")).astype(int)
     r, c = red["grid_row"], red["grid_col"]
     drawn = mosaic[r * 32 + 12, c * 32]  # the left border of the cell
     assert drawn.tolist() == [int(v) for v in legend["red_circle"][4:-1].split(",")]
     # drawing it again draws and names today's labels
-    grid, _ = gpanel.run_payload(gridtsne.regrid(dataset, "grid", cell_px=24))
-    assert "crimson" in dict(grid["legend"]) and "red_circle" not in dict(grid["legend"])
+    legend = legend_of(gridtsne.regrid(dataset, "grid", cell_px=24))
+    assert "crimson" in legend and "red_circle" not in legend
 
 
 # 11, 24 ---------------------------------------------------------------------------

@@ -46,13 +46,24 @@ class PanelRun:
     cols: int
     kind: str
     cell: np.ndarray  # int64 cell per placed item
-    ids: list  # item ids (str), in the order of ``cell``
+    oids: np.ndarray  # (items, 12) uint8: the items' ObjectIds, in the order of ``cell``
     sample_ids: list = None  # objects: the id of each one's sample
     _cell_of: dict = field(default=None, repr=False)
+    _ids: list = field(default=None, repr=False)
 
     @property
     def n_cells(self):
         return self.rows * self.cols
+
+    @property
+    def ids(self):
+        """Item ids as strings (made on first use: 100,000 cost a moment)."""
+        if self._ids is None:
+            self._ids = [bytes(o).hex() for o in self.oids]
+        return self._ids
+
+    def id_of(self, k):
+        return bytes(self.oids[k]).hex()
 
     def cell_of(self, item_id):
         if self._cell_of is None:
@@ -92,14 +103,20 @@ def _read_run(results):
         docs = list(results.placed_view()._aggregate(pipeline=[{"$group": {
             "_id": None, "id": {"$push": "$_id"},
             "cell": {"$push": {"$add": [{"$multiply": ["$" + row, cols]}, "$" + col]}}}}]))
-        ids = [str(i) for i in docs[0]["id"]] if docs else []
+        oids = _oid_array([i.binary for i in docs[0]["id"]] if docs else [])
         cell = np.asarray(docs[0]["cell"] if docs else [], dtype=np.int64)
-        return PanelRun(results.key, results.version, rows, cols, results.kind, cell, ids)
+        return PanelRun(results.key, results.version, rows, cols, results.kind, cell, oids)
     layout = results.layout()
     cell = np.asarray(layout["row"], dtype=np.int64) * cols + np.asarray(layout["col"],
                                                                           dtype=np.int64)
-    return PanelRun(results.key, results.version, rows, cols, results.kind, cell,
-                    list(layout["id"]), layout.get("sample_id"))
+    run = PanelRun(results.key, results.version, rows, cols, results.kind, cell,
+                   _oid_array([bytes.fromhex(i) for i in layout["id"]]), layout.get("sample_id"))
+    run._ids = list(layout["id"])
+    return run
+
+
+def _oid_array(binaries):
+    return np.frombuffer(b"".join(binaries), dtype=np.uint8).reshape(-1, 12)
 
 
 def cache_dir():
@@ -117,9 +134,9 @@ def cells_file(results, run):
     path = os.path.join(cache_dir(), hashlib.sha1(token.encode()).hexdigest() + ".cells")
     if os.path.isfile(path):
         return path
-    blobs = [_ids_per_cell(run.ids, run)]
+    blobs = [_per_cell(run.oids, run)]
     if run.sample_ids is not None:
-        blobs.append(_ids_per_cell(run.sample_ids, run))
+        blobs.append(_per_cell(_oid_array([bytes.fromhex(i) for i in run.sample_ids]), run))
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
     with os.fdopen(fd, "wb") as f:
         for blob in blobs:
@@ -129,11 +146,9 @@ def cells_file(results, run):
     return path
 
 
-def _ids_per_cell(ids, run):
+def _per_cell(oids, run):
     out = np.zeros((run.n_cells, 12), dtype=np.uint8)
-    if ids:
-        raw = np.frombuffer(bytes.fromhex("".join(ids)), dtype=np.uint8).reshape(-1, 12)
-        out[run.cell] = raw
+    out[run.cell] = oids
     return out.tobytes()
 
 
@@ -161,6 +176,8 @@ def view_cells(run, results, view):
     if run.kind == items.SAMPLES and not getattr(view, "_is_patches", False) \
             and not getattr(view, "_is_frames", False) \
             and view._root_dataset._doc.id == results.dataset._doc.id:
+        if not getattr(view, "_stages", None) and view.media_type != "group":
+            return run.cell  # the whole dataset: every placed sample
         row, col = results.fields["row"], results.fields["col"]
         docs = list(view._aggregate(pipeline=[
             {"$match": {row: {"$type": "number"}}},
@@ -221,36 +238,37 @@ def _kind(f):
 
 
 def item_values(run, results, path):
-    """The values of ``path`` (relative to the items) per placed item, in the
-    order of ``run.ids``."""
+    """(cells, values): the values of ``path`` (relative to the items) of the
+    placed items and their cells."""
     view = results.placed_view()
     if run.kind == items.SAMPLES:
+        row, col = results.fields["row"], results.fields["col"]
         docs = list(view._aggregate(pipeline=[{"$group": {
-            "_id": None, "id": {"$push": "$_id"},
+            "_id": None,
+            "c": {"$push": {"$add": [{"$multiply": ["$" + row, run.cols]}, "$" + col]}},
             "v": {"$push": {"$ifNull": ["$" + path, None]}}}}]))
         if not docs:
-            return []
-        by_id = dict(zip((str(i) for i in docs[0]["id"]), docs[0]["v"]))
-        return [by_id.get(i) for i in run.ids]
+            return np.zeros(0, dtype=np.int64), []
+        return np.asarray(docs[0]["c"], dtype=np.int64), docs[0]["v"]
     if run.kind == items.LABELS:
         list_path = items.patches_list_path(view, results.record.patches_field)
         ids, values = view.values([list_path + ".id", list_path + "." + path], unwind=True)
     else:
         ids, values = view.values(["frames.id", "frames." + path], unwind=True)
     by_id = dict(zip(ids, values))
-    return [by_id.get(i) for i in run.ids]
+    return run.cell, [by_id.get(i) for i in run.ids]
 
 
 def color_values(run, results, path, kind):
     """The panel's "colour by" data for ``path``: per cell a category code
     (``categorical``) or a float32 value (``continuous``), base64."""
-    values = item_values(run, results, path)
+    cells, values = item_values(run, results, path)
     out = {"field": path, "kind": kind}
     if kind == "continuous":
         per_item = np.array([np.nan if v is None or isinstance(v, (list, str)) else float(v)
                              for v in values], dtype=np.float32)
         per_cell = np.full(run.n_cells, np.nan, dtype=np.float32)
-        per_cell[run.cell] = per_item
+        per_cell[cells] = per_item
         finite = per_item[np.isfinite(per_item)]
         out.update(min=float(finite.min()) if len(finite) else None,
                    max=float(finite.max()) if len(finite) else None,
@@ -272,7 +290,7 @@ def color_values(run, results, path, kind):
     codes = np.array([NO_CATEGORY if n is None else code_of.get(n, other) for n in names],
                      dtype=np.uint16)
     per_cell = np.full(run.n_cells, NO_CATEGORY, dtype=np.uint16)
-    per_cell[run.cell] = codes
+    per_cell[cells] = codes
     out.update(categories=categories,
                counts=np.bincount(codes[codes != NO_CATEGORY], minlength=len(categories))
                .tolist(),
@@ -295,7 +313,7 @@ def cells_info(run, results, cells):
     sharp zoom), at most :data:`MAX_INFO_CELLS` at a time."""
     cells = [int(c) for c in cells][:MAX_INFO_CELLS]
     at = run.item_at(cells) if cells else []
-    wanted = {run.ids[k]: c for c, k in zip(cells, at) if k >= 0}
+    wanted = {run.id_of(k): c for c, k in zip(cells, at) if k >= 0}
     if not wanted:
         return {}
     view = results.placed_view()

@@ -21,6 +21,7 @@ import {
   drawCurrent,
   drawSelected,
   drawSharp,
+  fillSelected,
   fitView,
   hit,
   inPolygon,
@@ -139,18 +140,10 @@ export default function GridMosaicView(props) {
   const modalSampleId = useRecoilValue(MODAL_SAMPLE_ID);
   const colorScheme = useRecoilValue(COLOR_SCHEME);
   const colorMap = useRecoilValue(COLOR_MAP);
-  // A click shows in the panel at once; the App's own (heavier) update of its
-  // selection follows after the panel has painted.
-  const [pending_, setPending] = useState(null);
-  useEffect(() => setPending(null), [appSelected]);
-  const selected = pending_ || appSelected;
-  const setSelected = useCallback(
-    (value) => {
-      setPending(value);
-      requestAnimationFrame(() => setTimeout(() => setAppSelected(value), 0));
-    },
-    [setAppSelected]
-  );
+  // the selection is the App's: a click writes it directly, and the panel
+  // draws from it (selection changes redraw only the selected cells)
+  const selected = appSelected;
+  const setSelected = setAppSelected;
   const [mode, setMode] = useState("pan");
   const [hover, setHover] = useState(null);
   const [size, setSize] = useState({ width: 640, height: HEIGHT });
@@ -196,6 +189,11 @@ export default function GridMosaicView(props) {
     return () => clearInterval(timer);
   }, [pending.length, trigger]);
 
+  // when things arrived (performance.now()), for benchmarks/bench_panel.py
+  const marks = useRef(null);
+  if (!marks.current) marks.current = window.__gridtsneMarks = { mounted: performance.now() };
+  if (grid && !marks.current.grid) marks.current.grid = performance.now();
+
   // the run's cells: one binary file per run version
   const version = grid ? grid.version : null;
   useEffect(() => {
@@ -206,7 +204,13 @@ export default function GridMosaicView(props) {
     if (!grid) return undefined;
     let live = true;
     fetchCells(mediaUrl(grid.cells_path, grid.version), grid.rows * grid.cols, objects)
-      .then((c) => live && setCells(c))
+      .then((c) => {
+        if (!live) return;
+        marks.current.cells = performance.now();
+        setCells(c);
+        // the id -> cell map the App's selection is read through, built while idle
+        (window.requestIdleCallback || setTimeout)(() => c.cellOf(""));
+      })
       .catch((e) => live && setCellsError(String(e)));
     return () => {
       live = false;
@@ -326,13 +330,13 @@ export default function GridMosaicView(props) {
   // enough: two overlays, picked at draw time.
   const overlays = useMemo(() => {
     if (!ready) return null;
-    const state = { hidden: layers.hidden, inView, selected: selectedCells };
+    const state = { hidden: layers.hidden, inView };
     return {
       filled: overlayCanvas(grid.rows, grid.cols, cells.occupied, { ...state, fill: layers.fill }),
       plain: layers.fill ? overlayCanvas(grid.rows, grid.cols, cells.occupied, state) : null,
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [ready, layers, inView, selectedCells]);
+  }, [ready, layers, inView]);
   const overview = useMemo(() => {
     if (!grid) return null;
     const img = new Image();
@@ -414,6 +418,8 @@ export default function GridMosaicView(props) {
         drawBorders(ctx, view, grid.cols, visible, colorOf);
         const shown = new Set(visible);
         drawSelected(ctx, view, grid.cols, selectedCells.filter((c) => shown.has(c)));
+      } else {
+        fillSelected(ctx, view, grid.cols, selectedCells, layers.hidden);
       }
       for (const c of currentCells) drawCurrent(ctx, view, grid.cols, c);
       canvas.dataset.tilesLoading = String(loading);
@@ -425,6 +431,7 @@ export default function GridMosaicView(props) {
       canvas.dataset.hiddenDrawn = String(layers.hidden ? layers.hidden.reduce((a, b) => a + b, 0) : 0);
       canvas.dataset.colorDrawn = (coloring && colorField) || "";
       setLastMs(performance.now() - t0);
+      if (!marks.current.drawn && overview && overview.naturalWidth) marks.current.drawn = performance.now();
       setDrawnView((n) => n + 1);
     });
   }, [ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf, selectedCells, currentCells, inViewData, layers, coloring, colorField]);
@@ -441,12 +448,20 @@ export default function GridMosaicView(props) {
     observer.observe(box);
     return () => observer.disconnect();
   }, [Boolean(grid)]);
+  // until the user zooms or pans, the view is the fit of whatever size the
+  // panel has; after that, a new size keeps their zoom around the centre
+  const userMoved = useRef(false);
   useEffect(() => {
-    viewRef.current = resizeView(viewRef.current, sizeRef.current, size);
+    viewRef.current =
+      grid && !userMoved.current
+        ? fitView(size.width, size.height, grid.rows, grid.cols)
+        : resizeView(viewRef.current, sizeRef.current, size);
     sizeRef.current = size;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [size]);
   useEffect(() => {
     tileCache.current = new Map();
+    userMoved.current = false;
     viewRef.current = grid ? fitView(sizeRef.current.width, sizeRef.current.height, grid.rows, grid.cols) : null;
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [grid && grid.key, version, grid && grid.rows, grid && grid.cols]);
@@ -462,6 +477,7 @@ export default function GridMosaicView(props) {
 
   const zoom = (factor, sx = size.width / 2, sy = size.height / 2) => {
     const [lo, hi] = limits();
+    userMoved.current = true;
     viewRef.current = zoomAt(viewRef.current, factor, sx, sy, lo, hi);
     redraw();
   };
@@ -531,6 +547,7 @@ export default function GridMosaicView(props) {
     if (d) {
       if (Math.abs(p[0] - d.start[0]) + Math.abs(p[1] - d.start[1]) > 3) d.moved = true;
       if (mode === "pan" && !e.shiftKey) {
+        userMoved.current = true;
         viewRef.current = { ...viewRef.current, x: viewRef.current.x + p[0] - d.last[0], y: viewRef.current.y + p[1] - d.last[1] };
         redraw();
       } else {
@@ -708,6 +725,7 @@ export default function GridMosaicView(props) {
           style={BUTTON}
           onClick={() => {
             if (!ready) return;
+            userMoved.current = false;
             viewRef.current = fitView(size.width, size.height, grid.rows, grid.cols);
             redraw();
           }}
@@ -738,13 +756,13 @@ export default function GridMosaicView(props) {
         </label>
       </div>
       {pendingLine}
-      <div data-testid="gridtsne-summary" style={{ padding: "2px 0", ...ONE_LINE }} title={summary}>
+      <div data-testid="gridtsne-summary" style={{ height: 20, lineHeight: "20px", ...ONE_LINE }} title={summary}>
         {summary}
       </div>
       <div
         data-testid="gridtsne-selection"
         data-app-selection={selectedIds(appSelected).sort().join(",")}
-        style={{ minHeight: 18, ...ONE_LINE }}
+        style={{ height: 20, lineHeight: "20px", ...ONE_LINE }}
       >
         {selectionText}
       </div>

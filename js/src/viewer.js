@@ -88,9 +88,10 @@ export function visibleCells(view, rows, cols, width, height) {
 /**
  * A rows x cols canvas, one pixel per cell: the colour-by fill (`fill`: RGBA
  * per cell or null), hidden cells (`hidden`: 0/1 per cell), dimmed cells
- * (outside the view) and selected ones.
+ * (outside the view). Selected cells are drawn on top (fillSelected), so that a
+ * click does not rebuild this.
  */
-export function overlayCanvas(rows, cols, occupied, { fill, hidden, inView, selected }) {
+export function overlayCanvas(rows, cols, occupied, { fill, hidden, inView }) {
   const canvas = document.createElement("canvas");
   canvas.width = cols;
   canvas.height = rows;
@@ -122,7 +123,6 @@ export function overlayCanvas(rows, cols, occupied, { fill, hidden, inView, sele
     }
     if (inView && !inView[cell]) put(cell, DIM);
   }
-  if (selected) for (const cell of selected) if (occupied[cell] && !(hidden && hidden[cell])) put(cell, SELECTED);
   ctx.putImageData(image, 0, 0);
   return canvas;
 }
@@ -242,6 +242,17 @@ export function drawBorders(ctx, view, cols, cells, colorOf) {
     const [x, y, s] = cellRect(view, cols, cell);
     ctx.strokeStyle = color;
     ctx.strokeRect(x + lw / 2, y + lw / 2, s - lw, s - lw);
+  }
+}
+
+/** Selected cells while cells are small: filled white, at least 1 px. */
+export function fillSelected(ctx, view, cols, cells, hidden) {
+  ctx.fillStyle = `rgba(${SELECTED[0]},${SELECTED[1]},${SELECTED[2]},${SELECTED[3] / 255})`;
+  const s = Math.max(1, view.scale);
+  for (const cell of cells) {
+    if (hidden && hidden[cell]) continue;
+    const [x, y] = cellRect(view, cols, cell);
+    ctx.fillRect(x, y, s, s);
   }
 }
 
