@@ -351,6 +351,7 @@
         missing++;
         continue;
       }
+      if (got.skip) continue;
       const { img, box } = got;
       const [x, y, s] = cellRect(view, cols, cell);
       let sx = 0;
@@ -498,8 +499,16 @@
     const modalSampleId = useRecoilValue(MODAL_SAMPLE_ID);
     const colorScheme = useRecoilValue(COLOR_SCHEME);
     const colorMap = useRecoilValue(COLOR_MAP);
-    const selected = appSelected;
-    const setSelected = setAppSelected;
+    const [pendingSelection, setPendingSelection] = React.useState(null);
+    React.useEffect(() => setPendingSelection(null), [appSelected]);
+    const selected = pendingSelection || appSelected;
+    const setSelected = React.useCallback(
+      (value) => {
+        setPendingSelection(value);
+        requestAnimationFrame(() => setTimeout(() => setAppSelected(value), 0));
+      },
+      [setAppSelected]
+    );
     const [mode, setMode] = React.useState("pan");
     const [hover, setHover] = React.useState(null);
     const [size, setSize] = React.useState({ width: 640, height: HEIGHT });
@@ -516,7 +525,7 @@
     const dragRef = React.useRef(null);
     const tileCache = React.useRef(/* @__PURE__ */ new Map());
     const imageCache = React.useRef(/* @__PURE__ */ new Map());
-    const asked = React.useRef(/* @__PURE__ */ new Set());
+    const asked = React.useRef(/* @__PURE__ */ new Map());
     const frame = React.useRef(0);
     const redrawRef = React.useRef(() => {
     });
@@ -548,7 +557,7 @@
       setCells(null);
       setCellsError(null);
       setInfo(/* @__PURE__ */ new Map());
-      asked.current = /* @__PURE__ */ new Set();
+      asked.current = /* @__PURE__ */ new Map();
       if (!grid) return void 0;
       let live = true;
       fetchCells(mediaUrl(grid.cells_path, grid.version), grid.rows * grid.cols, objects).then((c) => {
@@ -574,9 +583,10 @@
     }, [data.info]);
     const askInfo = React.useCallback(
       (wanted) => {
-        const missing = wanted.filter((c) => !asked.current.has(c));
+        const now = performance.now();
+        const missing = wanted.filter((c) => !(now - (asked.current.get(c) || -1e9) < 3e3));
         if (!missing.length) return;
-        missing.forEach((c) => asked.current.add(c));
+        missing.forEach((c) => asked.current.set(c, now));
         trigger("on_cells_info", { cells: missing, version });
       },
       [trigger, version]
@@ -699,11 +709,16 @@
           () => {
             const im = new Image();
             im.onload = () => redrawRef.current();
+            im.onerror = () => {
+              im.failed = true;
+              redrawRef.current();
+            };
             im.src = mediaUrl(it.filepath);
             return im;
           },
           MAX_IMAGES
         );
+        if (img.failed) return { skip: true };
         return img.complete && img.naturalWidth ? { img, box: it.box } : null;
       },
       [info]
@@ -756,7 +771,7 @@
         canvas.dataset.scale = String(view.scale);
         canvas.dataset.sharp = String(sharp);
         canvas.dataset.inViewDrawn = inViewData ? String(inViewData.count) : "";
-        canvas.dataset.selectedDrawn = String(selectedCells.length);
+        canvas.dataset.selectedDrawn = selectedCells.slice(0, 8).join(",");
         canvas.dataset.hiddenDrawn = String(layers.hidden ? layers.hidden.reduce((a, b) => a + b, 0) : 0);
         canvas.dataset.colorDrawn = coloring && colorField || "";
         setLastMs(performance.now() - t0);

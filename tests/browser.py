@@ -106,10 +106,17 @@ class App:
 
     def wait_canvas(self, condition, timeout=60000):
         """Waits until ``condition`` (a JS expression of ``d``, the canvas's
-        dataset) holds."""
-        self.page.wait_for_function(
-            "(sel) => { const c = document.querySelector(sel); const d = c && c.dataset;"
-            " return Boolean(d && (%s)); }" % condition, arg=CANVAS, timeout=timeout)
+        dataset) holds; says what the canvas showed if it never does."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_function(
+                "(sel) => { const c = document.querySelector(sel); const d = c && c.dataset;"
+                " return Boolean(d && (%s)); }" % condition, arg=CANVAS, timeout=timeout)
+        except PlaywrightTimeout:
+            self.page.screenshot(path=os.path.join(ARTIFACTS, "failed-canvas.png"))
+            raise AssertionError("the canvas never had %s; it has %s"
+                                 % (condition, self.canvas_data())) from None
 
     def wait_text(self, testid, text, timeout=60000):
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -130,6 +137,17 @@ class App:
         self.wait_canvas("d.renderMs && d.tilesLoading === '0'", timeout=timeout)
         self.page.evaluate("() => new Promise((r) => requestAnimationFrame("
                            "() => requestAnimationFrame(r)))")
+
+    def search_sidebar(self, field, value):
+        """Types ``value`` into the sidebar filter of the label field ``field``
+        and waits for it to be offered; Enter (the caller's) applies it."""
+        page = self.page
+        page.locator("[data-cy='sidebar-field-arrow-enabled-%s']" % field).first.click()
+        search = page.locator("[data-cy='selector-sidebar-search-%s.label']" % field).first
+        (search.locator("input").first if search.locator("input").count() else search).click()
+        page.keyboard.type(value)
+        page.wait_for_selector("[data-cy='selector-results-container-sidebar-search-%s.label']"
+                               ":has-text(%s)" % (field, json.dumps(value)), timeout=60000)
 
     def box_select(self, box, rows, cols, last_row, last_col):
         """Box mode, then drag from cell (0, 0) over cell (last_row, last_col)."""

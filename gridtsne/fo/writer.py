@@ -297,8 +297,8 @@ def _write_brain_run(dataset, w, token):
     samples and objects the points are also stored in a field with a 2-D
     index (``points_field``), so that a lasso in the Embeddings panel queries
     MongoDB instead of sending id lists; the field is named per version
-    (``{key}_points_{token}``) because the run set aside still owns its own
-    until the commit ends, and the brain run deletes it with itself."""
+    (``gridtsne_points_{version}``) because the run set aside still owns its
+    own until the commit ends, and the brain run deletes it with itself."""
     import fiftyone.brain as fob
 
     if w.key in dataset.list_brain_runs():
@@ -316,7 +316,7 @@ def _write_brain_run(dataset, w, token):
         fob.compute_visualization(placed, patches_field=field,
                                   points=np.asarray(w.brain_points)[order],
                                   brain_key=w.key, progress=False, create_index=True,
-                                  points_field=points_field(w.key, token))
+                                  points_field=points_field(token))
         return
     if w.items.kind == "frames":  # (its generated frames predate the renames)
         placed = w.items.view.select(w.ids, ordered=True)
@@ -324,13 +324,15 @@ def _write_brain_run(dataset, w, token):
         placed = w.register_on.exists(row)
     order = [position[i] for i in placed.values("id")]
     index = {} if w.items.kind == "frames" else {
-        "create_index": True, "points_field": points_field(w.key, token)}
+        "create_index": True, "points_field": points_field(token)}
     fob.compute_visualization(placed, points=np.asarray(w.brain_points)[order],
                               brain_key=w.key, progress=False, **index)
 
 
-def points_field(key, token):
-    return "%s_points_%s" % (key, token[:8])
+def points_field(token):
+    # named by the version alone: renaming the run (and so its brain run)
+    # keeps it valid, and the brain run deletes it with itself
+    return "gridtsne_points_%s" % token[:12]
 
 
 def _installed_results(w, j):

@@ -140,10 +140,19 @@ export default function GridMosaicView(props) {
   const modalSampleId = useRecoilValue(MODAL_SAMPLE_ID);
   const colorScheme = useRecoilValue(COLOR_SCHEME);
   const colorMap = useRecoilValue(COLOR_MAP);
-  // the selection is the App's: a click writes it directly, and the panel
-  // draws from it (selection changes redraw only the selected cells)
-  const selected = appSelected;
-  const setSelected = setAppSelected;
+  // A click shows in the panel at once; the App's own (heavier) update of its
+  // selection follows as soon as the panel has painted. Selection changes
+  // redraw only the selected cells.
+  const [pendingSelection, setPendingSelection] = useState(null);
+  useEffect(() => setPendingSelection(null), [appSelected]);
+  const selected = pendingSelection || appSelected;
+  const setSelected = useCallback(
+    (value) => {
+      setPendingSelection(value);
+      requestAnimationFrame(() => setTimeout(() => setAppSelected(value), 0));
+    },
+    [setAppSelected]
+  );
   const [mode, setMode] = useState("pan");
   const [hover, setHover] = useState(null);
   const [size, setSize] = useState({ width: 640, height: HEIGHT });
@@ -160,7 +169,7 @@ export default function GridMosaicView(props) {
   const dragRef = useRef(null);
   const tileCache = useRef(new Map());
   const imageCache = useRef(new Map());
-  const asked = useRef(new Set());
+  const asked = useRef(new Map()); // cell -> when its info was asked for
   const frame = useRef(0);
   const redrawRef = useRef(() => {});
   const [drawnView, setDrawnView] = useState(0);
@@ -200,7 +209,7 @@ export default function GridMosaicView(props) {
     setCells(null);
     setCellsError(null);
     setInfo(new Map());
-    asked.current = new Set();
+    asked.current = new Map();
     if (!grid) return undefined;
     let live = true;
     fetchCells(mediaUrl(grid.cells_path, grid.version), grid.rows * grid.cols, objects)
@@ -231,11 +240,14 @@ export default function GridMosaicView(props) {
     });
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [data.info]);
+  // (asked again after a while: a request can be dropped while the panel
+  // changes run or dataset)
   const askInfo = useCallback(
     (wanted) => {
-      const missing = wanted.filter((c) => !asked.current.has(c));
+      const now = performance.now();
+      const missing = wanted.filter((c) => !(now - (asked.current.get(c) || -1e9) < 3000));
       if (!missing.length) return;
-      missing.forEach((c) => asked.current.add(c));
+      missing.forEach((c) => asked.current.set(c, now));
       trigger("on_cells_info", { cells: missing, version });
     },
     [trigger, version]
@@ -375,11 +387,17 @@ export default function GridMosaicView(props) {
         () => {
           const im = new Image();
           im.onload = () => redrawRef.current();
+          // an image that cannot load is left to the mosaic's pixels
+          im.onerror = () => {
+            im.failed = true;
+            redrawRef.current();
+          };
           im.src = mediaUrl(it.filepath);
           return im;
         },
         MAX_IMAGES
       );
+      if (img.failed) return { skip: true };
       return img.complete && img.naturalWidth ? { img, box: it.box } : null;
     },
     [info]
@@ -427,7 +445,7 @@ export default function GridMosaicView(props) {
       canvas.dataset.sharp = String(sharp);
       // what this drawing shows, for tests and benchmarks to wait on
       canvas.dataset.inViewDrawn = inViewData ? String(inViewData.count) : "";
-      canvas.dataset.selectedDrawn = String(selectedCells.length);
+      canvas.dataset.selectedDrawn = selectedCells.slice(0, 8).join(",");
       canvas.dataset.hiddenDrawn = String(layers.hidden ? layers.hidden.reduce((a, b) => a + b, 0) : 0);
       canvas.dataset.colorDrawn = (coloring && colorField) || "";
       setLastMs(performance.now() - t0);

@@ -213,6 +213,7 @@ export function drawSharp(ctx, view, cols, cells, imageOf) {
       missing++;
       continue;
     }
+    if (got.skip) continue;
     const { img, box } = got;
     const [x, y, s] = cellRect(view, cols, cell);
     let sx = 0;
