@@ -1,12 +1,14 @@
 """``grid_mosaic``: the mosaic as an App panel linked to the dataset view.
 
 A hybrid panel, like FiftyOne's built-in ones: this Python side sends the run
-(cells, the mosaic and its Deep Zoom tiles, the cells in the current view) as
-panel data, and the ``GridMosaicView`` React component from the plugin's JS
-bundle (``js/``, built into ``dist/index.umd.js``) draws it on a canvas. Pan,
-zoom, hover, click, box and lasso selection run in the browser and set the
-App's selection directly, so they do not wait for Python; Python handles
-changes of run and view, "open sample" and "selection to view".
+(its shape, files and the URL of its binary cell file), the cells in the
+current view (a bitmask), the values of the "colour by" field and, when asked,
+names and paths of cells (see :mod:`gridtsne.fo.panel_data`); the
+``GridMosaicView`` React component from the plugin's JS bundle (``js/``, built
+into ``dist/index.umd.js``) draws it on a canvas. Pan, zoom, hover, click, box
+and lasso selection run in the browser and set the App's selection directly;
+Python handles changes of run, view and colour field, "open sample" and
+"selection to view".
 """
 
 import math
