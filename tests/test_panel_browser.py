@@ -79,7 +79,7 @@ def test_run_payload_sends_cells_once_as_binary_and_views_as_bitmasks(dataset, t
     # field (its lasso queries MongoDB); a new layout replaces it, and deleting
     # the run removes it
     points = dataset.get_brain_info("grid").config.points_field
-    assert points.startswith("gridtsne_points_") and dataset.has_sample_field(points)
+    assert points.startswith("tsne_points_") and dataset.has_sample_field(points)
     assert any(points in str(spec) for spec in dataset.get_index_information().values())
     gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth", overwrite=True,
                           output_dir=str(tmp_path))

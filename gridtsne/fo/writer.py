@@ -297,7 +297,7 @@ def _write_brain_run(dataset, w, token):
     samples and objects the points are also stored in a field with a 2-D
     index (``points_field``), so that a lasso in the Embeddings panel queries
     MongoDB instead of sending id lists; the field is named per version
-    (``gridtsne_points_{version}``) because the run set aside still owns its
+    (``tsne_points_{version}``) because the run set aside still owns its
     own until the commit ends, and the brain run deletes it with itself."""
     import fiftyone.brain as fob
 
@@ -332,7 +332,7 @@ def _write_brain_run(dataset, w, token):
 def points_field(token):
     # named by the version alone: renaming the run (and so its brain run)
     # keeps it valid, and the brain run deletes it with itself
-    return "gridtsne_points_%s" % token[:12]
+    return "tsne_points_%s" % token[:12]
 
 
 def _installed_results(w, j):
