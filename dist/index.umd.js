@@ -612,7 +612,7 @@
       return { kind: "categorical", codes: decodeCodes(colorData.codes), colors, rgb: colors.map(rgbOf) };
     }, [colorData, nCells, colorScheme, colorMap]);
     const layers = React.useMemo(() => {
-      if (!coloring || !cells) return { fill: null, hidden: null };
+      if (!coloring || !cells) return { fill: null, hidden: null, nHidden: 0 };
       const fill = new Uint8ClampedArray(nCells * 4);
       const hidden = new Uint8Array(nCells);
       const [lo, hi] = range || [0, 1];
@@ -638,7 +638,7 @@
           fill[c * 4 + 3] = 255;
         }
       }
-      return { fill, hidden };
+      return { fill, hidden, nHidden: hidden.reduce((a, b) => a + b, 0) };
     }, [coloring, cells, nCells, hiddenCats, range]);
     const colorOf = React.useCallback(
       (c) => {
@@ -772,7 +772,7 @@
         canvas.dataset.sharp = String(sharp);
         canvas.dataset.inViewDrawn = inViewData ? String(inViewData.count) : "";
         canvas.dataset.selectedDrawn = selectedCells.slice(0, 8).join(",");
-        canvas.dataset.hiddenDrawn = String(layers.hidden ? layers.hidden.reduce((a, b) => a + b, 0) : 0);
+        canvas.dataset.hiddenDrawn = String(layers.nHidden);
         canvas.dataset.colorDrawn = coloring && colorField || "";
         setLastMs(performance.now() - t0);
         if (!marks.current.drawn && overview && overview.naturalWidth) marks.current.drawn = performance.now();

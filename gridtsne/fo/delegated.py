@@ -83,7 +83,8 @@ def pending_grids(dataset):
                                            run_state=state):
             params = (doc.context.request_params.get("params") or {}) if doc.context else {}
             out.append({
-                "id": str(doc.id), "key": params.get("key", "grid"), "state": "running" if state == ExecutionRunState.RUNNING else "queued",
+                "id": str(doc.id), "key": params.get("key", "grid"),
+                "state": "running" if state == ExecutionRunState.RUNNING else "queued",
                 "progress": getattr(doc.status, "progress", None),
                 "label": getattr(doc.status, "label", None),
                 "queued_at": str(doc.queued_at) if getattr(doc, "queued_at", None) else None,

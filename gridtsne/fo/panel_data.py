@@ -99,10 +99,9 @@ def panel_run(results):
 def _read_run(results):
     rows, cols = results.rows, results.cols
     if results.kind == items.SAMPLES:
-        row, col = results.fields["row"], results.fields["col"]
         docs = list(results.placed_view()._aggregate(pipeline=[{"$group": {
             "_id": None, "id": {"$push": "$_id"},
-            "cell": {"$push": {"$add": [{"$multiply": ["$" + row, cols]}, "$" + col]}}}}]))
+            "cell": {"$push": _cell_of_doc(results, cols)}}}]))
         oids = _oid_array([i.binary for i in docs[0]["id"]] if docs else [])
         cell = np.asarray(docs[0]["cell"] if docs else [], dtype=np.int64)
         return PanelRun(results.key, results.version, rows, cols, results.kind, cell, oids)
@@ -113,6 +112,12 @@ def _read_run(results):
                    _oid_array([bytes.fromhex(i) for i in layout["id"]]), layout.get("sample_id"))
     run._ids = list(layout["id"])
     return run
+
+
+def _cell_of_doc(results, cols):
+    """The MongoDB expression of a sample's cell, ``row * cols + col``."""
+    row, col = results.fields["row"], results.fields["col"]
+    return {"$add": [{"$multiply": ["$" + row, cols]}, "$" + col]}
 
 
 def _oid_array(binaries):
@@ -178,11 +183,9 @@ def view_cells(run, results, view):
             and view._root_dataset._doc.id == results.dataset._doc.id:
         if not getattr(view, "_stages", None) and view.media_type != "group":
             return run.cell  # the whole dataset: every placed sample
-        row, col = results.fields["row"], results.fields["col"]
         docs = list(view._aggregate(pipeline=[
-            {"$match": {row: {"$type": "number"}}},
-            {"$group": {"_id": None, "cell": {"$push": {"$add": [
-                {"$multiply": ["$" + row, run.cols]}, "$" + col]}}}}]))
+            {"$match": {results.fields["row"]: {"$type": "number"}}},
+            {"$group": {"_id": None, "cell": {"$push": _cell_of_doc(results, run.cols)}}}]))
         return np.asarray(docs[0]["cell"] if docs else [], dtype=np.int64)
     from gridtsne.fo.panel import view_item_ids
 
@@ -242,10 +245,9 @@ def item_values(run, results, path):
     placed items and their cells."""
     view = results.placed_view()
     if run.kind == items.SAMPLES:
-        row, col = results.fields["row"], results.fields["col"]
         docs = list(view._aggregate(pipeline=[{"$group": {
             "_id": None,
-            "c": {"$push": {"$add": [{"$multiply": ["$" + row, run.cols]}, "$" + col]}},
+            "c": {"$push": _cell_of_doc(results, run.cols)},
             "v": {"$push": {"$ifNull": ["$" + path, None]}}}}]))
         if not docs:
             return np.zeros(0, dtype=np.int64), []

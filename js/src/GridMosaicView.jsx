@@ -279,7 +279,7 @@ export default function GridMosaicView(props) {
   }, [colorData, nCells, colorScheme, colorMap]);
   // per cell: RGBA of its colour (alpha 0: none), and whether it is hidden
   const layers = useMemo(() => {
-    if (!coloring || !cells) return { fill: null, hidden: null };
+    if (!coloring || !cells) return { fill: null, hidden: null, nHidden: 0 };
     const fill = new Uint8ClampedArray(nCells * 4);
     const hidden = new Uint8Array(nCells);
     const [lo, hi] = range || [0, 1];
@@ -305,7 +305,7 @@ export default function GridMosaicView(props) {
         fill[c * 4 + 3] = 255;
       }
     }
-    return { fill, hidden };
+    return { fill, hidden, nHidden: hidden.reduce((a, b) => a + b, 0) };
   }, [coloring, cells, nCells, hiddenCats, range]);
   const colorOf = useCallback(
     (c) => {
@@ -446,7 +446,7 @@ export default function GridMosaicView(props) {
       // what this drawing shows, for tests and benchmarks to wait on
       canvas.dataset.inViewDrawn = inViewData ? String(inViewData.count) : "";
       canvas.dataset.selectedDrawn = selectedCells.slice(0, 8).join(",");
-      canvas.dataset.hiddenDrawn = String(layers.hidden ? layers.hidden.reduce((a, b) => a + b, 0) : 0);
+      canvas.dataset.hiddenDrawn = String(layers.nHidden);
       canvas.dataset.colorDrawn = (coloring && colorField) || "";
       setLastMs(performance.now() - t0);
       if (!marks.current.drawn && overview && overview.naturalWidth) marks.current.drawn = performance.now();
