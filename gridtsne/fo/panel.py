@@ -19,7 +19,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from gridtsne.core import pyramid
-from gridtsne.fo import panel_data, runs
+from gridtsne.fo import panel_data
 
 NAME = "grid_mosaic"
 COMPONENT = "GridMosaicView"
@@ -125,13 +125,13 @@ class GridMosaicPanel(foo.Panel):
         loaded: the component asks when its run list is opened, refresh is
         clicked, the App reloads its dataset (as the plugin's operators make it
         do) and every few seconds while a run is queued or running."""
-        ctx.dataset.reload()  # the App server's copy predates runs made elsewhere
+        panel_data.reload_dataset(ctx.dataset)  # the App server's copy predates runs made elsewhere
         self._sync_runs(ctx, resend=False)
 
     def on_change_key(self, ctx):
         """Shows the run chosen in the list; one deleted meanwhile is dropped
         from the list instead of failing."""
-        ctx.dataset.reload()
+        panel_data.reload_dataset(ctx.dataset)
         ctx.panel.state.key = ctx.params.get("value")
         ctx.panel.state.color = None
         self._sync_runs(ctx, resend=True)
@@ -166,9 +166,7 @@ class GridMosaicPanel(foo.Panel):
 
     def _results(self, ctx):
         key = ctx.panel.state.key
-        if not key or key not in runs.list_grids(ctx.dataset):
-            return None
-        return runs.load_grid(ctx.dataset, key)
+        return panel_data.load_results(ctx.dataset, key) if key else None
 
     def _sync_runs(self, ctx, resend):
         """Lists the runs (and those queued or running), keeps the shown one if
@@ -176,7 +174,7 @@ class GridMosaicPanel(foo.Panel):
         or when it has changed."""
         from gridtsne.fo.delegated import pending_grids
 
-        keys = runs.list_grids(ctx.dataset)
+        keys = panel_data.grid_keys(ctx.dataset)
         key = ctx.panel.state.key
         if key not in keys:
             key = keys[0] if keys else None
@@ -185,7 +183,7 @@ class GridMosaicPanel(foo.Panel):
         pending = pending_grids(ctx.dataset)
         if pending != ctx.panel.state.pending:
             ctx.panel.state.pending = pending
-        results = runs.load_grid(ctx.dataset, key) if key else None
+        results = panel_data.load_results(ctx.dataset, key) if key else None
         if (resend or key != ctx.panel.state.key
                 or (results and run_version(results) != ctx.panel.state.version)):
             ctx.panel.state.key = key
@@ -197,7 +195,9 @@ class GridMosaicPanel(foo.Panel):
             ctx.panel.state.version = None
             ctx.panel.data.grid = None
             return
-        results = results or runs.load_grid(ctx.dataset, key)
+        results = results or panel_data.load_results(ctx.dataset, key)
+        if results is None:  # deleted meanwhile: the next look drops it
+            return
         grid = run_payload(results)
         ctx.panel.state.version = grid["version"]
         ctx.panel.data.grid = grid

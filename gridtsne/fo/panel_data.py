@@ -79,6 +79,35 @@ class PanelRun:
 
 _runs = OrderedDict()
 _lock = threading.Lock()
+_results = OrderedDict()
+
+
+def reload_dataset(dataset):
+    """``dataset.reload()``, never while another thread reads its runs."""
+    with runs.RESULTS_LOCK:
+        dataset.reload()
+
+
+def grid_keys(dataset):
+    """``runs.list_grids``, never while another thread reloads the dataset."""
+    with runs.RESULTS_LOCK:
+        return runs.list_grids(dataset)
+
+
+def load_results(dataset, key):
+    """The run's :class:`~gridtsne.fo.runs.GridResults`, read once per version;
+    None when the dataset has no such grid run (deleted meanwhile)."""
+    with runs.RESULTS_LOCK:
+        config = runs.record(dataset, key)
+        if config is None:
+            return None
+        token = (str(dataset._doc.id), key, config.version)
+        if token not in _results:
+            _results[token] = runs.load_grid(dataset, key)
+            while len(_results) > _CACHE_RUNS:
+                _results.popitem(last=False)
+        _results.move_to_end(token)
+        return _results[token]
 
 
 def panel_run(results):

@@ -11,6 +11,7 @@ skipped samples, metrics and the legend of the rendered label colours).
 """
 
 import logging
+import threading
 
 import fiftyone as fo
 import fiftyone.core.runs as fors
@@ -72,6 +73,14 @@ class GridRun(fors.Run):
         from gridtsne.fo import writer
 
         writer.rename_run(samples._root_dataset, key, new_key, self.config)
+
+
+# The App server runs operators and panel methods in threads that share one
+# Dataset object; its run documents' GridFS files (the results) cannot be read
+# by two threads at once (a seek in one moves the other's read: seen as a
+# traceback over the panel when hovering during a view change), nor while
+# another reloads the dataset.
+RESULTS_LOCK = threading.RLock()
 
 
 def is_grid_key(key):
@@ -158,7 +167,8 @@ class GridResults:
         self.timestamp = info.timestamp
         self.record = info.config
         self.options = info.config.options
-        stored = dataset.load_run_results(key, cache=False, load_view=False)
+        with RESULTS_LOCK:
+            stored = dataset.load_run_results(key, cache=False, load_view=False)
         self._results = {k: getattr(stored, k, None) for k in (
             "rows", "cols", "mosaic_path", "tiles_path", "layout_path", "skipped_path",
             "n_samples", "n_total", "skipped", "timings", "regrid_timings",
