@@ -1,12 +1,15 @@
-"""Embedding throughput: model only and end to end, side by side, as JSON.
+"""Embedding throughput, float and int8, model only and end to end, as JSON.
 
 Model only: images/s of the network on ready-made 224 px batches, for eager
-PyTorch (channels-last) and for ONNX Runtime (the CPU default). End to end:
-images/s of ``gridtsne.core.embed.embed_files`` from PNG files on disk
-(decode, resize, normalise in worker processes, then the network), on the
-120x120 PNG tiles of ``recaptcha-dev`` when present, else on 120x120 PNG
-tiles made from scikit-learn's digits. With recaptcha-dev it also checks that
-the end-to-end features give the same layout quality as eager PyTorch.
+PyTorch (channels-last), ONNX Runtime (the CPU default) and the int8 model
+(``precision="int8"``, see gridtsne/core/quantize.py). End to end: images/s of
+``gridtsne.core.embed.embed_files`` from PNG files on disk (decode, resize,
+normalise in threads while the network runs), float and int8, on the 120x120
+PNG tiles of ``recaptcha-dev`` when present, else on 120x120 PNG tiles made
+from scikit-learn's digits. With recaptcha-dev it also gives the layout
+quality (DPQ_16, neighbour agreement, 10-NN accuracy; mean and standard
+deviation over 5 seeds) of the float and int8 features, and checks that the
+float ones are eager PyTorch's.
 
     .venv/bin/python benchmarks/bench_embed.py [--batch-size 64] [--cache DIR]
 """
@@ -67,7 +70,10 @@ def main(argv=None):
         "threads": torch.get_num_threads(),
         "model_only_images_per_s": {
             "torch_eager_channels_last": round(model_only(eager, args.batch_size), 1),
-            "onnxruntime": round(model_only(embed.feature_extractor("cpu"), args.batch_size), 1),
+            "onnxruntime_float": round(model_only(embed.feature_extractor("cpu"),
+                                                  args.batch_size), 1),
+            "onnxruntime_int8": round(model_only(embed.feature_extractor(
+                "cpu", precision="int8"), args.batch_size), 1),
         },
     }
     if os.path.isdir(RECAPTCHA):
@@ -75,33 +81,37 @@ def main(argv=None):
     else:
         name = "digits-120px-tiles"
         paths = digit_tiles(os.path.join(tempfile.gettempdir(), "gridtsne-digit-tiles"))
-    t = time.perf_counter()
-    feats, failed = embed.embed_files(paths, batch_size=args.batch_size,
-                                      num_workers=args.workers)
-    seconds = time.perf_counter() - t
-    out.update({
-        "dataset": name, "n": len(paths), "failed": len(failed),
-        "end_to_end_images_per_s": round(len(paths) / seconds, 1),
-        "end_to_end_seconds": round(seconds, 2),
-    })
+    out.update({"dataset": name, "n": len(paths)})
+    feats = {}
+    for precision in embed.PRECISIONS:
+        t = time.perf_counter()
+        feats[precision], failed = embed.embed_files(paths, batch_size=args.batch_size,
+                                                     num_workers=args.workers,
+                                                     precision=precision)
+        seconds = time.perf_counter() - t
+        out["end_to_end_%s" % precision] = {
+            "images_per_s": round(len(paths) / seconds, 1), "seconds": round(seconds, 2),
+            "failed": len(failed)}
     if name == "recaptcha-dev":
-        from bench_layout import _cached
+        from bench_layout import _cached, figures
 
         eager_path = _cached(args.cache, "recaptcha")
         if eager_path and os.path.exists(eager_path):
             ref = np.load(eager_path)
         else:
             ref = embed.embed_images([images.load_rgb(p) for p in paths], device="cpu")
-        out["max_relative_difference_vs_eager"] = float(
-            np.abs(feats - ref).max() / np.abs(ref).max())
-        from bench_layout import figures
-
+        out["float_max_relative_difference_vs_eager"] = float(
+            np.abs(feats["float"] - ref).max() / np.abs(ref).max())
+        a, b = feats["float"], feats["int8"]
+        out["int8_cosine_to_float_mean"] = round(float(np.mean(
+            (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1))), 3)
         labels = [os.path.basename(os.path.dirname(p)) for p in paths]
-        # t-SNE amplifies float-level differences, so compare means over seeds
-        for tag, f in (("eager", ref), ("end_to_end", feats)):
-            rows = [figures(name, "tsne+refine", f, labels, seed) for seed in range(3)]
-            out["layout_%s_mean_of_3_seeds" % tag] = {
-                k: round(float(np.mean([r[k] for r in rows])), 4)
+        # t-SNE amplifies even float-level differences: compare over seeds
+        for precision, f in feats.items():
+            rows = [figures(name, "tsne+refine", f, labels, seed) for seed in range(5)]
+            out["layout_%s_5_seeds" % precision] = {
+                k: {"mean": round(float(np.mean([r[k] for r in rows])), 4),
+                    "std": round(float(np.std([r[k] for r in rows])), 4)}
                 for k in ("dpq_16", "neighbor_label_agreement", "knn10_label_accuracy")}
     print(json.dumps(out))
 

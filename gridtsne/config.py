@@ -20,6 +20,7 @@ FIELD_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 METRICS = ("cosine", "euclidean")
 ASSIGNMENTS = ("auto", "exact", "blocks")
 FORMATS = ("jpg", "png")
+PRECISIONS = ("float", "int8")  # gridtsne.core.embed.PRECISIONS (no torch import here)
 
 
 class GridError(ValueError):
@@ -62,6 +63,10 @@ class GridConfig:
     model: Optional[str] = _option(
         None, "embedding model: a FiftyOne zoo model name (downloads its weights); "
         "default EfficientNet-Lite0, offline", cli="--model", label="Zoo model name")
+    precision: str = _option(
+        "float", "the default model's arithmetic: float, or int8 (quantized, about 1.8x "
+        "faster on the CPU, same layout quality; see the README)", cli="--precision",
+        label="Default model precision")
     embeddings_field: Optional[str] = _option(
         None, "where computed embeddings are stored (default {key}_embedding)",
         label="Store embeddings in field")
@@ -141,6 +146,11 @@ class GridConfig:
         if self.perplexity is not None and not self.perplexity > 0:
             raise GridError("<perplexity> must be positive, got %s" % self.perplexity)
         _one_of("metric", self.metric, METRICS)
+        _one_of("precision", self.precision, PRECISIONS)
+        if self.precision != "float" and not (self.embeddings is None and self.model is None):
+            raise GridError("<precision> %r is for the default model; it does not apply "
+                            "with <%s>" % (self.precision,
+                                           "embeddings" if self.embeddings else "model"))
         _one_of("assignment", self.assignment, ASSIGNMENTS)
         _one_of("mosaic_format", self.mosaic_format, FORMATS)
         if not 4 <= self.cell_px <= 1024:
@@ -217,6 +227,8 @@ class GridConfig:
             p.pop("embeddings", None)
         if source != "model":
             p.pop("model", None)
+        if source != "default":
+            p.pop("precision", None)
         if p.pop("grid", "auto") != "custom":
             p.pop("rows", None)
             p.pop("cols", None)

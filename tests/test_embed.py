@@ -29,6 +29,34 @@ def test_onnx_features_match_eager_pytorch(shape_files):
     assert np.abs(fast - eager).max() <= 1e-4 * np.abs(eager).max()
 
 
+def test_int8_model_is_made_offline_once_and_keeps_neighbourhoods(shape_files, tmp_path,
+                                                                   monkeypatch):
+    from gridtsne.core import quantize
+
+    monkeypatch.setenv("GRIDTSNE_CACHE", str(tmp_path))
+    exact, _ = embed.embed_files(shape_files, batch_size=4, device="cpu")
+    small, failed = embed.embed_files(shape_files, batch_size=4, precision="int8")
+    assert not failed and small.shape == exact.shape
+    made = [f for f in os.listdir(tmp_path) if f.startswith("efficientnet-lite0-int8-")]
+    assert len(made) == 1 and made[0].endswith(".onnx")  # no temporary file left
+    assert os.path.getsize(tmp_path / made[0]) < 0.5 * os.path.getsize(embed.onnx_model_path())
+    # other arithmetic, not the float model under another name ...
+    assert np.abs(small - exact).max() > 1e-3
+    # ... with the same neighbourhoods
+    def nearest(f):
+        d = f @ f.T
+        np.fill_diagonal(d, -np.inf)
+        return d.argmax(axis=1)
+
+    labels = np.array([os.path.basename(os.path.dirname(p)) for p in shape_files])
+    assert (labels[nearest(exact)] == labels).all()
+    assert (labels[nearest(small)] == labels).all()  # each image's nearest is of its shape
+    # made once: a second use reads the cached file
+    monkeypatch.setattr(quantize, "_quantize", lambda *a: pytest.fail("quantized again"))
+    again, _ = embed.embed_files(shape_files[:4], batch_size=4, precision="int8")
+    assert np.array_equal(again, small[:4])
+
+
 def test_embedding_weights_the_centre_and_has_unit_length():
     import torch
 
@@ -66,8 +94,8 @@ def test_a_stopped_job_resumes_from_its_finished_batches(shape_files, tmp_path, 
     real = embed.feature_extractor
     calls = []
 
-    def flaky(device=None, threads=None):
-        run = real(device, threads)
+    def flaky(device=None, threads=None, precision="float"):
+        run = real(device, threads, precision)
 
         def counted(x):
             calls.append(len(x))

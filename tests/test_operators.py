@@ -65,9 +65,10 @@ def test_compute_grid_on_a_view_with_options(dataset):
     view = dataset.take(20, seed=0)
     out, _ = run_in_app("compute_grid", dataset, {
         "key": "g2", "grid": "custom", "rows": 4, "cols": 5, "cell_px": 16,
-        "label_field": "ground_truth", "perplexity": 5, "seed": 1,
+        "label_field": "ground_truth", "perplexity": 5, "seed": 1, "precision": "int8",
     }, view=view)
     assert out["grid"] == "4 x 5" and out["samples"] == 20
+    assert gridtsne.load_grid(dataset, "g2").options.precision == "int8"
     assert out["neighbor_label_agreement"] is not None
     assert set(dataset.exists("g2_row").values("id")) == set(view.values("id"))
 

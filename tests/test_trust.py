@@ -588,6 +588,27 @@ def test_a_second_key_reuses_the_same_models_embeddings(dataset, tmp_path):
     assert not dataset.has_field("grid_embedding")
 
 
+def test_int8_embeddings_are_reused_by_int8_runs_only(dataset, tmp_path):
+    res = gridtsne.compute_grid(dataset, key="small", precision="int8",
+                                output_dir=str(tmp_path))
+    assert res.record.features_tag.endswith("-int8") and res.options.precision == "int8"
+    stages = []
+    res = gridtsne.compute_grid(dataset, key="exact", output_dir=str(tmp_path),
+                                progress=lambda s, f: stages.append(s))
+    assert "embed" in stages and res.record.embeddings_field == "exact_embedding"
+    small, exact = (np.array(dataset.values(f)) for f in ("small_embedding", "exact_embedding"))
+    assert np.abs(small - exact).max() > 1e-3
+    res = gridtsne.compute_grid(dataset, key="again", precision="int8", rows=4,
+                                output_dir=str(tmp_path))
+    assert res.record.embeddings_field == "small_embedding"
+    for bad, match in (({"precision": "fp16"}, "precision"),
+                       ({"precision": "int8", "model": "clip-vit-base32-torch"}, "default model"),
+                       ({"precision": "int8", "embeddings": "exact_embedding"}, "default model")):
+        with pytest.raises(GridError, match=match):
+            gridtsne.compute_grid(dataset, key="bad", output_dir=str(tmp_path), **bad)
+    assert "bad" not in dataset.list_runs()
+
+
 # the FiftyOne run API -------------------------------------------------------------
 
 def test_fiftyones_own_run_api_cleans_up_and_renames_like_gridtsne(dataset, tmp_path):
@@ -632,3 +653,8 @@ def test_the_config_is_one_for_every_surface():
          "--outline-suspicious", "0.1"])
     assert cli.config_from_args(args) == GridConfig(**dict(
         config.__dict__, output_dir="/o"))
+    quantized = GridConfig(key="k", precision="int8")
+    assert GridConfig.from_params(quantized.to_params()) == quantized
+    args = cli.build_parser().parse_args(["--dataset", "d", "--out", "/o", "--key", "k",
+                                         "--precision", "int8"])
+    assert cli.config_from_args(args).precision == "int8"

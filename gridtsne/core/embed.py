@@ -22,11 +22,15 @@ On the CPU the network runs in ONNX Runtime: exported once from the PyTorch
 weights (cached, see :func:`onnx_model_path`), it gives the same features
 (max relative difference 2.8e-6) at several times the speed of eager PyTorch on
 these 2 cores (see benchmarks/bench_embed.py). With CUDA, PyTorch runs it.
+``precision="int8"`` runs a quantized copy instead (:mod:`gridtsne.core.quantize`),
+always in ONNX Runtime on the CPU, so that its features are the same on any
+machine of a sharded run.
 """
 
 import collections
 import contextlib
 import hashlib
+import importlib.util
 import io
 import itertools
 import json
@@ -49,8 +53,15 @@ STD = (0.229, 0.224, 0.225)
 GEM_P = 3.0
 # names cached features and exports; changes whenever the features would
 FEATURES_TAG = "lite0-gem%g-centre-l2" % GEM_P
+PRECISIONS = ("float", "int8")
 # the module whose output is the embedding (see _Pooling)
 FEATURES_LAYER = "_avg_pooling.gem"
+
+
+def features_tag(precision="float"):
+    """Names features made at ``precision``: stored embeddings are re-used,
+    and cached batches resumed, only by runs that would make the same ones."""
+    return FEATURES_TAG if precision == "float" else "%s-%s" % (FEATURES_TAG, precision)
 
 
 def load_efficientnet_lite0():
@@ -208,27 +219,33 @@ def onnx_model_path(cache_dir=None):
     return path
 
 
-def feature_extractor(device=None, threads=None):
+def feature_extractor(device=None, threads=None, precision="float"):
     """A function from a float32 (B, 3, H, W) batch to (B, 1280) features.
 
-    CUDA when present (PyTorch), else ONNX Runtime when it is installed, else
-    eager PyTorch on the CPU.
+    float: CUDA when present (PyTorch), else ONNX Runtime when it is installed,
+    else eager PyTorch on the CPU. int8: ONNX Runtime on the CPU.
     """
+    if precision not in PRECISIONS:
+        raise ValueError("precision must be one of %s, got %r" % (", ".join(PRECISIONS),
+                                                                   precision))
     device = device or default_device()
-    if device == "cpu":
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            ort = None
-        if ort is not None:
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = threads or os.cpu_count() or 1
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            session = ort.InferenceSession(
-                onnx_model_path(), options, providers=["CPUExecutionProvider"]
-            )
-            return lambda x: session.run(None, {"images": np.ascontiguousarray(x)})[0]
+    if precision == "int8":
+        from gridtsne.core import quantize
+
+        return _onnx_extractor(quantize.int8_model_path(), threads)
+    if device == "cpu" and importlib.util.find_spec("onnxruntime") is not None:
+        return _onnx_extractor(onnx_model_path(), threads)
     return torch_extractor(device)
+
+
+def _onnx_extractor(path, threads=None):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    return lambda x: session.run(None, {"images": np.ascontiguousarray(x)})[0]
 
 
 def torch_extractor(device=None):
@@ -244,7 +261,7 @@ def torch_extractor(device=None):
 
 
 def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=None,
-                max_pixels=None, progress=None, boxes=None):
+                max_pixels=None, progress=None, boxes=None, precision="float"):
     """Features of image files: decoded in threads, batched, resumable.
 
     Decoding threads (``num_workers``, default one per CPU core, at most 4)
@@ -259,7 +276,8 @@ def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=N
 
     With ``boxes`` (N relative (x0, y0, x1, y1) regions, see
     :func:`gridtsne.core.images.load_rgb`), each item is that region of its
-    image: objects cropped from their images.
+    image: objects cropped from their images. ``precision``: see
+    :func:`feature_extractor`.
 
     Returns:
         ((N, 1280) float32 features, {index: reason} for files that failed;
@@ -275,7 +293,7 @@ def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=N
         if cache_dir:
             try:
                 store = stack.enter_context(_BatchStore.open(cache_dir, paths, batch_size,
-                                                             boxes))
+                                                             boxes, features_tag(precision)))
             except OSError as e:  # e.g. a full disk: embed anyway, just not resumably
                 logger.warning("Embedding without a resumable cache: %s", e.strerror or e)
         features = store.features if store else np.zeros((n, EMBEDDING_DIM), np.float32)
@@ -283,7 +301,7 @@ def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=N
         pending = [b for k, b in enumerate(batches) if not (store and store.done[k])]
         finished = len(batches) - len(pending)
         if pending:
-            run = feature_extractor(device)
+            run = feature_extractor(device, precision=precision)
             if num_workers is None:
                 num_workers = min(os.cpu_count() or 1, 4)
             decode = _BatchDecoder(paths, max_pixels or core_images.DEFAULT_MAX_PIXELS, boxes)
@@ -371,9 +389,9 @@ class _BatchStore:
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, parent, paths, batch_size, boxes=None):
+    def open(cls, parent, paths, batch_size, boxes=None, tag=FEATURES_TAG):
         job = hashlib.sha1("\n".join(
-            [FEATURES_TAG, str(batch_size)] + [file_identity(p) for p in paths]
+            [tag, str(batch_size)] + [file_identity(p) for p in paths]
             + ([repr(list(b)) for b in boxes] if boxes is not None else [])).encode()
         ).hexdigest()[:20]
         folder = os.path.join(parent, job)

@@ -45,7 +45,8 @@ def for_run(plan, its, keep, stages):
         return Vectors(features, keep, source=_field_source(plan, field), field=field)
 
     name = gmodel.model_name(plan.model_spec)
-    tag = core_embed.FEATURES_TAG if gmodel.is_default(plan.model_spec) else None
+    tag = (core_embed.features_tag(config.precision) if gmodel.is_default(plan.model_spec)
+           else None)
     for field in plan.reusable_fields:
         values = items.values(plan.samples, its, field, keep)
         if all(v is not None for v in values):
@@ -73,6 +74,7 @@ def embed_items(samples, its, config, model_spec, stages, cache_dir=None):
             return core_embed.embed_files(
                 its.filepaths, batch_size=config.batch_size, num_workers=config.num_workers,
                 cache_dir=cache_dir, max_pixels=config.max_pixels, boxes=its.boxes,
+                precision=config.precision,
                 progress=lambda fraction: update(round(fraction * n)))
     model = gmodel.model_from_spec(model_spec)
     with stages.stage("embed", total=n) as update:

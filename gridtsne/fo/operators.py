@@ -222,7 +222,14 @@ class ComputeGrid(_DelegatedWhenLarge):
         inputs.enum("embeddings_source", source.values(), default="default",
                     label="Embeddings", view=source)
         choice = p.get("embeddings_source", "default")
-        if choice == "model":
+        if choice == "default":
+            precision = types.RadioGroup()
+            precision.add_choice("float", label="float")
+            precision.add_choice("int8", label="int8 (quantized, faster on the CPU)")
+            inputs.enum("precision", precision.values(), default=gconfig.default("precision"),
+                        label=_meta("precision")["label"], description=_meta("precision")["help"],
+                        view=precision)
+        elif choice == "model":
             inputs.str("model", label=_meta("model")["label"], required=True,
                        description="e.g. clip-vit-base32-torch (downloads its weights)")
         elif choice == "field" and fields:

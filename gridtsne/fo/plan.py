@@ -234,7 +234,7 @@ def _reusable_fields(dataset, config, existing, plan):
     from gridtsne.fo import model as gmodel
 
     name = gmodel.model_name(config.model)
-    tag = embed.FEATURES_TAG if gmodel.is_default(config.model) else None
+    tag = embed.features_tag(config.precision) if gmodel.is_default(config.model) else None
     out = []
     for key in dataset.list_runs(method=runs.METHOD):
         rec = runs.record(dataset, key)
