@@ -68,6 +68,12 @@ def build_parser():
                    help="fail on the first unusable image instead of skipping it")
     p.add_argument("--app", action="store_true",
                    help="open the FiftyOne App on the dataset when done")
+    p.add_argument("--queue", action="store_true",
+                   help="queue the run as a FiftyOne delegated operation and print its id "
+                   "instead of running it here (a `fiftyone delegated launch` worker runs it)")
+    p.add_argument("--shards", type=int, metavar="N",
+                   help="with --queue: split the embedding into N delegated operations, "
+                   "for N workers; the layout runs when all are done")
     return p
 
 
@@ -162,6 +168,8 @@ def run(args):
     if args.images_dir and not os.path.isdir(args.images_dir):
         raise GridError("IMAGES_DIR %r is not a folder" % args.images_dir)
     config = config_from_args(args)  # every option is checked before anything is read
+    if args.shards is not None and (args.shards < 1 or not args.queue):
+        raise GridError("--shards N needs --queue and N of at least 1")
 
     from gridtsne.fo.database import database_problem
 
@@ -202,6 +210,8 @@ def run(args):
         config = config.replace(label_field=LABEL_FIELD)
 
     print("Dataset %r: %d samples" % (dataset.name, len(dataset)))
+    if args.queue:
+        return _queue(dataset, config, args.shards)
     try:
         results = compute_grid(dataset, progress=None, **dataclasses.asdict(config))
     except Exception as e:
@@ -212,6 +222,18 @@ def run(args):
     if args.app:
         session = fo.launch_app(dataset)
         session.wait()
+    return 0
+
+
+def _queue(dataset, config, shards):
+    from gridtsne.fo.delegated import queue_grid
+
+    options = dataclasses.asdict(config)
+    op_id = queue_grid(dataset, shards=shards, **options)
+    print("Queued %s: %s" % ("as %d shards" % shards if shards and shards > 1 else "run", op_id))
+    print("Run it with `fiftyone delegated launch` (one per worker); follow it with "
+          "`fiftyone delegated list`, the App's grid_mosaic panel, or\n"
+          "  python -c \"import gridtsne; print(gridtsne.grid_status('%s'))\"" % op_id)
     return 0
 
 

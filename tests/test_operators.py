@@ -49,7 +49,7 @@ def test_plugin_is_discovered():
     uris = {op.uri for op in foo.list_operators()}
     for name in ("compute_grid", "compute_grid_embeddings", "regrid", "update_grid",
                  "open_grid_panel", "delete_grid", "find_duplicates", "relabel_selected",
-                 "undo_relabel", "diverse_subset", "grid_mosaic"):
+                 "undo_relabel", "diverse_subset", "embed_shard", "grid_mosaic"):
         assert "%s/%s" % (PLUGIN, name) in uris
 
 

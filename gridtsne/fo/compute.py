@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 
 def compute_grid(samples, key="grid", embeddings=None, model=None, progress=None,
-                 **options):
+                 shard_run=None, **options):
     """Lays ``samples`` out on a similarity-sorted grid and renders its mosaic.
 
     Args:
@@ -43,6 +43,8 @@ def compute_grid(samples, key="grid", embeddings=None, model=None, progress=None
             model name or a torch module
         progress: None/True/False for terminal progress, or a callable
             ``progress(stage, fraction)``
+        shard_run: the id of a sharded run whose shards embedded ``samples``
+            (its layout operation passes it; see :mod:`gridtsne.fo.shards`)
         **options: the options of :class:`gridtsne.config.GridConfig`
             (embeddings_field, rows, cols, perplexity, metric, seed, cell_px,
             label_field, output_dir, mosaic_format, assignment, refine,
@@ -60,6 +62,7 @@ def compute_grid(samples, key="grid", embeddings=None, model=None, progress=None
     if array is not None and model is not None:
         raise GridError("Give either <embeddings> or <model>, not both")
     plan = plan_compute(samples, config, array=array, model_spec=model)
+    plan.shard_run = shard_run
     try:
         return _compute(plan, StageProgress(progress), t_start)
     except BaseException:

@@ -3,7 +3,8 @@
 ``queue_grid`` queues the plugin's ``compute_grid`` operator and returns the
 operation id; a worker (``fiftyone delegated launch``, or :func:`run_queued`)
 executes it; ``grid_status`` reports queued / running / completed / failed
-with progress and, once completed, the mosaic path.
+with progress and, once completed, the mosaic path. With ``shards=N`` the
+embedding is split over N operations first (see :mod:`gridtsne.fo.shards`).
 """
 
 from gridtsne.config import GridConfig
@@ -17,21 +18,29 @@ NOT_INSTALLED = (
 )
 
 
-def queue_grid(samples, key="grid", **options):
+def queue_grid(samples, key="grid", shards=None, **options):
     """Queues a grid run on ``samples`` (dataset or view); returns its id.
 
     ``options`` are those of ``compute_grid`` (see
     :class:`gridtsne.config.GridConfig`); they are checked now, so a bad
-    option fails here rather than in the worker.
+    option fails here rather than in the worker. ``shards`` (N > 1) splits the
+    embedding into N delegated operations that any workers may take; the
+    layout is queued when the last is done. The id is then the sharded run's,
+    which ``grid_status`` follows through shards and layout.
     """
     import fiftyone.core.view as fov
     import fiftyone.operators as foo
 
     if foo.get_operator(OPERATOR_URI, enabled=True) is None:
         raise RuntimeError(NOT_INSTALLED)
+    config = GridConfig(key=key, **options)
+    if shards is not None and int(shards) > 1:
+        from gridtsne.fo import shards as sharded
+
+        return sharded.queue(samples, config, int(shards))
     ctx = {
         "dataset": samples._root_dataset,
-        "params": GridConfig(key=key, **options).to_params(),
+        "params": config.to_params(),
         "request_delegation": True,
     }
     if isinstance(samples, fov.DatasetView):
@@ -45,7 +54,18 @@ def queue_grid(samples, key="grid", **options):
 
 def grid_status(op_id):
     """A dict: state, progress (0-1 or None), label, and when done
-    mosaic_path and outputs, or error."""
+    mosaic_path and outputs, or error. For a sharded run, also ``shards``
+    (state, progress, attempts and ``worker``: host and pid, of each) and
+    ``layout`` (the layout operation's own status)."""
+    from gridtsne.fo import shards
+
+    if shards.is_sharded_run(op_id):
+        return shards.status(op_id)
+    return operation_status(op_id)
+
+
+def operation_status(op_id):
+    """:func:`grid_status` of one delegated operation."""
     from bson import ObjectId
     from fiftyone.operators.delegated import DelegatedOperationService
 
@@ -65,7 +85,7 @@ def grid_status(op_id):
             out["outputs"] = doc.result.result
             out["mosaic_path"] = doc.result.result.get("mosaic_path")
         if doc.result.error:
-            out["error"] = _last_line(doc.result.error)
+            out["error"] = last_line(doc.result.error)
     return out
 
 
@@ -89,7 +109,9 @@ def pending_grids(dataset):
                 "label": getattr(doc.status, "label", None),
                 "queued_at": str(doc.queued_at) if getattr(doc, "queued_at", None) else None,
             })
-    return sorted(out, key=lambda d: d["queued_at"] or "")
+    from gridtsne.fo import shards
+
+    return shards.unfinished(dataset) + sorted(out, key=lambda d: d["queued_at"] or "")
 
 
 def run_queued(dataset_name=None, limit=None):
@@ -101,7 +123,7 @@ def run_queued(dataset_name=None, limit=None):
     )
 
 
-def _last_line(error):
+def last_line(error):
     """The exception line of a traceback: what a user needs to read."""
     lines = [l for l in str(error).strip().splitlines() if l.strip()]
     return lines[-1] if lines else str(error)

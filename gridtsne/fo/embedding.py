@@ -55,13 +55,33 @@ def for_run(plan, its, keep, stages):
             return Vectors(features, keep, source=_field_source(plan, field), field=field,
                             model=name, features_tag=tag)
 
-    features, bad = embed_items(plan.samples, kept, config, plan.model_spec, stages,
-                                 cache_dir=os.path.join(plan.run_dir, files.CACHE_DIR))
+    cache_dir = os.path.join(plan.run_dir, files.CACHE_DIR)
+    if plan.shard_run:
+        features, bad = _from_shards(plan, kept, stages, cache_dir)
+    else:
+        features, bad = embed_items(plan.samples, kept, config, plan.model_spec, stages,
+                                     cache_dir=cache_dir)
     failed = [items.skipped(kept, j, reason) for j, reason in sorted(bad.items())]
     good = [j for j in range(len(keep)) if j not in bad]
     return Vectors(features[good], [keep[j] for j in good], failed, source=runs.COMPUTED,
                     field=plan.path(config.store_embeddings_in), store=True, model=name,
                     features_tag=tag)
+
+
+def _from_shards(plan, kept, stages, cache_dir):
+    """The vectors the shards of ``plan.shard_run`` made; items added to the
+    view since it was queued are embedded here."""
+    from gridtsne.fo import shards
+
+    features, bad, missing = shards.gathered(plan.shard_run, kept.ids)
+    if missing:
+        logger.info("Embedding %d samples added since the sharded run was queued",
+                    len(missing))
+        more, more_bad = embed_items(plan.samples, items.subset(kept, missing), plan.config,
+                                     plan.model_spec, stages, cache_dir=cache_dir)
+        features[missing] = more
+        bad.update((missing[j], reason) for j, reason in more_bad.items())
+    return features, bad
 
 
 def embed_items(samples, its, config, model_spec, stages, cache_dir=None):

@@ -222,6 +222,12 @@ class ComputeGrid(_DelegatedWhenLarge):
         inputs.enum("embeddings_source", source.values(), default="default",
                     label="Embeddings", view=source)
         choice = p.get("embeddings_source", "default")
+        if choice == "default" and media == "image" and not p.get("patches_field"):
+            inputs.int("shards", label="Shards (delegated workers)", default=1, min=1,
+                       description="split the embedding into this many delegated "
+                       "operations, which any `fiftyone delegated launch` workers take; "
+                       "the layout runs once they are all done (see the README, "
+                       "\"Running on several machines\")")
         if choice == "default":
             precision = types.RadioGroup()
             precision.add_choice("float", label="float")
@@ -291,14 +297,34 @@ class ComputeGrid(_DelegatedWhenLarge):
         def work(progress):
             from gridtsne.fo.compute import compute_grid
 
-            options = dataclasses.asdict(GridConfig.from_params(ctx.params))
-            return _outputs(compute_grid(_target(ctx), progress=progress, **options))
+            config = GridConfig.from_params(ctx.params)
+            if int(ctx.params.get("shards") or 1) > 1 and not ctx.params.get("shard_run"):
+                from gridtsne.fo import shards
+
+                run_id = shards.queue(_target(ctx), config, int(ctx.params["shards"]))
+                return {"key": config.key, "sharded_run": run_id,
+                        "grid": "queued as %d shards" % int(ctx.params["shards"])}
+            options = dataclasses.asdict(config)
+            shard_run = ctx.params.get("shard_run")  # the layout of a sharded run
+            results = compute_grid(_target(ctx), progress=progress, shard_run=shard_run,
+                                   **options)
+            if shard_run:
+                from gridtsne.fo import shards
+
+                shards.finish(shard_run)
+            return _outputs(results)
 
         if ctx.delegated:
             return work(overall(lambda v, label: ctx.set_progress(progress=v, label=label)))
         return _streamed(ctx, work)
 
     def resolve_output(self, ctx):
+        if (ctx.results or {}).get("sharded_run"):
+            outputs = types.Object()
+            outputs.str("sharded_run", label="Sharded run (gridtsne.grid_status(id))")
+            outputs.str("grid", label="State")
+            return types.Property(outputs, view=types.View(
+                label="Queued: the panel's run list shows its progress"))
         return _results_view(ctx.params.get("key"))
 
 
@@ -439,6 +465,27 @@ class Regrid(foo.Operator):
 
     def resolve_output(self, ctx):
         return _results_view(ctx.params.get("key"))
+
+
+class EmbedShard(foo.Operator):
+    """One shard of a sharded run's embedding (queued by ``queue_grid(shards=N)``,
+    never from the menu); see :mod:`gridtsne.fo.shards`."""
+
+    @property
+    def config(self):
+        return foo.OperatorConfig(name="embed_shard", label="Gridded t-SNE: embed a shard",
+                                  unlisted=True, allow_immediate_execution=False,
+                                  allow_delegated_execution=True)
+
+    def execute(self, ctx):
+        from gridtsne.fo import shards
+
+        k = int(ctx.params["shard"])
+        return shards.run_shard(
+            ctx.dataset, ctx.params["run_id"], k,
+            op_id=str(ctx.request_params.get("run_doc") or ""),
+            progress=lambda f: ctx.set_progress(progress=f, label="embedding shard %d"
+                                                % (k + 1)))
 
 
 OPEN_PANEL_URI = "@gridtsne/gridded-tsne/open_grid_panel"
@@ -700,4 +747,5 @@ class DiverseSubset(foo.Operator):
 
 
 OPERATORS = [ComputeGrid, ComputeGridEmbeddings, Regrid, UpdateGrid, OpenGridPanel,
-             DeleteGrid, FindDuplicates, RelabelSelected, UndoRelabel, DiverseSubset]
+             DeleteGrid, FindDuplicates, RelabelSelected, UndoRelabel, DiverseSubset,
+             EmbedShard]

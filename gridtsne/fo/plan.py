@@ -34,6 +34,7 @@ class RunPlan:
     label_path: str = None
     array: object = None  # embeddings passed as an array, in the order of the items
     model_spec: object = None  # what the user passed as model=
+    shard_run: str = None  # a sharded run whose shards embedded the items
     # computed embeddings equal to ours, by field: reused instead of recomputed
     reusable_fields: tuple = ()
 
