@@ -418,6 +418,7 @@
   const MAX_SHARP = 300;
   const MAX_IMAGES = 600;
   const POLL_MS = 2e3;
+  const ASK_AGAIN_MS = 3e3;
   const BUTTON = {
     background: "#333",
     color: "#ddd",
@@ -584,10 +585,11 @@
     const askInfo = React.useCallback(
       (wanted) => {
         const now = performance.now();
-        const missing = wanted.filter((c) => !(now - (asked.current.get(c) || -1e9) < 3e3));
+        const missing = wanted.filter((c) => !(now - (asked.current.get(c) || -1e9) < ASK_AGAIN_MS));
         if (!missing.length) return;
         missing.forEach((c) => asked.current.set(c, now));
         trigger("on_cells_info", { cells: missing, version });
+        setTimeout(() => redrawRef.current(), ASK_AGAIN_MS + 100);
       },
       [trigger, version]
     );

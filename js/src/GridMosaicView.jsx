@@ -37,6 +37,7 @@ const MAX_TILES = 400; // tiles kept in memory
 const MAX_SHARP = 300; // visible cells up to which full images are drawn
 const MAX_IMAGES = 600; // full images kept in memory
 const POLL_MS = 2000; // run list refresh while a run is queued or running
+const ASK_AGAIN_MS = 3000; // a cell's info not come by then is asked for again
 const BUTTON = {
   background: "#333",
   color: "#ddd",
@@ -241,14 +242,16 @@ export default function GridMosaicView(props) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [data.info]);
   // (asked again after a while: a request can be dropped while the panel
-  // changes run or dataset)
+  // changes run or dataset; the redraw after that while asks for what the
+  // canvas still lacks, even if nothing else happens meanwhile)
   const askInfo = useCallback(
     (wanted) => {
       const now = performance.now();
-      const missing = wanted.filter((c) => !(now - (asked.current.get(c) || -1e9) < 3000));
+      const missing = wanted.filter((c) => !(now - (asked.current.get(c) || -1e9) < ASK_AGAIN_MS));
       if (!missing.length) return;
       missing.forEach((c) => asked.current.set(c, now));
       trigger("on_cells_info", { cells: missing, version });
+      setTimeout(() => redrawRef.current(), ASK_AGAIN_MS + 100);
     },
     [trigger, version]
   );
