@@ -146,6 +146,8 @@ def test_the_command_line_queues_a_sharded_run(dataset, tmp_path, clean_queue, c
 
 def test_sharded_runs_check_their_options_when_queued(dataset, tmp_path):
     dataset.set_values("vec", np.eye(40).tolist())
+    with pytest.raises(GridError, match="whole number of at least 1"):
+        delegated.queue_grid(dataset, key="k", shards=0)
     with pytest.raises(GridError, match="nothing to split"):
         delegated.queue_grid(dataset, key="k", shards=2, embeddings="vec")
     gridtsne.compute_grid(dataset, key="taken", embeddings="vec", output_dir=str(tmp_path))

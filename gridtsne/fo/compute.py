@@ -72,7 +72,7 @@ def compute_grid(samples, key="grid", embeddings=None, model=None, progress=None
 
 
 def _compute(plan, stages, t_start):
-    config, dataset = plan.config, plan.dataset
+    config = plan.config
     timings = {}
     its = items.read(plan.samples, plan.kind, plan.label_path, plan.list_path,
                      config.patch_context)
@@ -108,7 +108,15 @@ def _compute(plan, stages, t_start):
         duplicate_threshold=config.duplicate_threshold, progress=stages.report)
     stages.end()
     timings.update(layout.timings)
+    return render_and_write(plan, len(its.ids), kept, vectors, layout, skipped, timings,
+                            stages, t_start)
 
+
+def render_and_write(plan, n_total, kept, vectors, layout, skipped, timings, stages, t_start):
+    """The run's files, then its fields and record, for a layout of the items
+    ``kept`` (also what benchmarks/bench_scale.py times at 1,000,000)."""
+    config, dataset = plan.config, plan.dataset
+    rows, cols = layout.rows, layout.cols
     staging = files.Staging(plan.run_dir)  # the writer disposes of it once it has it
     try:
         legend = _timed(timings, "render", outputs.render, staging, config, kept, layout,
@@ -136,7 +144,7 @@ def _compute(plan, stages, t_start):
         "gridtsne_version": gridtsne.__version__,
     }
     results = {
-        "rows": rows, "cols": cols, "n_samples": len(keep), "n_total": len(its.ids),
+        "rows": rows, "cols": cols, "n_samples": len(kept.ids), "n_total": n_total,
         "skipped": skipped, "metrics": layout.metrics, "legend": legend,
         "curation_skipped": layout.curation_skipped, "timings": timings,
     }

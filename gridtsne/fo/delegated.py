@@ -7,7 +7,7 @@ with progress and, once completed, the mosaic path. With ``shards=N`` the
 embedding is split over N operations first (see :mod:`gridtsne.fo.shards`).
 """
 
-from gridtsne.config import GridConfig
+from gridtsne.config import GridConfig, GridError
 
 OPERATOR_URI = "@gridtsne/gridded-tsne/compute_grid"
 
@@ -34,10 +34,13 @@ def queue_grid(samples, key="grid", shards=None, **options):
     if foo.get_operator(OPERATOR_URI, enabled=True) is None:
         raise RuntimeError(NOT_INSTALLED)
     config = GridConfig(key=key, **options)
-    if shards is not None and int(shards) > 1:
+    if shards is not None and (isinstance(shards, bool) or not isinstance(shards, int)
+                               or shards < 1):
+        raise GridError("<shards> must be a whole number of at least 1, got %r" % (shards,))
+    if shards is not None and shards > 1:
         from gridtsne.fo import shards as sharded
 
-        return sharded.queue(samples, config, int(shards))
+        return sharded.queue(samples, config, shards)
     ctx = {
         "dataset": samples._root_dataset,
         "params": config.to_params(),

@@ -236,10 +236,14 @@ def reconcile(run_id):
             continue
         op = service.get(ObjectId(op_id))
         op_state = str(op.run_state) if op is not None else None
-        if (shard["state"] == RUNNING and shard["beat"] is not None
-                and (now - shard["beat"]).total_seconds() > STALE_SECONDS):
+        # the last sign of life: its heartbeat, or when a worker took it
+        alive_at = shard["beat"] if shard["state"] == RUNNING else (
+            getattr(op, "started_at", None) if op_state == ExecutionRunState.RUNNING else None)
+        if alive_at is not None and (now - alive_at).total_seconds() > STALE_SECONDS:
+            who = shard["worker"] if shard["state"] == RUNNING else None
             reason = ("its worker (%s, pid %s) made no progress for %d s"
-                      % (shard["worker"]["host"], shard["worker"]["pid"], STALE_SECONDS))
+                      % (who["host"], who["pid"], STALE_SECONDS) if who else
+                      "the worker that took it never started it (%d s)" % STALE_SECONDS)
             if op_state == ExecutionRunState.RUNNING:
                 service.set_failed(op.id, result=ExecutionResult(error=reason),
                                    required_state=ExecutionRunState.RUNNING)
