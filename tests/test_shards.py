@@ -173,27 +173,31 @@ def test_two_workers_share_the_shards_and_one_killed_mid_shard_is_taken_over(
                         for p, l in make_shapes(folder, per_class=75)])
         ds.persistent = True  # the workers are other processes
         monkeypatch.setattr(shards, "STALE_SECONDS", 8)  # the test's look notices sooner
-        run_id = delegated.queue_grid(ds, key="big", shards=6, batch_size=8,
+        run_id = delegated.queue_grid(ds, key="big", shards=3, batch_size=4,
                                       output_dir=str(tmp_path / "out"))
         logs = [open(tmp_path / ("worker-%d.log" % i), "w") for i in range(2)]
         workers = [_launch_worker(log) for log in logs]
         try:
-            # kill the worker running a shard while it runs it
+            # kill a worker in the first half of a shard (100 images, 25 batches)
             victim = None
             deadline = time.time() + 300
             while victim is None and time.time() < deadline:
                 status = delegated.grid_status(run_id)
                 for s in status["shards"]:
-                    if s["state"] == "running" and s["progress"] < 1:
+                    if s["state"] == "running" and s["progress"] < 0.5:
                         # the worker runs its operations in its own process
                         victim = next(w for w in workers if w.pid == s["worker"]["pid"])
-                        victim_shard = s["index"]
                         break
-                time.sleep(0.2)
+                time.sleep(0.1)
             assert victim is not None, "no shard was seen running"
             os.killpg(victim.pid, signal.SIGKILL)
             victim.wait(timeout=30)
             survivor = next(w for w in workers if w is not victim)
+            # the shard it was running when it died
+            killed = [s["index"] for s in delegated.grid_status(run_id)["shards"]
+                      if s["state"] == "running" and s["worker"]["pid"] == victim.pid]
+            assert len(killed) == 1, delegated.grid_status(run_id)["shards"]
+            victim_shard = killed[0]
 
             deadline = time.time() + 600
             while time.time() < deadline:
