@@ -20,7 +20,7 @@ FIELD_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 METRICS = ("cosine", "euclidean")
 ASSIGNMENTS = ("auto", "exact", "blocks")
 FORMATS = ("jpg", "png")
-PRECISIONS = ("float", "int8")  # gridtsne.core.embed.PRECISIONS (no torch import here)
+PRECISIONS = ("float", "int8")  # of the default model (gridtsne.core.embed)
 
 
 class GridError(ValueError):

@@ -40,6 +40,7 @@ import os
 import numpy as np
 import torch
 
+from gridtsne.config import PRECISIONS
 from gridtsne.core import images as core_images
 from gridtsne.core import owner
 
@@ -53,7 +54,6 @@ STD = (0.229, 0.224, 0.225)
 GEM_P = 3.0
 # names cached features and exports; changes whenever the features would
 FEATURES_TAG = "lite0-gem%g-centre-l2" % GEM_P
-PRECISIONS = ("float", "int8")
 # the module whose output is the embedding (see _Pooling)
 FEATURES_LAYER = "_avg_pooling.gem"
 

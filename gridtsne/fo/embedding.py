@@ -45,8 +45,7 @@ def for_run(plan, its, keep, stages):
         return Vectors(features, keep, source=_field_source(plan, field), field=field)
 
     name = gmodel.model_name(plan.model_spec)
-    tag = (core_embed.features_tag(config.precision) if gmodel.is_default(plan.model_spec)
-           else None)
+    tag = gmodel.features_tag(plan.model_spec, config.precision)
     for field in plan.reusable_fields:
         values = items.values(plan.samples, its, field, keep)
         if all(v is not None for v in values):

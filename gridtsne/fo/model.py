@@ -40,6 +40,12 @@ def is_default(spec):
     return spec is None or (isinstance(spec, str) and spec == DEFAULT_MODEL_NAME)
 
 
+def features_tag(spec, precision):
+    """The tag of the vectors ``model=spec`` makes at ``precision`` (see
+    ``embed.features_tag``); None for other models."""
+    return embed.features_tag(precision) if is_default(spec) else None
+
+
 def model_from_spec(spec):
     """A FiftyOne model from what users pass as ``model=``.
 

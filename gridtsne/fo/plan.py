@@ -231,11 +231,10 @@ def _reusable_fields(dataset, config, existing, plan):
     cover the items."""
     if not config.computes_embeddings or not isinstance(config.model, (str, type(None))):
         return []
-    from gridtsne.core import embed
     from gridtsne.fo import model as gmodel
 
     name = gmodel.model_name(config.model)
-    tag = embed.features_tag(config.precision) if gmodel.is_default(config.model) else None
+    tag = gmodel.features_tag(config.model, config.precision)
     out = []
     for key in dataset.list_runs(method=runs.METHOD):
         rec = runs.record(dataset, key)
