@@ -297,20 +297,18 @@ class ComputeGrid(_DelegatedWhenLarge):
         def work(progress):
             from gridtsne.fo.compute import compute_grid
 
+            from gridtsne.fo import shards
+
             config = GridConfig.from_params(ctx.params)
-            if int(ctx.params.get("shards") or 1) > 1 and not ctx.params.get("shard_run"):
-                from gridtsne.fo import shards
-
-                run_id = shards.queue(_target(ctx), config, int(ctx.params["shards"]))
-                return {"key": config.key, "sharded_run": run_id,
-                        "grid": "queued as %d shards" % int(ctx.params["shards"])}
-            options = dataclasses.asdict(config)
+            n_shards = int(ctx.params.get("shards") or 1)
             shard_run = ctx.params.get("shard_run")  # the layout of a sharded run
+            if n_shards > 1 and not shard_run:
+                run_id = shards.queue(_target(ctx), config, n_shards)
+                return {"key": config.key, "sharded_run": run_id,
+                        "grid": "queued as %d shards" % n_shards}
             results = compute_grid(_target(ctx), progress=progress, shard_run=shard_run,
-                                   **options)
+                                   **dataclasses.asdict(config))
             if shard_run:
-                from gridtsne.fo import shards
-
                 shards.finish(shard_run)
             return _outputs(results)
 

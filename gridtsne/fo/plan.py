@@ -52,6 +52,18 @@ class RunPlan:
         return self.prefix + name
 
 
+def checked_key(dataset, config):
+    """The record of the run ``config.key`` replaces (or None), if it may."""
+    existing = runs.record(dataset, config.key)
+    if existing is None and config.key in dataset.list_runs():
+        raise GridError("Dataset %r has a run %r that is not a grid run (it is never "
+                        "replaced); choose another <key>" % (dataset.name, config.key))
+    if existing is not None and not config.overwrite:
+        raise GridError("Dataset %r already has a grid run %r; pass <overwrite=True> to "
+                        "replace it" % (dataset.name, config.key))
+    return existing
+
+
 def plan_compute(samples, config, array=None, model_spec=None):
     """Checks a ``compute_grid`` run; returns its :class:`RunPlan`."""
     dataset = samples._root_dataset
@@ -73,13 +85,7 @@ def plan_compute(samples, config, array=None, model_spec=None):
         raise GridError("<patches_field> works on images; for objects in video frames, lay "
                         "out the frames first")
 
-    existing = runs.record(dataset, config.key)
-    if existing is None and config.key in dataset.list_runs():
-        raise GridError("Dataset %r has a run %r that is not a grid run (it is never "
-                        "replaced); choose another <key>" % (dataset.name, config.key))
-    if existing is not None and not config.overwrite:
-        raise GridError("Dataset %r already has a grid run %r; pass <overwrite=True> to "
-                        "replace it" % (dataset.name, config.key))
+    existing = checked_key(dataset, config)
     mine = set(existing.owned_fields()) if existing is not None else set()
 
     run_dir = files.run_dir_for(dataset, config.key, config.output_dir)

@@ -54,7 +54,8 @@ def queue(samples, config, n_shards):
     """Records a sharded run of ``samples`` and queues its shards; returns its id."""
     from bson import ObjectId
 
-    from gridtsne.fo import files, runs
+    from gridtsne.fo import files
+    from gridtsne.fo.plan import checked_key
 
     dataset = samples._root_dataset
     if not config.computes_embeddings or config.model is not None:
@@ -62,9 +63,7 @@ def queue(samples, config, n_shards):
                         "with <embeddings> or <model> there is nothing to split")
     if samples.media_type != "image" or config.patches_field:
         raise GridError("<shards> works on runs of whole images (not objects or frames)")
-    if runs.record(dataset, config.key) is not None and not config.overwrite:
-        raise GridError("Dataset %r already has a grid run %r; pass <overwrite=True> to "
-                        "replace it" % (dataset.name, config.key))
+    checked_key(dataset, config)  # the layout checks everything again when it runs
     ids = sorted(samples.values("id"))
     if len(ids) < 2:
         raise GridError("The view has %d samples; a grid needs at least 2" % len(ids))
