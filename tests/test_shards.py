@@ -82,15 +82,20 @@ def test_a_failing_shard_is_retried_alone_then_fails_the_run(dataset, tmp_path, 
     from gridtsne.core import embed
 
     real = embed.embed_files
-    failures = {"left": 1}
 
-    def flaky(paths, **kw):  # the second shard fails the first time
-        if failures["left"] and kw["cache_dir"].endswith("batches-1"):
-            failures["left"] -= 1
-            raise OSError("disk went away")
-        return real(paths, **kw)
+    def failing(shard, error, times):
+        """embed_files, failing with ``error`` the first ``times`` calls for ``shard``."""
+        left = {"n": times}
 
-    monkeypatch.setattr(embed, "embed_files", flaky)
+        def embed_files(paths, **kw):
+            if left["n"] and kw["cache_dir"].endswith("batches-%d" % shard):
+                left["n"] -= 1
+                raise OSError(error)
+            return real(paths, **kw)
+
+        return embed_files
+
+    monkeypatch.setattr(embed, "embed_files", failing(1, "disk went away", times=1))
     run_id = delegated.queue_grid(dataset, key="retry", shards=3, output_dir=str(tmp_path))
     run_queued_here()
     status = delegated.grid_status(run_id)
@@ -100,12 +105,8 @@ def test_a_failing_shard_is_retried_alone_then_fails_the_run(dataset, tmp_path, 
 
     # a shard that always fails: retried MAX_ATTEMPTS times, then the run fails
     # naming it, and nothing is written
-    def broken(paths, **kw):
-        if kw["cache_dir"].endswith("batches-2"):
-            raise OSError("no such file: the shared folder is not mounted")
-        return real(paths, **kw)
-
-    monkeypatch.setattr(embed, "embed_files", broken)
+    monkeypatch.setattr(embed, "embed_files", failing(
+        2, "no such file: the shared folder is not mounted", times=shards.MAX_ATTEMPTS + 1))
     run_id = delegated.queue_grid(dataset, key="never", shards=3, output_dir=str(tmp_path))
     run_queued_here()
     status = delegated.grid_status(run_id)
