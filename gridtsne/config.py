@@ -64,7 +64,7 @@ class GridConfig:
         None, "embedding model: a FiftyOne zoo model name (downloads its weights); "
         "default EfficientNet-Lite0, offline", cli="--model", label="Zoo model name")
     precision: str = _option(
-        "float", "the default model's arithmetic: float, or int8 (quantized, about 1.8x "
+        "float", "the default model's arithmetic: float, or int8 (quantized, about 1.7x "
         "faster on the CPU, same layout quality; see the README)", cli="--precision",
         label="Default model precision")
     embeddings_field: Optional[str] = _option(
