@@ -9,9 +9,9 @@ crops of the two photographs that come with scikit-learn
 (``load_sample_images``): natural-image statistics, fixed, offline.
 
 Measured on recaptcha-dev (1,024 tiles, 2 AVX2 cores; benchmarks/bench_embed.py):
-the network runs about 1.7x faster (162 vs 95 images/s; end to end 112 vs 64), and although each vector moves (cosine to
-the float one about 0.91), the neighbourhoods the layout uses hold (10-NN label
-accuracy 0.778 vs 0.779). The GeM pooling stays in float: it raises to the
+the network runs about 1.7x faster (162 vs 95 images/s; end to end 112 vs 64),
+and although each vector moves (cosine to the float one about 0.91), the
+neighbourhoods the layout uses hold (10-NN label accuracy 0.778 vs 0.779). The GeM pooling stays in float: it raises to the
 third power, where 8 bits lose most.
 """
 
