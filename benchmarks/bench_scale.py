@@ -68,16 +68,17 @@ def stage(name, figures, fn, *args, **kwargs):
 
 
 def clustered(n, dim, seed=0):
-    """Unit-ish vectors around 200 centres, made in chunks (no float64 copies)."""
+    """Vectors around 200 centres and their centre numbers (the labels for
+    agreement and 10-NN accuracy), made in chunks (no float64 copies)."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((200, dim)).astype(np.float32)
     out = np.empty((n, dim), np.float32)
+    labels = rng.integers(0, len(centres), n)
     for start in range(0, n, 50_000):
         stop = min(n, start + 50_000)
-        which = rng.integers(0, len(centres), stop - start)
-        out[start:stop] = centres[which] + 0.6 * rng.standard_normal(
+        out[start:stop] = centres[labels[start:stop]] + 0.6 * rng.standard_normal(
             (stop - start, dim), dtype=np.float32)
-    return out
+    return out, labels
 
 
 def dataset_of(n):
@@ -111,11 +112,11 @@ def main(argv=None):
 
     figures = {}
     if args.embeddings:
-        features = np.load(args.embeddings, mmap_mode="r")
+        features, labels = np.load(args.embeddings, mmap_mode="r"), None
         n = len(features)
     else:
         n = args.n
-        features = stage("make_embeddings", figures, clustered, n, args.dim)
+        features, labels = stage("make_embeddings", figures, clustered, n, args.dim)
     rows, cols = grid.grid_shape(n)
     t0 = time.perf_counter()
     # the calls compute_layout makes, one stage at a time
@@ -126,7 +127,7 @@ def main(argv=None):
     cells = stage("refine", figures, refine.refine_grid, judged, cells, rows, cols, seed=0)
     figures["layout_after_embeddings_s"] = round(time.perf_counter() - t0, 1)
     layout = core_layout.Layout(xy=xy, cells=cells, rows=rows, cols=cols)
-    layout.metrics = stage("metrics", figures, core_layout.quality, judged, cells)
+    layout.metrics = stage("metrics", figures, core_layout.quality, judged, cells, labels)
     del judged
     out = {"n": n, "dim": int(features.shape[1]), "grid": "%dx%d" % (rows, cols),
            "cores": os.cpu_count(), "metrics": {k: round(float(v), 4) for k, v in

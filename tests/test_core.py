@@ -96,6 +96,27 @@ def test_tsne_separates_clusters_and_is_seedable():
     assert np.linalg.norm(a - b) > 3 * spread
 
 
+def test_tsne_above_the_subsample_size_places_the_rest_beside_their_neighbours(monkeypatch):
+    monkeypatch.setattr(reduce, "SUBSAMPLE_ABOVE_N", 300)
+    monkeypatch.setattr(reduce, "SUBSAMPLE_N", 150)
+    fitted = []
+    fit = reduce._fit
+    monkeypatch.setattr(reduce, "_fit", lambda x, *a: fitted.append(len(x)) or fit(x, *a))
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.normal(10, 1, (250, 8)), rng.normal(-10, 1, (250, 8))])
+    calls = []
+    y = reduce.tsne_2d(x, metric="euclidean", seed=0, progress=calls.append)
+    assert fitted == [150]  # openTSNE optimised the subsample only
+    assert y.shape == (500, 2) and np.isfinite(y).all()
+    assert calls[-1] == 1.0 and calls == sorted(calls)
+    # every point, optimised or placed, is nearer its own cluster's centre
+    a, b = y[:250].mean(0), y[250:].mean(0)
+    own = np.where(np.arange(500)[:, None] < 250, a, b)
+    other = np.where(np.arange(500)[:, None] < 250, b, a)
+    assert (np.linalg.norm(y - own, axis=1) < np.linalg.norm(y - other, axis=1)).all()
+    np.testing.assert_allclose(y, reduce.tsne_2d(x, metric="euclidean", seed=0))
+
+
 def test_tsne_handles_tiny_inputs():
     assert reduce.tsne_2d(np.eye(2, 5)).shape == (2, 2)
     assert reduce.tsne_2d(np.arange(9.0)[:, None]).shape == (9, 2)  # 1-d features
@@ -369,6 +390,10 @@ def test_refine_above_the_dense_limit_works_window_by_window(monkeypatch):
     assert (refined >= 0).all() and (refined < [rows, cols]).all()
     before = metrics.distance_preservation_quality(x, start)
     assert metrics.distance_preservation_quality(x, refined) > before + 0.01
+    # windows run in threads: the same cells whatever order they finish in
+    one_thread = refine._refine_in_windows(x, start, rows, cols, 0, refine.MAX_ROUNDS,
+                                           refine.MAX_STEP, None, 8, workers=1)
+    np.testing.assert_array_equal(refined, one_thread)
 
 
 def test_tile_pyramid_levels_overview_and_content(tmp_path):
