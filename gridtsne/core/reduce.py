@@ -193,11 +193,11 @@ def _prepare(x, metric, seed):
             v = nonzero(np.asarray(v, dtype=np.float32))
             return unit(v) if metric == "cosine" else v
 
-        fit_rows = np.arange(len(x))
+        fit_on = x
         if len(x) > PCA_FIT_N:
-            fit_rows = np.sort(np.random.default_rng(seed).choice(len(x), PCA_FIT_N,
-                                                                 replace=False))
-        pca = PCA(n_components=PCA_COMPONENTS, random_state=seed).fit(ready(x[fit_rows]))
+            fit_on = x[np.sort(np.random.default_rng(seed).choice(len(x), PCA_FIT_N,
+                                                                 replace=False))]
+        pca = PCA(n_components=PCA_COMPONENTS, random_state=seed).fit(ready(fit_on))
 
         def project(v):  # in chunks: one unit copy of all features would double them
             return np.concatenate([
