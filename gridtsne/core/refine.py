@@ -100,11 +100,15 @@ def _refine_in_windows(features, cells, rows, cols, seed, max_rounds, max_step, 
     cells = np.array(cells, dtype=np.int64)
     movable = None if movable is None else np.asarray(movable, dtype=bool)
     shifts = (0, side // 2)
-    counts = [-(-(rows + shift) // side) * -(-(cols + shift) // side) for shift in shifts]
+
+    def windows_per_side(shift):  # windows down and across the grid in a pass
+        return -(-(rows + shift) // side), -(-(cols + shift) // side)
+
+    counts = [np.prod(windows_per_side(shift)) for shift in shifts]
 
     def windows(shift, first):
         """(seed number, shift, window row, window col, its images), this pass."""
-        across = -(-(cols + shift) // side)
+        across = windows_per_side(shift)[1]
         window = ((cells[:, 0] + shift) // side) * across + (cells[:, 1] + shift) // side
         order = np.argsort(window, kind="stable")
         ids, starts = np.unique(window[order], return_index=True)
