@@ -1,6 +1,7 @@
 """Embedding throughput, float and int8, model only and end to end, as JSON.
 
-Model only: images/s of the network on ready-made 224 px batches, for eager
+Model only: images/s of the network on ready-made batches (224 px, or
+``--image-size``: the product always uses 224, see the README), for eager
 PyTorch (channels-last), ONNX Runtime (the CPU default) and the int8 model
 (``precision="int8"``, see gridtsne/core/quantize.py). End to end: images/s of
 ``gridtsne.core.embed.embed_files`` from PNG files on disk (decode, resize,
@@ -11,7 +12,7 @@ quality (DPQ_16, neighbour agreement, 10-NN accuracy; mean and standard
 deviation over 5 seeds) of the float and int8 features, and checks that the
 float ones are eager PyTorch's.
 
-    .venv/bin/python benchmarks/bench_embed.py [--batch-size 64] [--cache DIR]
+    .venv/bin/python benchmarks/bench_embed.py [--batch-size 64] [--image-size 224] [--cache DIR]
 """
 
 import argparse
@@ -28,9 +29,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECAPTCHA = os.path.join(REPO, "..", "shared", "data", "recaptcha-dev")
 
 
-def model_only(run, batch_size, repeats=4):
-    x = np.random.default_rng(0).standard_normal(
-        (batch_size, 3, embed.IMAGE_SIZE, embed.IMAGE_SIZE)).astype(np.float32)
+def model_only(run, batch_size, size, repeats=4):
+    x = np.random.default_rng(0).standard_normal((batch_size, 3, size, size)).astype(np.float32)
     run(x)  # warm-up
     t = time.perf_counter()
     for _ in range(repeats):
@@ -58,6 +58,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--workers", type=int, help="decoding threads (default: one per core, at most 4)")
+    ap.add_argument("--image-size", type=int, default=embed.IMAGE_SIZE,
+                    help="side of the network's input in pixels (the product uses %d)"
+                    % embed.IMAGE_SIZE)
     ap.add_argument("--cache", help="bench_layout's --cache folder, whose eager features "
                     "are compared with without re-embedding")
     args = ap.parse_args(argv)
@@ -66,14 +69,16 @@ def main(argv=None):
 
     eager = embed.torch_extractor("cpu")
 
+    size = args.image_size
     out = {
         "threads": torch.get_num_threads(),
+        "image_size": size,
         "model_only_images_per_s": {
-            "torch_eager_channels_last": round(model_only(eager, args.batch_size), 1),
+            "torch_eager_channels_last": round(model_only(eager, args.batch_size, size), 1),
             "onnxruntime_float": round(model_only(embed.feature_extractor("cpu"),
-                                                  args.batch_size), 1),
+                                                  args.batch_size, size), 1),
             "onnxruntime_int8": round(model_only(embed.feature_extractor(
-                "cpu", precision="int8"), args.batch_size), 1),
+                "cpu", precision="int8"), args.batch_size, size), 1),
         },
     }
     if os.path.isdir(RECAPTCHA):
@@ -87,7 +92,7 @@ def main(argv=None):
         t = time.perf_counter()
         feats[precision], failed = embed.embed_files(paths, batch_size=args.batch_size,
                                                      num_workers=args.workers,
-                                                     precision=precision)
+                                                     precision=precision, image_size=size)
         seconds = time.perf_counter() - t
         out["end_to_end_%s" % precision] = {
             "images_per_s": round(len(paths) / seconds, 1), "seconds": round(seconds, 2),
@@ -96,10 +101,11 @@ def main(argv=None):
         from bench_layout import _cached, figures
 
         eager_path = _cached(args.cache, "recaptcha")
-        if eager_path and os.path.exists(eager_path):
+        if eager_path and os.path.exists(eager_path) and size == embed.IMAGE_SIZE:
             ref = np.load(eager_path)
         else:
-            ref = embed.embed_images([images.load_rgb(p) for p in paths], device="cpu")
+            ref = embed.embed_images([images.load_rgb(p) for p in paths], device="cpu",
+                                     image_size=size)
         out["float_max_relative_difference_vs_eager"] = float(
             np.abs(feats["float"] - ref).max() / np.abs(ref).max())
         a, b = feats["float"], feats["int8"]

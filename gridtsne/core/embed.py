@@ -149,14 +149,14 @@ def default_device():
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def embed_images(images, batch_size=32, device=None, progress=None):
+def embed_images(images, batch_size=32, device=None, progress=None, image_size=IMAGE_SIZE):
     """Features of PIL RGB images, for use without FiftyOne.
 
     Returns:
         (N, 1280) float32 array
     """
     run = torch_extractor(device)
-    transform = make_transforms()
+    transform = make_transforms(image_size)
     images = list(images)
     out = np.empty((len(images), EMBEDDING_DIM), dtype=np.float32)
     for start in range(0, len(images), batch_size):
@@ -261,7 +261,8 @@ def torch_extractor(device=None):
 
 
 def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=None,
-                max_pixels=None, progress=None, boxes=None, precision="float"):
+                max_pixels=None, progress=None, boxes=None, precision="float",
+                image_size=IMAGE_SIZE):
     """Features of image files: decoded in threads, batched, resumable.
 
     Decoding threads (``num_workers``, default one per CPU core, at most 4)
@@ -304,7 +305,8 @@ def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=N
             run = feature_extractor(device, precision=precision)
             if num_workers is None:
                 num_workers = min(os.cpu_count() or 1, 4)
-            decode = _BatchDecoder(paths, max_pixels or core_images.DEFAULT_MAX_PIXELS, boxes)
+            decode = _BatchDecoder(paths, max_pixels or core_images.DEFAULT_MAX_PIXELS, boxes,
+                                   image_size)
             pool = ThreadPoolExecutor(max(1, num_workers)) if num_workers else None
             if pool is not None:
                 stack.callback(pool.shutdown, wait=True, cancel_futures=True)
@@ -345,18 +347,19 @@ def _prefetched(pool, fn, items, ahead):
 class _BatchDecoder:
     """A batch of indices -> (indices, normalised NCHW float32, per-file reasons)."""
 
-    def __init__(self, paths, max_pixels, boxes=None):
+    def __init__(self, paths, max_pixels, boxes=None, image_size=IMAGE_SIZE):
         self.paths = paths
         self.max_pixels = max_pixels
         self.boxes = boxes
-        self.transform = make_transforms()
+        self.size = image_size
+        self.transform = make_transforms(image_size)
 
     def __call__(self, batch):
-        x = np.empty((len(batch), 3, IMAGE_SIZE, IMAGE_SIZE), np.float32)
+        x = np.empty((len(batch), 3, self.size, self.size), np.float32)
         reasons = []
         for k, i in enumerate(batch):
             try:
-                img = core_images.load_rgb(self.paths[i], self.max_pixels, min_side=IMAGE_SIZE,
+                img = core_images.load_rgb(self.paths[i], self.max_pixels, min_side=self.size,
                                            box=None if self.boxes is None else self.boxes[i])
                 x[k] = self.transform(img).numpy()
                 reasons.append("")
