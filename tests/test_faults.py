@@ -96,7 +96,7 @@ def test_ctrl_c_while_saving_says_truly_whether_the_run_was_saved(
     time.sleep(0.5)  # let the signal arrive before the held step goes on
     held.release()
     code, _, err = held.finish(timeout=120)
-    assert code == 130 and "Traceback" not in err
+    assert code == 130 and "Traceback" not in err, err  # stderr says where a lost ^C went
     ds.reload()
     now = state(ds)
     if saved:

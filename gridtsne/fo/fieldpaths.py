@@ -19,21 +19,29 @@ def exists(dataset, path):
     return path in dataset.get_field_schema(flat=True)
 
 
-def rename(dataset, path, new_path):
-    if is_frame_path(path):
-        dataset.rename_frame_field(path[len(FRAMES):], new_path[len(FRAMES):])
-    else:
-        dataset.rename_sample_field(path, new_path)
+def rename(dataset, mapping):
+    """Renames ``{path: new path}``. All of them in one call, as every rename
+    rewrites every sample (about 40 s at 1,000,000 samples, however many
+    fields it moves)."""
+    samples = {p: q for p, q in mapping.items() if not is_frame_path(p)}
+    frames = {p[len(FRAMES):]: q[len(FRAMES):] for p, q in mapping.items() if is_frame_path(p)}
+    if samples:
+        dataset.rename_sample_fields(samples)
+    if frames:
+        dataset.rename_frame_fields(frames)
 
 
 def delete(dataset, paths):
-    """Deletes the paths that exist (idempotent)."""
-    for path in paths:
-        if exists(dataset, path):
-            if is_frame_path(path):
-                dataset.delete_frame_field(path[len(FRAMES):])
-            else:
-                dataset.delete_sample_field(path)
+    """Deletes the paths that exist (idempotent), in one call (see :func:`rename`);
+    a path inside another one deleted goes with it."""
+    paths = [p for p in dict.fromkeys(paths) if exists(dataset, p)]
+    paths = [p for p in paths if not any(p.startswith(q + ".") for q in paths)]
+    samples = [p for p in paths if not is_frame_path(p)]
+    frames = [p[len(FRAMES):] for p in paths if is_frame_path(p)]
+    if samples:
+        dataset.delete_sample_fields(samples)
+    if frames:
+        dataset.delete_frame_fields(frames)
 
 
 def add(dataset, path, ftype):
