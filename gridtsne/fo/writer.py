@@ -192,9 +192,10 @@ def _write_temp_fields(dataset, w, tmp, progress):
     if w.items.kind == "samples":
         scalars = [f for f in columns if w.field_types.get(f) in (fo.FloatField, fo.IntField)]
         for start in range(0, len(w.ids), CHUNK):
-            _set_sample_columns(dataset, w.ids[start:start + CHUNK],
+            ids = w.ids[start:start + CHUNK]
+            _set_sample_columns(dataset, ids,
                                 {tmp[f]: w.values[f][start:start + CHUNK] for f in scalars})
-            done += len(scalars) * len(w.ids[start:start + CHUNK])
+            done += len(scalars) * len(ids)
             if progress is not None:
                 progress(done / total)
         columns = [f for f in columns if f not in scalars]
