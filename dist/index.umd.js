@@ -446,6 +446,20 @@
   const MODAL_SAMPLE_ID = safe("modal-sample-id", fos__namespace.currentSampleId || fos__namespace.modalSampleId);
   const COLOR_SCHEME = safe("color-scheme", fos__namespace.colorScheme);
   const COLOR_MAP = safe("color-map", fos__namespace.colorMap);
+  const VIEW_KEY = recoil__namespace.selector({
+    key: "gridtsne-view-key",
+    get: ({ get }) => JSON.stringify(
+      [fos__namespace.view, fos__namespace.extendedStages, fos__namespace.filters, fos__namespace.viewName].map((state) => {
+        if (!state) return null;
+        try {
+          return get(state);
+        } catch (e) {
+          if (e && typeof e.then === "function") throw e;
+          return null;
+        }
+      })
+    )
+  });
   function selectedIds(selected) {
     if (!selected) return [];
     if (Array.isArray(selected)) return selected.map((label) => label.labelId);
@@ -538,13 +552,21 @@
       [callbacks, panelId, triggerEvent]
     );
     const appDataset = useRecoilValue(fos__namespace.dataset);
-    const seenDataset = React.useRef(null);
+    const viewLoadable = recoil__namespace.useRecoilValueLoadable(VIEW_KEY);
+    const viewKey = viewLoadable.state === "hasValue" ? viewLoadable.contents : null;
+    const seen = React.useRef({ dataset: null, viewKey: null });
     React.useEffect(() => {
-      if (seenDataset.current && appDataset && seenDataset.current !== appDataset) {
+      const was = seen.current;
+      const sameDataset = was.dataset && appDataset && was.dataset.name === appDataset.name;
+      if (sameDataset && viewKey !== null && was.viewKey !== null && viewKey !== was.viewKey) {
+        trigger("on_view", {});
+        if (marks.current) marks.current.viewAsked = performance.now();
+      } else if (sameDataset && was.dataset !== appDataset) {
         trigger("on_refresh", {});
       }
-      seenDataset.current = appDataset;
-    }, [appDataset]);
+      if (viewKey !== null) was.viewKey = viewKey;
+      was.dataset = appDataset;
+    }, [appDataset, viewKey]);
     React.useEffect(() => {
       if (!pending.length) return void 0;
       const timer = setInterval(() => trigger("on_refresh", {}), POLL_MS);
@@ -772,7 +794,9 @@
         canvas.dataset.tilesLoading = String(loading);
         canvas.dataset.scale = String(view.scale);
         canvas.dataset.sharp = String(sharp);
-        canvas.dataset.inViewDrawn = inViewData ? String(inViewData.count) : "";
+        const inViewDrawn = inViewData ? String(inViewData.count) : "";
+        if (canvas.dataset.inViewDrawn !== inViewDrawn) marks.current.viewDrawn = performance.now();
+        canvas.dataset.inViewDrawn = inViewDrawn;
         canvas.dataset.selectedDrawn = selectedCells.slice(0, 8).join(",");
         canvas.dataset.hiddenDrawn = String(layers.nHidden);
         canvas.dataset.colorDrawn = coloring && colorField || "";

@@ -76,6 +76,31 @@ def test_run_payload_sends_cells_once_as_binary_and_views_as_bitmasks(dataset, t
                                 "filepath": first.filepath,
                                 "label": first.ground_truth.label}}
 
+    # a new App server reads the run back from its cell file: the same cells
+    from_file = panel_data._run_from_cells_file(res)
+    order = np.argsort(run.cell)
+    assert np.array_equal(from_file.cell, run.cell[order])
+    assert np.array_equal(from_file.oids, run.oids[order])
+
+    # colours and view masks are remembered until the dataset's samples change
+    def cached_code_of_first():
+        got = panel_data.cached_color_values(run, res, "ground_truth.label", "categorical")
+        codes = np.frombuffer(base64.b64decode(got["codes"]), np.uint16)
+        return got["categories"][codes[cell]]
+
+    def cached_reds():
+        return panel_data.view_mask(run, res, dataset.match(
+            F("ground_truth.label") == "red_circle"))[0]
+
+    assert cached_code_of_first() == first.ground_truth.label
+    assert cached_reds() == 10
+    first.ground_truth.label = "red_circle" if first.ground_truth.label != "red_circle" \
+        else "blue_square"
+    first.save()
+    panel_data._colors.clear()  # as a new App server would: from the cache folder
+    assert cached_code_of_first() == first.ground_truth.label
+    assert cached_reds() == (11 if first.ground_truth.label == "red_circle" else 9)
+
     # the brain run for the Embeddings panel keeps its points in an indexed
     # field (its lasso queries MongoDB); a new layout replaces it, and deleting
     # the run removes it
@@ -113,7 +138,7 @@ def test_run_payload_sends_cells_once_as_binary_and_views_as_bitmasks(dataset, t
                     executor=Executor())
                 panel_data._results.clear()  # as after a recompute: read it again
                 gpanel.GridMosaicPanel().on_cells_info(c)
-                gpanel.GridMosaicPanel().on_change_view(c)
+                gpanel.GridMosaicPanel().on_view(c)
         except Exception as e:  # noqa: BLE001 (the test reports any failure)
             errors.append(repr(e))
 

@@ -136,7 +136,11 @@ class GridMosaicPanel(foo.Panel):
         ctx.panel.state.color = None
         self._sync_runs(ctx, resend=True)
 
-    def on_change_view(self, ctx):
+    def on_view(self, ctx):
+        """The cells of a new view or sidebar filter. The component asks as
+        soon as the App's view changes; FiftyOne's own ``on_change_view`` is
+        not defined because the App calls it only after its grid queries, and
+        once for each of the view, filters and extended stages."""
         self._send_view(ctx)
 
     def on_color_by(self, ctx):
@@ -211,9 +215,8 @@ class GridMosaicPanel(foo.Panel):
         if results is None:
             return
         run = panel_data.panel_run(results)
-        cells = panel_data.view_cells(run, results, ctx.view)
-        ctx.panel.data.in_view = {"version": run.version, "count": int(len(cells)),
-                                  "mask": panel_data.pack_mask(run, cells)}
+        count, mask = panel_data.view_mask(run, results, ctx.view)
+        ctx.panel.data.in_view = {"version": run.version, "count": count, "mask": mask}
 
     def _send_color(self, ctx, results=None):
         results = results or self._results(ctx)
@@ -225,7 +228,7 @@ class GridMosaicPanel(foo.Panel):
             ctx.panel.data.color = {"version": results.version, "field": None}
             return
         run = panel_data.panel_run(results)
-        ctx.panel.data.color = dict(panel_data.color_values(run, results, path, fields[path]),
+        ctx.panel.data.color = dict(panel_data.cached_color_values(run, results, path, fields[path]),
                                     version=run.version)
 
     def render(self, ctx):
@@ -236,6 +239,7 @@ class GridMosaicPanel(foo.Panel):
                 composite_view=True,
                 on_change_key=self.on_change_key,
                 on_refresh=self.on_refresh,
+                on_view=self.on_view,
                 on_open_sample=self.on_open_sample,
                 on_color_by=self.on_color_by,
                 on_cells_info=self.on_cells_info,

@@ -19,6 +19,7 @@ Runs are cached per (dataset, key, version) in the App server's process.
 
 import base64
 import hashlib
+import json
 import os
 import tempfile
 import threading
@@ -111,13 +112,18 @@ def load_results(dataset, key):
 
 
 def panel_run(results):
-    """The cached :class:`PanelRun` of a loaded run (read once per version)."""
+    """The cached :class:`PanelRun` of a loaded run (read once per version:
+    from its cell file when an earlier App server made it, else from MongoDB,
+    which at 100,000 samples is half a second of decoding ObjectIds)."""
     token = (str(results.dataset._doc.id), results.key, results.version)
     with _lock:
         if token in _runs:
             _runs.move_to_end(token)
             return _runs[token]
-    run = _read_run(results)
+    run = _run_from_cells_file(results)
+    if run is None:
+        run = _read_run(results)
+        cells_file(results, run)
     with _lock:
         _runs[token] = run
         while len(_runs) > _CACHE_RUNS:
@@ -143,6 +149,23 @@ def _read_run(results):
     return run
 
 
+def _run_from_cells_file(results):
+    path = _cells_path(results)
+    n_cells = results.rows * results.cols
+    try:
+        blob = np.fromfile(path, dtype=np.uint8)
+    except OSError:
+        return None
+    objects = results.kind == items.LABELS
+    if len(blob) != n_cells * 12 * (2 if objects else 1):
+        return None
+    per_cell = blob.reshape(-1, n_cells, 12)
+    cell = np.flatnonzero(per_cell[0].any(axis=1))
+    sample_ids = [bytes(o).hex() for o in per_cell[1][cell]] if objects else None
+    return PanelRun(results.key, results.version, results.rows, results.cols, results.kind,
+                    cell, np.ascontiguousarray(per_cell[0][cell]), sample_ids)
+
+
 def _cell_of_doc(results, cols):
     """The MongoDB expression of a sample's cell, ``row * cols + col``."""
     row, col = results.fields["row"], results.fields["col"]
@@ -161,11 +184,19 @@ def cache_dir():
     return folder
 
 
+def _cache_path(token, suffix):
+    return os.path.join(cache_dir(), hashlib.sha1(token.encode()).hexdigest() + suffix)
+
+
+def _cells_path(results):
+    return _cache_path("%s|%s|%s" % (results.dataset._doc.id, results.key, results.version),
+                       ".cells")
+
+
 def cells_file(results, run):
     """Path of the run version's binary cell file (made once): per cell a
     12-byte ObjectId of its item, then for objects one of its sample."""
-    token = "%s|%s|%s" % (results.dataset._doc.id, run.key, run.version)
-    path = os.path.join(cache_dir(), hashlib.sha1(token.encode()).hexdigest() + ".cells")
+    path = _cells_path(results)
     if os.path.isfile(path):
         return path
     blobs = [_per_cell(run.oids, run)]
@@ -186,8 +217,8 @@ def _per_cell(oids, run):
     return out.tobytes()
 
 
-def _prune(folder):
-    files = sorted((os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".cells")),
+def _prune(folder, suffix=".cells"):
+    files = sorted((os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(suffix)),
                    key=os.path.getmtime)
     for path in files[:-_CACHE_FILES]:
         try:
@@ -202,6 +233,87 @@ def pack_mask(run, cells):
     cells = np.asarray(cells, dtype=np.int64)
     mask[cells[(cells >= 0) & (cells < run.n_cells)]] = True
     return base64.b64encode(np.packbits(mask, bitorder="little").tobytes()).decode()
+
+
+def contents_stamp(dataset, kind):
+    """A string that changes whenever the dataset's samples (and, for a run of
+    frames, its frames) are added, edited or deleted: FiftyOne stamps an
+    indexed ``last_modified_at`` on every write it makes. None without that
+    index (then nothing below is cached)."""
+    indexes = set(dataset.list_indexes())
+    colls = [("last_modified_at", dataset._sample_collection)]
+    if kind == items.FRAMES:
+        colls.append(("frames.last_modified_at", dataset._frame_collection))
+    parts = []
+    for index, coll in colls:
+        if index not in indexes:
+            return None
+        last = coll.find_one({}, {"last_modified_at": 1}, sort=[("last_modified_at", -1)])
+        parts.append("%d@%s" % (coll.estimated_document_count(),
+                                last and last.get("last_modified_at")))
+    return ";".join(parts)
+
+
+_masks = OrderedDict()
+_colors = OrderedDict()
+_CACHE_MASKS = 16
+_CACHE_COLORS = 8
+
+
+def _memo(cache, limit, token, make):
+    with _lock:
+        if token in cache:
+            cache.move_to_end(token)
+            return cache[token]
+    value = make()
+    with _lock:
+        cache[token] = value
+        while len(cache) > limit:
+            cache.popitem(last=False)
+    return value
+
+
+def view_mask(run, results, view):
+    """(count, bitmask) of the cells ``view`` shows, remembered per view and
+    dataset contents: going back to a view the panel has shown is instant."""
+    def make():
+        cells = view_cells(run, results, view)
+        return int(len(cells)), pack_mask(run, cells)
+
+    stamp = contents_stamp(results.dataset, run.kind) if getattr(view, "_stages", None) else None
+    if stamp is None:
+        return make()
+    token = "%s|%s|%s|%s|%s" % (results.dataset._doc.id, run.key, run.version, stamp,
+                                json.dumps(view._serialize(), sort_keys=True, default=str))
+    return _memo(_masks, _CACHE_MASKS, token, make)
+
+
+def cached_color_values(run, results, path, kind):
+    """:func:`color_values`, remembered per dataset contents, in memory and in
+    the panel's cache folder: the run's default colouring costs about 0.4 s at
+    100,000 samples, every time the App server starts, if nothing changed."""
+    stamp = contents_stamp(results.dataset, run.kind)
+    if stamp is None:
+        return color_values(run, results, path, kind)
+    token = "%s|%s|%s|%s|%s|%s" % (results.dataset._doc.id, run.key, run.version, path, kind,
+                                   stamp)
+
+    def make():
+        file = _cache_path(token, ".color")
+        try:
+            with open(file) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            pass
+        value = color_values(run, results, path, kind)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(file), suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            json.dump(value, f)
+        os.replace(tmp, file)
+        _prune(os.path.dirname(file), ".color")
+        return value
+
+    return _memo(_colors, _CACHE_COLORS, token, make)
 
 
 def view_cells(run, results, view):

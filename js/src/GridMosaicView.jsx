@@ -70,6 +70,24 @@ function safe(name, state) {
 const MODAL_SAMPLE_ID = safe("modal-sample-id", fos.currentSampleId || fos.modalSampleId);
 const COLOR_SCHEME = safe("color-scheme", fos.colorScheme);
 const COLOR_MAP = safe("color-map", fos.colorMap);
+// What a panel event's view is made of (the App's view, its sidebar filters,
+// extended stages and saved view name), as one string that changes only when
+// one of them really does.
+const VIEW_KEY = recoil.selector({
+  key: "gridtsne-view-key",
+  get: ({ get }) =>
+    JSON.stringify(
+      [fos.view, fos.extendedStages, fos.filters, fos.viewName].map((state) => {
+        if (!state) return null;
+        try {
+          return get(state);
+        } catch (e) {
+          if (e && typeof e.then === "function") throw e; // still loading
+          return null;
+        }
+      })
+    ),
+});
 
 // The App keeps its selected samples as a Map from sample id to selection
 // type (FiftyOne >= 1.x; older Apps used a Set of ids) and its selected labels
@@ -181,17 +199,29 @@ export default function GridMosaicView(props) {
     },
     [callbacks, panelId, triggerEvent]
   );
+  // A new view or sidebar filter: ask for its cells as soon as the App has it.
+  // (The App's own on_change_view comes later, after its grid queries, and
+  // three times per change: once each for its view, filters and extended stages.)
   // The plugin's operators reload the App's dataset when they add, change or
-  // delete a run: look again then, so the run list follows without ↻.
+  // delete a run: look again then, so the run list follows without ↻. The App
+  // also makes a new dataset object with every view, which is not a reason.
   const appDataset = useRecoilValue(fos.dataset);
-  const seenDataset = useRef(null);
+  const viewLoadable = recoil.useRecoilValueLoadable(VIEW_KEY);
+  const viewKey = viewLoadable.state === "hasValue" ? viewLoadable.contents : null;
+  const seen = useRef({ dataset: null, viewKey: null });
   useEffect(() => {
-    if (seenDataset.current && appDataset && seenDataset.current !== appDataset) {
+    const was = seen.current;
+    const sameDataset = was.dataset && appDataset && was.dataset.name === appDataset.name;
+    if (sameDataset && viewKey !== null && was.viewKey !== null && viewKey !== was.viewKey) {
+      trigger("on_view", {});
+      if (marks.current) marks.current.viewAsked = performance.now();
+    } else if (sameDataset && was.dataset !== appDataset) {
       trigger("on_refresh", {});
     }
-    seenDataset.current = appDataset;
+    if (viewKey !== null) was.viewKey = viewKey;
+    was.dataset = appDataset;
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [appDataset]);
+  }, [appDataset, viewKey]);
   // runs queued or running: look again every few seconds until they are done
   useEffect(() => {
     if (!pending.length) return undefined;
@@ -447,7 +477,9 @@ export default function GridMosaicView(props) {
       canvas.dataset.scale = String(view.scale);
       canvas.dataset.sharp = String(sharp);
       // what this drawing shows, for tests and benchmarks to wait on
-      canvas.dataset.inViewDrawn = inViewData ? String(inViewData.count) : "";
+      const inViewDrawn = inViewData ? String(inViewData.count) : "";
+      if (canvas.dataset.inViewDrawn !== inViewDrawn) marks.current.viewDrawn = performance.now();
+      canvas.dataset.inViewDrawn = inViewDrawn;
       canvas.dataset.selectedDrawn = selectedCells.slice(0, 8).join(",");
       canvas.dataset.hiddenDrawn = String(layers.nHidden);
       canvas.dataset.colorDrawn = (coloring && colorField) || "";
