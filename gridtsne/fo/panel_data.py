@@ -14,7 +14,9 @@ every view change. So everything here is indexed by grid cell
 - names, labels and file paths are looked up for the cells the user hovers or
   zooms into, not sent up front.
 
-Runs are cached per (dataset, key, version) in the App server's process.
+Runs are cached per (dataset, key, version) in the App server's process (and
+read back from their cell file by a new one); view masks and colours per run
+version and dataset contents (:func:`contents_stamp`).
 """
 
 import base64
@@ -280,7 +282,9 @@ def view_mask(run, results, view):
         cells = view_cells(run, results, view)
         return int(len(cells)), pack_mask(run, cells)
 
-    stamp = contents_stamp(results.dataset, run.kind) if getattr(view, "_stages", None) else None
+    own = getattr(view, "_stages", None) and \
+        view._root_dataset._doc.id == results.dataset._doc.id  # (its contents are stamped)
+    stamp = contents_stamp(results.dataset, run.kind) if own else None
     if stamp is None:
         return make()
     token = "%s|%s|%s|%s|%s" % (results.dataset._doc.id, run.key, run.version, stamp,
