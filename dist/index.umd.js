@@ -429,36 +429,24 @@
     fontSize: 13
   };
   const ONE_LINE = { whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis" };
+  function readSafely(get, state) {
+    if (!state) return null;
+    try {
+      return get(state);
+    } catch (e) {
+      if (e && typeof e.then === "function") throw e;
+      return null;
+    }
+  }
   function safe(name, state) {
-    return recoil__namespace.selector({
-      key: `gridtsne-safe-${name}`,
-      get: ({ get }) => {
-        if (!state) return null;
-        try {
-          return get(state);
-        } catch (e) {
-          if (e && typeof e.then === "function") throw e;
-          return null;
-        }
-      }
-    });
+    return recoil__namespace.selector({ key: `gridtsne-safe-${name}`, get: ({ get }) => readSafely(get, state) });
   }
   const MODAL_SAMPLE_ID = safe("modal-sample-id", fos__namespace.currentSampleId || fos__namespace.modalSampleId);
   const COLOR_SCHEME = safe("color-scheme", fos__namespace.colorScheme);
   const COLOR_MAP = safe("color-map", fos__namespace.colorMap);
   const VIEW_KEY = recoil__namespace.selector({
     key: "gridtsne-view-key",
-    get: ({ get }) => JSON.stringify(
-      [fos__namespace.view, fos__namespace.extendedStages, fos__namespace.filters, fos__namespace.viewName].map((state) => {
-        if (!state) return null;
-        try {
-          return get(state);
-        } catch (e) {
-          if (e && typeof e.then === "function") throw e;
-          return null;
-        }
-      })
-    )
+    get: ({ get }) => JSON.stringify([fos__namespace.view, fos__namespace.extendedStages, fos__namespace.filters, fos__namespace.viewName].map((state) => readSafely(get, state)))
   });
   function selectedIds(selected) {
     if (!selected) return [];

@@ -36,6 +36,8 @@ NO_CATEGORY = 0xFFFF
 MAX_CATEGORIES = 24  # more distinct values: the rarest become "other"
 MAX_INFO_CELLS = 600
 _CACHE_RUNS = 4
+_CACHE_MASKS = 16
+_CACHE_COLORS = 8
 _CACHE_FILES = 32
 
 
@@ -83,6 +85,21 @@ class PanelRun:
 _runs = OrderedDict()
 _lock = threading.Lock()
 _results = OrderedDict()
+_masks = OrderedDict()
+_colors = OrderedDict()
+
+
+def _memo(cache, limit, token, make):
+    with _lock:
+        if token in cache:
+            cache.move_to_end(token)
+            return cache[token]
+    value = make()
+    with _lock:
+        cache[token] = value
+        while len(cache) > limit:
+            cache.popitem(last=False)
+    return value
 
 
 def reload_dataset(dataset):
@@ -117,20 +134,15 @@ def panel_run(results):
     """The cached :class:`PanelRun` of a loaded run (read once per version:
     from its cell file when an earlier App server made it, else from MongoDB,
     which at 100,000 samples is half a second of decoding ObjectIds)."""
+    def make():
+        run = _run_from_cells_file(results)
+        if run is None:
+            run = _read_run(results)
+            cells_file(results, run)
+        return run
+
     token = (str(results.dataset._doc.id), results.key, results.version)
-    with _lock:
-        if token in _runs:
-            _runs.move_to_end(token)
-            return _runs[token]
-    run = _run_from_cells_file(results)
-    if run is None:
-        run = _read_run(results)
-        cells_file(results, run)
-    with _lock:
-        _runs[token] = run
-        while len(_runs) > _CACHE_RUNS:
-            _runs.popitem(last=False)
-    return run
+    return _memo(_runs, _CACHE_RUNS, token, make)
 
 
 def _read_run(results):
@@ -204,13 +216,19 @@ def cells_file(results, run):
     blobs = [_per_cell(run.oids, run)]
     if run.sample_ids is not None:
         blobs.append(_per_cell(_oid_array([bytes.fromhex(i) for i in run.sample_ids]), run))
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        for blob in blobs:
-            f.write(blob)
-    os.replace(tmp, path)
-    _prune(os.path.dirname(path))
+    _write_cache_file(path, b"".join(blobs))
     return path
+
+
+def _write_cache_file(path, data):
+    """Writes ``data`` so that no reader sees half a file, and keeps only the
+    newest files of its kind."""
+    folder, suffix = os.path.dirname(path), os.path.splitext(path)[1]
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+    _prune(folder, suffix)
 
 
 def _per_cell(oids, run):
@@ -219,7 +237,7 @@ def _per_cell(oids, run):
     return out.tobytes()
 
 
-def _prune(folder, suffix=".cells"):
+def _prune(folder, suffix):
     files = sorted((os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(suffix)),
                    key=os.path.getmtime)
     for path in files[:-_CACHE_FILES]:
@@ -254,25 +272,6 @@ def contents_stamp(dataset, kind):
         parts.append("%d@%s" % (coll.estimated_document_count(),
                                 last and last.get("last_modified_at")))
     return ";".join(parts)
-
-
-_masks = OrderedDict()
-_colors = OrderedDict()
-_CACHE_MASKS = 16
-_CACHE_COLORS = 8
-
-
-def _memo(cache, limit, token, make):
-    with _lock:
-        if token in cache:
-            cache.move_to_end(token)
-            return cache[token]
-    value = make()
-    with _lock:
-        cache[token] = value
-        while len(cache) > limit:
-            cache.popitem(last=False)
-    return value
 
 
 def view_mask(run, results, view):
@@ -310,11 +309,7 @@ def cached_color_values(run, results, path, kind):
         except (OSError, ValueError):
             pass
         value = color_values(run, results, path, kind)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(file), suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump(value, f)
-        os.replace(tmp, file)
-        _prune(os.path.dirname(file), ".color")
+        _write_cache_file(file, json.dumps(value).encode())
         return value
 
     return _memo(_colors, _CACHE_COLORS, token, make)

@@ -53,19 +53,17 @@ const ONE_LINE = { whiteSpace: "nowrap", overflow: "hidden", textOverflow: "elli
 // App state a plugin reads; names differ between App versions
 // (read through selectors that give null where the App's own one throws, as
 // its modal sample id does while no sample is open)
+function readSafely(get, state) {
+  if (!state) return null;
+  try {
+    return get(state);
+  } catch (e) {
+    if (e && typeof e.then === "function") throw e; // still loading
+    return null;
+  }
+}
 function safe(name, state) {
-  return recoil.selector({
-    key: `gridtsne-safe-${name}`,
-    get: ({ get }) => {
-      if (!state) return null;
-      try {
-        return get(state);
-      } catch (e) {
-        if (e && typeof e.then === "function") throw e; // still loading
-        return null;
-      }
-    },
-  });
+  return recoil.selector({ key: `gridtsne-safe-${name}`, get: ({ get }) => readSafely(get, state) });
 }
 const MODAL_SAMPLE_ID = safe("modal-sample-id", fos.currentSampleId || fos.modalSampleId);
 const COLOR_SCHEME = safe("color-scheme", fos.colorScheme);
@@ -76,17 +74,7 @@ const COLOR_MAP = safe("color-map", fos.colorMap);
 const VIEW_KEY = recoil.selector({
   key: "gridtsne-view-key",
   get: ({ get }) =>
-    JSON.stringify(
-      [fos.view, fos.extendedStages, fos.filters, fos.viewName].map((state) => {
-        if (!state) return null;
-        try {
-          return get(state);
-        } catch (e) {
-          if (e && typeof e.then === "function") throw e; // still loading
-          return null;
-        }
-      })
-    ),
+    JSON.stringify([fos.view, fos.extendedStages, fos.filters, fos.viewName].map((state) => readSafely(get, state))),
 });
 
 // The App keeps its selected samples as a Map from sample id to selection
