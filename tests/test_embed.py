@@ -40,6 +40,16 @@ def test_int8_model_is_made_offline_once_and_keeps_neighbourhoods(shape_files, t
     made = [f for f in os.listdir(tmp_path) if f.startswith("efficientnet-lite0-int8-")]
     assert len(made) == 1 and made[0].endswith(".onnx")  # no temporary file left
     assert os.path.getsize(tmp_path / made[0]) < 0.5 * os.path.getsize(embed.onnx_model_path())
+    # 7-bit weights: no two uint8 x int8 products of AVX2's VPMADDUBSW can saturate its
+    # 16 bits (255 * 64 * 2 < 32767), so every CPU computes the same features
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(tmp_path / made[0]))
+    weights = {t.name: t for t in model.graph.initializer}
+    convs = [numpy_helper.to_array(weights[n.input[3]]) for n in model.graph.node
+             if n.op_type == "QLinearConv"]
+    assert len(convs) == 49 and all(np.abs(w.astype(int)).max() <= 64 for w in convs)
     # other arithmetic, not the float model under another name ...
     assert np.abs(small - exact).max() > 1e-3
     # ... with the same neighbourhoods

@@ -19,6 +19,7 @@ from fiftyone import ViewField as F
 
 import gridtsne
 from gridtsne import GridError
+from gridtsne.core import embed, quantize
 
 from conftest import Held, legend_of
 
@@ -591,7 +592,9 @@ def test_a_second_key_reuses_the_same_models_embeddings(dataset, tmp_path):
 def test_int8_embeddings_are_reused_by_int8_runs_only(dataset, tmp_path):
     res = gridtsne.compute_grid(dataset, key="small", precision="int8",
                                 output_dir=str(tmp_path))
-    assert res.record.features_tag.endswith("-int8") and res.options.precision == "int8"
+    # the tag names the quantization recipe: vectors of another int8 model are not reused
+    assert res.record.features_tag == embed.features_tag("int8") != embed.features_tag("float")
+    assert quantize.RECIPE in res.record.features_tag and res.options.precision == "int8"
     stages = []
     res = gridtsne.compute_grid(dataset, key="exact", output_dir=str(tmp_path),
                                 progress=lambda s, f: stages.append(s))

@@ -60,8 +60,13 @@ FEATURES_LAYER = "_avg_pooling.gem"
 
 def features_tag(precision="float"):
     """Names features made at ``precision``: stored embeddings are re-used,
-    and cached batches resumed, only by runs that would make the same ones."""
-    return FEATURES_TAG if precision == "float" else "%s-%s" % (FEATURES_TAG, precision)
+    and cached batches resumed, only by runs that would make the same ones
+    (int8: by the same quantization recipe)."""
+    if precision == "float":
+        return FEATURES_TAG
+    from gridtsne.core.quantize import RECIPE
+
+    return "%s-%s-%s" % (FEATURES_TAG, precision, RECIPE)
 
 
 def load_efficientnet_lite0():
