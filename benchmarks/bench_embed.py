@@ -9,7 +9,7 @@ normalise in threads while the network runs), float and int8, on the 120x120
 PNG tiles of ``recaptcha-dev`` when present, else on 120x120 PNG tiles made
 from scikit-learn's digits. With recaptcha-dev it also gives the layout
 quality (DPQ_16, neighbour agreement, 10-NN accuracy; mean and standard
-deviation over 5 seeds) of the float and int8 features, and checks that the
+deviation over ``--seeds`` seeds, 10 by default) of the float and int8 features, and checks that the
 float ones are eager PyTorch's.
 
     .venv/bin/python benchmarks/bench_embed.py [--batch-size 64] [--image-size 224] [--cache DIR]
@@ -38,6 +38,15 @@ def model_only(run, batch_size, size, repeats=4):
     return batch_size * repeats / (time.perf_counter() - t)
 
 
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":")[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return None
+    return [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni") if f in flags]
+
+
 def digit_tiles(folder, n=1024):
     from PIL import Image
     from sklearn.datasets import load_digits
@@ -61,6 +70,7 @@ def main(argv=None):
     ap.add_argument("--image-size", type=int, default=embed.IMAGE_SIZE,
                     help="side of the network's input in pixels (the product uses %d)"
                     % embed.IMAGE_SIZE)
+    ap.add_argument("--seeds", type=int, default=10, help="layout seeds per precision")
     ap.add_argument("--cache", help="bench_layout's --cache folder, whose eager features "
                     "are compared with without re-embedding")
     args = ap.parse_args(argv)
@@ -72,6 +82,8 @@ def main(argv=None):
     size = args.image_size
     out = {
         "threads": torch.get_num_threads(),
+        # int8 speed depends on these (VNNI: 8-bit dot products in one instruction)
+        "cpu_flags": cpu_flags(),
         "image_size": size,
         "model_only_images_per_s": {
             "torch_eager_channels_last": round(model_only(eager, args.batch_size, size), 1),
@@ -114,8 +126,8 @@ def main(argv=None):
         labels = [os.path.basename(os.path.dirname(p)) for p in paths]
         # t-SNE amplifies even float-level differences: compare over seeds
         for precision, f in feats.items():
-            rows = [figures(name, "tsne+refine", f, labels, seed) for seed in range(5)]
-            out["layout_%s_5_seeds" % precision] = {
+            rows = [figures(name, "tsne+refine", f, labels, seed) for seed in range(args.seeds)]
+            out["layout_%s_%d_seeds" % (precision, args.seeds)] = {
                 k: {"mean": round(float(np.mean([r[k] for r in rows])), 4),
                     "std": round(float(np.std([r[k] for r in rows])), 4)}
                 for k in ("dpq_16", "neighbor_label_agreement", "knn10_label_accuracy")}
