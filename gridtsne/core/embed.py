@@ -250,7 +250,12 @@ def _onnx_extractor(path, threads=None):
     options.intra_op_num_threads = threads or os.cpu_count() or 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    return lambda x: session.run(None, {"images": np.ascontiguousarray(x)})[0]
+
+    def run(x):
+        return session.run(None, {"images": np.ascontiguousarray(x)})[0]
+
+    run.concurrent = True  # a session runs calls from several threads at once, without the GIL
+    return run
 
 
 def torch_extractor(device=None):
@@ -270,11 +275,15 @@ def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=N
                 image_size=IMAGE_SIZE):
     """Features of image files: decoded in threads, batched, resumable.
 
-    Decoding threads (``num_workers``, default one per CPU core, at most 4)
-    prepare the next batches while the network runs; Pillow and ONNX Runtime
-    release the GIL, so threads keep up with worker processes here (100 vs 87
-    images/s on 2 cores) without forking: nothing outlives a killed caller, and
-    it is safe inside the FiftyOne App server. With ``cache_dir``, finished
+    Threads (``num_workers``, default one per CPU core, at most 4) decode the
+    next batches while the network runs; Pillow and ONNX Runtime release the
+    GIL, so threads keep up with worker processes here (100 vs 87 images/s on 2
+    cores) without forking: nothing outlives a killed caller, and it is safe
+    inside the FiftyOne App server. With ONNX Runtime each thread also runs the
+    network on the batch it decoded (one session, the cores shared out as its
+    threads): a batch split over fewer threads wastes less of them waiting
+    than one split over all, and decoding fills the gaps (int8 on 2 cores:
+    about 250 -> 280 images/s; float the same). With ``cache_dir``, finished
     batches are kept on disk under a folder named after the job (the files'
     paths, sizes and modification times, the batch size and the embedder), so
     a later call for the same files resumes where a stopped one ended, and a
@@ -307,17 +316,25 @@ def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=N
         pending = [b for k, b in enumerate(batches) if not (store and store.done[k])]
         finished = len(batches) - len(pending)
         if pending:
-            run = feature_extractor(device, precision=precision)
             if num_workers is None:
                 num_workers = min(os.cpu_count() or 1, 4)
+            run = feature_extractor(device, precision=precision,
+                                    threads=max(1, (os.cpu_count() or 1) // max(1, num_workers)))
             decode = _BatchDecoder(paths, max_pixels or core_images.DEFAULT_MAX_PIXELS, boxes,
                                    image_size)
             pool = ThreadPoolExecutor(max(1, num_workers)) if num_workers else None
             if pool is not None:
                 stack.callback(pool.shutdown, wait=True, cancel_futures=True)
-            for index, x, reasons in _prefetched(pool, decode, pending,
-                                                 ahead=max(2, num_workers)):
-                out = run(x)
+            if num_workers >= 2 and getattr(run, "concurrent", False):
+                def step(batch):
+                    index, x, reasons = decode(batch)
+                    return index, run(x), reasons
+
+                steps = _prefetched(pool, step, pending, ahead=num_workers)
+            else:
+                steps = ((index, run(x), reasons) for index, x, reasons in
+                         _prefetched(pool, decode, pending, ahead=max(2, num_workers)))
+            for index, out, reasons in steps:
                 bad = {int(i): r for i, r in zip(index, reasons) if r}
                 out[[k for k, r in enumerate(reasons) if r]] = 0.0
                 features[index] = out
