@@ -117,6 +117,29 @@ def test_tsne_above_the_subsample_size_places_the_rest_beside_their_neighbours(m
     np.testing.assert_allclose(y, reduce.tsne_2d(x, metric="euclidean", seed=0))
 
 
+def test_new_points_beside_a_large_grid_are_placed_among_a_subsample_of_it(monkeypatch):
+    from openTSNE import affinity
+
+    monkeypatch.setattr(reduce, "SUBSAMPLE_ABOVE_N", 300)
+    monkeypatch.setattr(reduce, "SUBSAMPLE_N", 150)
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.normal(10, 1, (250, 8)), rng.normal(-10, 1, (250, 8))])
+    y = reduce.tsne_2d(x, metric="euclidean", seed=0)
+    indexed = []
+    index = affinity.PerplexityBasedNN
+    monkeypatch.setattr(affinity, "PerplexityBasedNN",
+                        lambda data, **kw: indexed.append(len(data)) or index(data, **kw))
+    new = np.concatenate([rng.normal(10, 1, (20, 8)), rng.normal(-10, 1, (20, 8))])
+    placed = reduce.tsne_transform(x, y, new, metric="euclidean", seed=0)
+    assert indexed == [150]  # the neighbour index holds the subsample, not all 500
+    a, b = y[:250].mean(0), y[250:].mean(0)
+    own = np.where(np.arange(40)[:, None] < 20, a, b)
+    other = np.where(np.arange(40)[:, None] < 20, b, a)
+    assert (np.linalg.norm(placed - own, axis=1) < np.linalg.norm(placed - other, axis=1)).all()
+    np.testing.assert_allclose(placed, reduce.tsne_transform(x, y, new, metric="euclidean",
+                                                            seed=0))
+
+
 def test_tsne_handles_tiny_inputs():
     assert reduce.tsne_2d(np.eye(2, 5)).shape == (2, 2)
     assert reduce.tsne_2d(np.arange(9.0)[:, None]).shape == (9, 2)  # 1-d features
