@@ -614,15 +614,25 @@
       setHiddenCats(/* @__PURE__ */ new Set());
       setRange(colorData && colorData.kind === "continuous" ? [colorData.min, colorData.max] : null);
     }, [colorField, colorData && colorData.min, colorData && colorData.max, version]);
+    const continuous = Boolean(colorData && colorData.kind === "continuous");
+    const colorPayload = colorData && colorData.field ? continuous ? colorData.values : colorData.codes : null;
+    const decoded = React.useMemo(
+      () => colorPayload == null ? null : continuous ? decodeValues(colorPayload) : decodeCodes(colorPayload),
+      [colorPayload, continuous]
+    );
+    const colors = colorData && colorData.field && !continuous ? categoryColors(
+      colorScheme,
+      colorMap,
+      grid && objects ? `${grid.field}.${colorData.field}` : colorData.field,
+      colorData.categories,
+      colorData.counts
+    ) : null;
+    const colorsKey = colors ? colors.join(" ") : "";
     const coloring = React.useMemo(() => {
-      if (!colorData || !colorData.field || !nCells) return null;
-      if (colorData.kind === "continuous") {
-        return { kind: "continuous", values: decodeValues(colorData.values) };
-      }
-      const categoryPath = grid && objects ? `${grid.field}.${colorData.field}` : colorData.field;
-      const colors = categoryColors(colorScheme, colorMap, categoryPath, colorData.categories, colorData.counts);
-      return { kind: "categorical", codes: decodeCodes(colorData.codes), colors, rgb: colors.map(rgbOf) };
-    }, [colorData, nCells, colorScheme, colorMap]);
+      if (!decoded || !nCells) return null;
+      if (continuous) return { kind: "continuous", values: decoded };
+      return { kind: "categorical", codes: decoded, colors, rgb: colors.map(rgbOf) };
+    }, [decoded, colorsKey, nCells]);
     const layers = React.useMemo(() => {
       if (!coloring || !cells) return { fill: null, hidden: null, nHidden: 0 };
       const fill = new Uint8ClampedArray(nCells * 4);

@@ -288,16 +288,32 @@ export default function GridMosaicView(props) {
     setRange(colorData && colorData.kind === "continuous" ? [colorData.min, colorData.max] : null);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [colorField, colorData && colorData.min, colorData && colorData.max, version]);
+  // Keyed by content, not by object: the App hands the panel a new data object
+  // on every update (a hovered cell's name arriving, say), and decoding the
+  // values and filling the layers of 100,000 cells took ~60 ms of each click.
+  const continuous = Boolean(colorData && colorData.kind === "continuous");
+  const colorPayload = colorData && colorData.field ? (continuous ? colorData.values : colorData.codes) : null;
+  const decoded = useMemo(
+    () => (colorPayload == null ? null : continuous ? decodeValues(colorPayload) : decodeCodes(colorPayload)),
+    [colorPayload, continuous]
+  );
+  const colors =
+    colorData && colorData.field && !continuous
+      ? categoryColors(
+          colorScheme,
+          colorMap,
+          grid && objects ? `${grid.field}.${colorData.field}` : colorData.field,
+          colorData.categories,
+          colorData.counts
+        )
+      : null;
+  const colorsKey = colors ? colors.join(" ") : "";
   const coloring = useMemo(() => {
-    if (!colorData || !colorData.field || !nCells) return null;
-    if (colorData.kind === "continuous") {
-      return { kind: "continuous", values: decodeValues(colorData.values) };
-    }
-    const categoryPath = grid && objects ? `${grid.field}.${colorData.field}` : colorData.field;
-    const colors = categoryColors(colorScheme, colorMap, categoryPath, colorData.categories, colorData.counts);
-    return { kind: "categorical", codes: decodeCodes(colorData.codes), colors, rgb: colors.map(rgbOf) };
+    if (!decoded || !nCells) return null;
+    if (continuous) return { kind: "continuous", values: decoded };
+    return { kind: "categorical", codes: decoded, colors, rgb: colors.map(rgbOf) };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [colorData, nCells, colorScheme, colorMap]);
+  }, [decoded, colorsKey, nCells]);
   // per cell: RGBA of its colour (alpha 0: none), and whether it is hidden
   const layers = useMemo(() => {
     if (!coloring || !cells) return { fill: null, hidden: null, nHidden: 0 };
