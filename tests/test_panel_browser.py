@@ -36,6 +36,16 @@ def test_run_payload_sends_cells_once_as_binary_and_views_as_bitmasks(dataset, t
     dataset.set_values("score", [float(i) for i in range(len(dataset))])
     res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth",
                                 output_dir=str(tmp_path))
+    # the run's cell file and default colouring were made with it: a first open
+    # (a new App server, nothing in memory) reads them, computing neither
+    with pytest.MonkeyPatch.context() as patch:
+        panel_data._runs.clear()
+        panel_data._colors.clear()
+        patch.setattr(panel_data, "_read_run", lambda *a: pytest.fail("cells read again"))
+        patch.setattr(panel_data, "color_values", lambda *a: pytest.fail("colours made again"))
+        ahead = panel_data.panel_run(res)
+        assert len(ahead.cell) == 40
+        panel_data.cached_color_values(ahead, res, "ground_truth.label", "categorical")
     grid = gpanel.run_payload(res)
     assert (grid["rows"], grid["cols"], grid["tiles"], grid["n"]) == (6, 7, None, 40)
     assert "DPQ_16" in grid["metrics"] and "neighbour agreement" in grid["metrics"]

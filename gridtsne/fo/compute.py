@@ -20,7 +20,7 @@ from gridtsne.config import GridConfig, GridError
 from gridtsne.core import embed as core_embed
 from gridtsne.core import images as core_images
 from gridtsne.core import layout as core_layout
-from gridtsne.fo import embedding, fieldpaths, files, items, outputs, runs, writer
+from gridtsne.fo import embedding, fieldpaths, files, items, outputs, panel_data, runs, writer
 from gridtsne.fo.plan import checked_shape, plan_compute, vectors_from_values
 from gridtsne.fo.progress import StageProgress
 
@@ -160,7 +160,7 @@ def render_and_write(plan, n_total, kept, vectors, layout, skipped, timings, sta
     timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
     writer.update_results(dataset, config.key, version, timings=timings)
     core_embed.drop_cache(os.path.join(plan.run_dir, files.CACHE_DIR))
-    return runs.load_grid(dataset, config.key)
+    return _saved(dataset, config.key)
 
 
 def _writer_items(kind, its, plan_or_run):
@@ -261,7 +261,7 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
             items=_writer_items(run.kind, its, run)), progress=update)
     timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
     writer.update_results(dataset, key, version, regrid_timings=timings)
-    return runs.load_grid(dataset, key)
+    return _saved(dataset, key)
 
 
 def update_grid(samples, key, progress=None):
@@ -366,7 +366,14 @@ def update_grid(samples, key, progress=None):
             progress=update)
     timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
     writer.update_results(dataset, key, version, update_timings=timings)
-    return runs.load_grid(dataset, key)
+    return _saved(dataset, key)
+
+
+def _saved(dataset, key):
+    """The run as saved, with the panel's files for it made ahead."""
+    results = runs.load_grid(dataset, key)
+    panel_data.prepare(results)
+    return results
 
 
 def _timed(timings, name, fn, *args):

@@ -64,20 +64,8 @@ def run_payload(results):
         "items": results.kind,
         "field": results.record.patches_field if results.kind == "labels" else None,
         "color_fields": fields,
-        "default_color": default_color_field(results, fields),
+        "default_color": panel_data.default_color_field(results, fields),
     }
-
-
-def default_color_field(results, fields):
-    """The run's label field, when it has one."""
-    paths = {f["path"] for f in fields}
-    if results.kind == "labels":
-        return "label"
-    label = results.options.label_field
-    for path in (label and label + ".label", label):
-        if path in paths:
-            return path
-    return None
 
 
 def view_item_ids(view, results):
