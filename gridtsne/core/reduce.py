@@ -104,7 +104,7 @@ def _subsampled(x, perplexity, metric, seed, n_jobs, progress):
     from openTSNE.nearest_neighbors import Annoy
 
     n = len(x)
-    optimised = np.sort(np.random.default_rng(seed).choice(n, SUBSAMPLE_N, replace=False))
+    optimised = _subsample(n, seed)
     rest = np.ones(n, dtype=bool)
     rest[optimised] = False
     part = None if progress is None else (lambda f: progress(0.5 * f))
@@ -137,6 +137,12 @@ def _subsampled(x, perplexity, metric, seed, n_jobs, progress):
     if progress is not None:
         progress(1.0)
     return np.asarray(y, dtype=np.float64)
+
+
+def _subsample(n, seed):
+    """The SUBSAMPLE_N of ``n`` points that t-SNE optimises with this seed (and
+    that tsne_transform places new points among), in order."""
+    return np.sort(np.random.default_rng(seed).choice(n, SUBSAMPLE_N, replace=False))
 
 
 def _fit(x, perplexity, metric, seed, n_jobs, progress):
@@ -214,9 +220,9 @@ def tsne_transform(reference, xy, new, perplexity=None, metric=DEFAULT_METRIC, s
     :func:`tsne_2d` made of ``reference``: openTSNE's ``transform``, which
     places each new point among its neighbours without moving the old ones.
 
-    Above SUBSAMPLE_ABOVE_N old points, the new ones are placed among a
-    random SUBSAMPLE_N of them (at their own positions), as tsne_2d placed the
-    rest: openTSNE's neighbour index over 1,000,000 would take 13 minutes."""
+    Above SUBSAMPLE_ABOVE_N old points, the new ones are placed among the
+    SUBSAMPLE_N that tsne_2d optimised with the same seed (at their own
+    positions): openTSNE's neighbour index over 1,000,000 would take 13 minutes."""
     from openTSNE import TSNEEmbedding, affinity
 
     reference = np.asarray(reference, dtype=np.float32)
@@ -224,7 +230,7 @@ def tsne_transform(reference, xy, new, perplexity=None, metric=DEFAULT_METRIC, s
     new = np.asarray(new, dtype=np.float32)
     n = len(reference)
     if n > SUBSAMPLE_ABOVE_N:
-        keep = np.sort(np.random.default_rng(seed).choice(n, SUBSAMPLE_N, replace=False))
+        keep = _subsample(n, seed)
         reference, xy, n = reference[keep], xy[keep], SUBSAMPLE_N
     if n < 5:  # tsne_2d used PCA: put new points on their nearest old point
         d = ((new[:, None, :] - reference[None, :, :]) ** 2).sum(-1)
