@@ -210,14 +210,8 @@ class GridMosaicPanel(foo.Panel):
         results = results or self._results(ctx)
         if results is None:
             return
-        path = ctx.panel.state.color
-        fields = {f["path"]: f["kind"] for f in panel_data.colorable_fields(results)}
-        if not path or path not in fields:
-            ctx.panel.data.color = {"version": results.version, "field": None}
-            return
-        run = panel_data.panel_run(results)
-        ctx.panel.data.color = dict(panel_data.cached_color_values(run, results, path, fields[path]),
-                                    version=run.version)
+        color = panel_data.colors_of(results, ctx.panel.state.color)
+        ctx.panel.data.color = color or {"version": results.version, "field": None}
 
     def render(self, ctx):
         return types.Property(

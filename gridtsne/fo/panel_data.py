@@ -355,15 +355,22 @@ def prepare(results):
     sooner (3.0 -> 1.8 s at 100,000 cells). Best effort: the panel makes them
     itself if this fails."""
     try:
-        run = panel_run(results)  # reads or writes the cell file
+        panel_run(results)  # reads or writes the cell file
         fields = colorable_fields(results)
-        path = default_color_field(results, fields)
-        if path:
-            kind = {f["path"]: f["kind"] for f in fields}[path]
-            cached_color_values(run, results, path, kind)
+        colors_of(results, default_color_field(results, fields), fields)
     except Exception:
         logger.debug("The panel's files for run %r were not made ahead", results.key,
                      exc_info=True)
+
+
+def colors_of(results, path, fields=None):
+    """:func:`cached_color_values` of ``path`` (with the run's version), or
+    None when the run's cells cannot be coloured by it."""
+    kinds = {f["path"]: f["kind"] for f in fields or colorable_fields(results)}
+    if not path or path not in kinds:
+        return None
+    run = panel_run(results)
+    return dict(cached_color_values(run, results, path, kinds[path]), version=run.version)
 
 
 def colorable_fields(results):
