@@ -161,6 +161,29 @@ def test_run_payload_sends_cells_once_as_binary_and_views_as_bitmasks(dataset, t
     assert errors == []
 
 
+def test_run_reads_stay_under_mongodbs_document_limit(dataset, tmp_path, monkeypatch):
+    """The panel's reads of a run return one MongoDB document per block of cells:
+    one document for all 1,000,000 cells (20 MB of ObjectIds) is refused (16 MB).
+    Here 40 values of 0.5 MB make one document 20 MB."""
+    from gridtsne.fo import panel_data
+
+    dataset.set_values("note", ["%02d" % i + "x" * 500_000 for i in range(len(dataset))])
+    res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth",
+                                output_dir=str(tmp_path))
+    run = panel_data._read_run(res)
+    monkeypatch.setattr(panel_data, "_CELLS_PER_GROUP", 8, raising=False)  # 6 blocks of 3 MB
+    cells, notes = panel_data.item_values(run, res, "note")
+    by_cell = {s["grid_row"] * 7 + s["grid_col"]: s["note"][:2] for s in dataset}
+    assert len(cells) == 40 and {c: v[:2] for c, v in zip(cells, notes)} == by_cell
+    # in blocks, the ids and cells still pair up, and a view's cells are its samples'
+    blocked = panel_data._read_run(res)
+    assert sorted(zip(blocked.cell, map(bytes, blocked.oids))) == sorted(
+        zip(run.cell, map(bytes, run.oids)))
+    reds = dataset.match(F("ground_truth.label") == "red_circle")
+    assert sorted(panel_data.view_cells(run, res, reds)) == sorted(
+        s["grid_row"] * 7 + s["grid_col"] for s in reds)
+
+
 def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
     from playwright.sync_api import sync_playwright
 

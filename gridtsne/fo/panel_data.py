@@ -151,11 +151,9 @@ def panel_run(results):
 def _read_run(results):
     rows, cols = results.rows, results.cols
     if results.kind == items.SAMPLES:
-        docs = list(results.placed_view()._aggregate(pipeline=[{"$group": {
-            "_id": None, "id": {"$push": "$_id"},
-            "cell": {"$push": _cell_of_doc(results, cols)}}}]))
-        oids = _oid_array([i.binary for i in docs[0]["id"]] if docs else [])
-        cell = np.asarray(docs[0]["cell"] if docs else [], dtype=np.int64)
+        got = _pushed(results.placed_view(), results, cols, {"id": "$_id"})
+        oids = _oid_array([i.binary for i in got["id"]])
+        cell = np.asarray(got["cell"], dtype=np.int64)
         return PanelRun(results.key, results.version, rows, cols, results.kind, cell, oids)
     layout = results.layout()
     cell = np.asarray(layout["row"], dtype=np.int64) * cols + np.asarray(layout["col"],
@@ -187,6 +185,27 @@ def _cell_of_doc(results, cols):
     """The MongoDB expression of a sample's cell, ``row * cols + col``."""
     row, col = results.fields["row"], results.fields["col"]
     return {"$add": [{"$multiply": ["$" + row, cols]}, "$" + col]}
+
+
+# cells per result document of _pushed: 131,072 ObjectIds, cells and short
+# values stay near 6 MB, far from MongoDB's 16 MB limit on one document
+_CELLS_PER_GROUP = 1 << 17
+
+
+def _pushed(view, results, cols, values, match=None):
+    """{"cell": [...], name: [...]} for ``values`` ({name: expression}) of
+    the view's samples, the lists in the same order. One $group of all samples
+    would return one document, which MongoDB refuses above 16 MB (1,000,000
+    ObjectIds alone are 20 MB), so the samples are grouped by blocks of cells."""
+    cell = _cell_of_doc(results, cols)
+    group = {"_id": {"$floor": {"$divide": [cell, _CELLS_PER_GROUP]}}, "cell": {"$push": cell}}
+    group.update({k: {"$push": v} for k, v in values.items()})
+    out = {k: [] for k in group if k != "_id"}
+    for doc in view._aggregate(pipeline=([{"$match": match}] if match else []) + [
+            {"$group": group}]):
+        for k, v in out.items():
+            v.extend(doc[k])
+    return out
 
 
 def _oid_array(binaries):
@@ -326,10 +345,9 @@ def view_cells(run, results, view):
             and view._root_dataset._doc.id == results.dataset._doc.id:
         if not getattr(view, "_stages", None) and view.media_type != "group":
             return run.cell  # the whole dataset: every placed sample
-        docs = list(view._aggregate(pipeline=[
-            {"$match": {results.fields["row"]: {"$type": "number"}}},
-            {"$group": {"_id": None, "cell": {"$push": _cell_of_doc(results, run.cols)}}}]))
-        return np.asarray(docs[0]["cell"] if docs else [], dtype=np.int64)
+        got = _pushed(view, results, run.cols, {},
+                      match={results.fields["row"]: {"$type": "number"}})
+        return np.asarray(got["cell"], dtype=np.int64)
     from gridtsne.fo.panel import view_item_ids
 
     cells = (run.cell_of(i) for i in view_item_ids(view, results))
@@ -425,13 +443,8 @@ def item_values(run, results, path):
     placed items and their cells."""
     view = results.placed_view()
     if run.kind == items.SAMPLES:
-        docs = list(view._aggregate(pipeline=[{"$group": {
-            "_id": None,
-            "c": {"$push": _cell_of_doc(results, run.cols)},
-            "v": {"$push": {"$ifNull": ["$" + path, None]}}}}]))
-        if not docs:
-            return np.zeros(0, dtype=np.int64), []
-        return np.asarray(docs[0]["c"], dtype=np.int64), docs[0]["v"]
+        got = _pushed(view, results, run.cols, {"v": {"$ifNull": ["$" + path, None]}})
+        return np.asarray(got["cell"], dtype=np.int64), got["v"]
     if run.kind == items.LABELS:
         list_path = items.patches_list_path(view, results.record.patches_field)
         ids, values = view.values([list_path + ".id", list_path + "." + path], unwind=True)
