@@ -10,6 +10,7 @@ RELEASE_FILE exists ("-": forever).
 """
 
 import os
+import signal
 import sys
 import time
 
@@ -24,6 +25,9 @@ def main(step, release, command, *args):
                 time.sleep(0.05)
 
     writer.on_step = hold
+    # ^C as a terminal delivers it: a test run started in the background by a
+    # non-interactive shell (`make test &`) makes its children ignore SIGINT
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if command == "cli":
         from gridtsne import cli
 
