@@ -68,6 +68,25 @@ def replace_args(ds, out):
             "--overwrite", "--grid", "4x10", "--cell", "24"]
 
 
+def delivered(pid, sig, timeout=60):
+    """Waits until the kernel has handed ``sig`` to the process (no longer
+    pending in /proc). Its Python handler then runs before the held step's
+    loop next looks at the release file (at the loop's next jump)."""
+    bit = 1 << (sig - 1)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                pending = [int(line.split()[1], 16) for line in f
+                           if line.startswith(("SigPnd:", "ShdPnd:"))]
+        except FileNotFoundError:
+            return  # it has ended
+        if not any(p & bit for p in pending):
+            return
+        time.sleep(0.01)
+    raise AssertionError("signal %d still pending for process %d" % (sig, pid))
+
+
 # 17 -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("step", COMMIT_STEPS + ["committed"])
@@ -93,7 +112,7 @@ def test_ctrl_c_while_saving_says_truly_whether_the_run_was_saved(
     ds, out, old = replaced
     held = Held(step, "cli", *replace_args(ds, out), tmp_path=tmp_path).wait_held()
     held.proc.send_signal(signal.SIGINT)
-    time.sleep(0.5)  # let the signal arrive before the held step goes on
+    delivered(held.proc.pid, signal.SIGINT)  # before the held step goes on
     held.release()
     code, _, err = held.finish(timeout=120)
     assert code == 130 and "Traceback" not in err, err  # stderr says where a lost ^C went
