@@ -462,3 +462,36 @@ def test_saved_mosaics_are_readable_like_other_files(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_pixel_check_matches_pillow_and_tells_a_crop_from_another_picture():
+    from PIL import ImageFilter, ImageOps
+
+    from gridtsne.core import duplicates
+
+    rng = np.random.default_rng(0)
+
+    def picture(shape):
+        noise = Image.fromarray((rng.random(shape) * 255).astype(np.uint8))
+        return ImageOps.autocontrast(noise.filter(ImageFilter.GaussianBlur(3)))
+
+    a, other = picture((60, 80)), picture((60, 80))
+    # the batched weights resample as Pillow's BILINEAR resize does, crop by crop
+    thumb = duplicates._thumbnail(a)
+    for c, (scale, ox, oy) in enumerate(duplicates._CROPS):
+        h, w = thumb.shape
+        x0, y0 = (w - w * scale) * ox, (h - h * scale) * oy
+        ref = np.asarray(Image.fromarray(thumb).resize(
+            (16, 16), Image.BILINEAR, box=(x0, y0, x0 + w * scale, y0 + h * scale)), np.float32)
+        ref = (ref - ref.mean()).ravel()
+        assert duplicates._descriptor(thumb, c) @ (ref / np.linalg.norm(ref)) > 0.998
+    copy = a.crop((6, 4, 74, 58)).resize((51, 40), Image.BICUBIC)
+    assert duplicates.pixel_similarity(duplicates._thumbnail(a), duplicates._thumbnail(copy)) > 0.95
+    assert duplicates.pixel_similarity(duplicates._thumbnail(a), duplicates._thumbnail(other)) < 0.6
+    # the batched check of many pairs gives what one pair at a time does
+    thumbs = [duplicates._thumbnail(x) for x in (a, copy, other, a.transpose(Image.ROTATE_90))]
+    whole = np.stack([duplicates._descriptor(t) for t in thumbs])
+    pairs = np.array([[0, 1], [0, 2], [1, 2], [0, 3], [2, 3]])
+    batched = duplicates._pair_similarity(thumbs, whole, pairs, batch=2)
+    one_by_one = [duplicates.pixel_similarity(thumbs[i], thumbs[j]) for i, j in pairs]
+    np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
