@@ -109,23 +109,27 @@ def pixel_similarity(a, b):
                for x, y in ((a, b), (b, a)))
 
 
+def _stacks(thumbs, members, batch=4096):
+    """Batches of equal-shaped thumbnails, for _descriptors: yields
+    (positions in ``members``, (B, h, w) stack of their thumbnails)."""
+    members = np.asarray(members)
+    shapes = {}
+    shape_of = np.array([shapes.setdefault(thumbs[i].shape, len(shapes)) for i in members])
+    for key in range(len(shapes)):
+        idx = np.flatnonzero(shape_of == key)
+        for start in range(0, len(idx), batch):
+            part = idx[start:start + batch]
+            yield part, np.stack([thumbs[i] for i in members[part]])
+
+
 def _pair_similarity(thumbs, whole, pairs, batch=4096):
     """pixel_similarity of every pair (i, j), batched by thumbnail shape:
     whole[x] against every crop of y, for (x, y) = (i, j) and (j, i)."""
     best = np.full(len(pairs), -1.0, np.float32)
-    shapes = {}
-    shape_of = np.array([shapes.setdefault(t.shape if t is not None else None, len(shapes))
-                         for t in thumbs])
     for x_col, y_col in ((0, 1), (1, 0)):
-        ys = pairs[:, y_col]
-        for key in np.unique(shape_of[ys]):
-            idx = np.flatnonzero(shape_of[ys] == key)
-            for start in range(0, len(idx), batch):
-                part = idx[start:start + batch]
-                stack = np.stack([thumbs[y] for y in ys[part]])
-                crops = _descriptors(stack)  # (B, C, 256)
-                sim = np.einsum("bcd,bd->bc", crops, whole[pairs[part, x_col]]).max(axis=1)
-                best[part] = np.maximum(best[part], sim)
+        for part, stack in _stacks(thumbs, pairs[:, y_col], batch):
+            sim = np.einsum("bcd,bd->bc", _descriptors(stack), whole[pairs[part, x_col]])
+            best[part] = np.maximum(best[part], sim.max(axis=1))
     return best
 
 
@@ -166,13 +170,9 @@ def duplicate_groups(features, load, threshold=DEFAULT_THRESHOLD, digests=None, 
         thumbs = list(pool.map(lambda i: _thumbnail(load(i)), range(n)))
     readable = np.array([t is not None for t in thumbs])
     whole = np.zeros((n, DESCRIPTOR_PX ** 2), np.float32)
-    shape_of = {}
-    for i in np.flatnonzero(readable):
-        shape_of.setdefault(thumbs[i].shape, []).append(i)
-    for members in shape_of.values():
-        for start in range(0, len(members), 4096):
-            part = members[start:start + 4096]
-            whole[part] = _descriptors(np.stack([thumbs[i] for i in part]), [0])[:, 0]
+    members = np.flatnonzero(readable)
+    for part, stack in _stacks(thumbs, members):
+        whole[members[part]] = _descriptors(stack, [0])[:, 0]
     by_model = candidate_pairs(features, knn, seed)
     by_pixels = candidate_pairs(whole, seed=seed) if readable.sum() > 1 else by_model[:0]
     pairs = np.unique(np.concatenate([by_model, by_pixels]), axis=0)
