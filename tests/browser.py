@@ -7,7 +7,9 @@ it has drawn), never fixed sleeps.
 
 import json
 import os
+import re
 import socket
+import sys
 
 import numpy as np
 from PIL import Image
@@ -63,13 +65,17 @@ class App:
     """The App on a dataset in headless Chromium, with the grid_mosaic panel open."""
 
     def __init__(self, playwright, dataset, panel=True):
+        os.makedirs(ARTIFACTS, exist_ok=True)
         port = free_port()
         self.session = fo.launch_app(dataset, remote=True, port=port, address="127.0.0.1")
         self.browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS,
                                                   headless=True)
         self.page = self.browser.new_page(viewport={"width": 1600, "height": 1000})
         self.requests = []
+        self.console = []
         self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("console", lambda m: self.console.append("%s: %s" % (m.type, m.text)))
+        self.page.on("pageerror", lambda e: self.console.append("pageerror: %s" % e))
         self.page.goto("http://127.0.0.1:%d/datasets/%s" % (port, dataset.name))
         self.page.wait_for_selector("[data-cy=new-panel-btn]", timeout=120000)
         self.page.wait_for_timeout(1500)
@@ -162,6 +168,27 @@ class App:
         page.mouse.move(x1 + 4, y1 + 4, steps=5)
         page.mouse.up()
 
+    def record_failure(self):
+        """What the page showed when a test failed: a full-page screenshot,
+        its HTML, its console and the last requests, under ARTIFACTS."""
+        test = os.environ.get("PYTEST_CURRENT_TEST", "app").split(" ")[0]
+        stem = os.path.join(ARTIFACTS, "failed-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", test))
+        try:
+            self.page.screenshot(path=stem + ".png", full_page=True)
+            with open(stem + ".html", "w") as f:
+                f.write(self.page.content())
+        finally:
+            with open(stem + ".log", "w") as f:
+                f.write("console:\n%s\n\nlast requests:\n%s\n"
+                        % ("\n".join(self.console[-200:]), "\n".join(self.requests[-100:])))
+
     def close(self):
+        """Closes the browser and the App; called in a ``finally``, so a test
+        that is failing leaves what the page showed (``record_failure``)."""
+        try:
+            if sys.exc_info()[0] is not None:
+                self.record_failure()
+        except Exception:  # the page may be gone; the test's own error matters
+            pass
         self.browser.close()
         self.session.close()
