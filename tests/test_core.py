@@ -295,6 +295,66 @@ def test_label_disagreement_finds_flipped_labels():
     assert np.all(label_disagreement(x[:5], ["a"] * 5) == 0)
 
 
+def test_nearest_above_the_exact_size_finds_most_true_neighbours_at_exact_distances(
+        monkeypatch):
+    """Above EXACT_MAX_N, Annoy on a PCA projection proposes and the exact
+    cosine distances rank: most true neighbours found, each distance exact,
+    never oneself, nearest first."""
+    from gridtsne.core import neighbours
+
+    rng = np.random.default_rng(0)
+    # as embeddings are: most of the variance in a few directions
+    latent = rng.normal(size=(40, 16))[rng.integers(0, 40, 3000)] + 0.5 * rng.normal(
+        size=(3000, 16))
+    x = (latent @ rng.normal(size=(16, 96)) + 0.05 * rng.normal(size=(3000, 96))).astype(
+        np.float32)
+    want_idx, want_dist = neighbours.nearest(x, 10)
+    monkeypatch.setattr(neighbours, "EXACT_MAX_N", 1000)
+    monkeypatch.setattr(neighbours, "PROJECTED_DIM", 24)
+    monkeypatch.setattr(neighbours, "PCA_FIT_ON", 1500)
+    idx, dist = neighbours.nearest(x, 10)
+    assert idx.shape == dist.shape == (3000, 10)
+    assert not (idx == np.arange(3000)[:, None]).any()
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx, want_idx)])
+    assert recall > 0.85, recall
+    u = neighbours.unit(x)
+    exact = 1 - np.einsum("nd,nkd->nk", u, u[idx])
+    assert np.allclose(dist, np.maximum(exact, 0), atol=1e-5)
+    assert np.all(np.diff(dist, axis=1) >= -1e-6)
+    # none is nearer than the true nearest: the distances are real ones
+    assert np.all(dist[:, 0] >= want_dist[:, 0] - 1e-5)
+
+
+def test_label_disagreement_above_the_large_size_fits_on_a_capped_sample(monkeypatch):
+    """The large-N path (PCA on a sample, fewer folds, each model fitted on at
+    most TRAIN_AT_MOST samples, rare classes kept) still finds flipped labels."""
+    from gridtsne.core import curation
+
+    monkeypatch.setattr(curation, "PCA_ABOVE_N", 300)
+    monkeypatch.setattr(curation, "PCA_COMPONENTS", 8)
+    monkeypatch.setattr(curation, "TRAIN_AT_MOST", 200)
+    monkeypatch.setattr(curation, "MIN_PER_CLASS", 5)
+    rng = np.random.default_rng(1)
+    centers = rng.normal(size=(4, 32)) * 4
+    truth = np.repeat(np.arange(4), 150)
+    x = (centers[truth] + rng.normal(size=(600, 32))).astype(np.float32)
+    labels = [str(t) for t in truth]
+    flipped = [5, 160, 320, 470, 590]
+    for i in flipped:
+        labels[i] = str((truth[i] + 1) % 4)
+    labels += ["rare", "rare"]  # two members, in two folds
+    x = np.concatenate([x, rng.normal(size=(2, 32)).astype(np.float32) * 4])
+    # the cap keeps the classes' shares, and every member of a small class
+    members = np.array([0] * 900 + [1] * 90 + [2] * 3)
+    picked = curation._capped(np.arange(993), members, np.random.default_rng(0))
+    assert len(picked) <= 200 + 5 and np.bincount(members[picked]).tolist()[2] == 3
+    assert 170 <= np.bincount(members[picked])[0] <= 185
+    score = curation.label_disagreement(x, labels)
+    assert np.all((score >= 0) & (score <= 1))
+    top = set(np.argsort(-score)[:5].tolist())
+    assert len(top & set(flipped)) >= 4, top
+
+
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
