@@ -6,11 +6,15 @@ process, sampled every 0.2 s) of each stage of a real run: t-SNE, assignment
 and refinement (``gridtsne.core.layout``), then, on a FiftyOne dataset of N
 samples (made once and kept, their images 1,024 generated tiles used in turn),
 the tile pyramid and the FiftyOne writes through gridtsne's one writer
-(``render_and_write``). Curation (near-duplicates, outliers) is left out: it
-is not part of the layout, and the DPQ_16 metric is timed on its own. Each stage prints one line when it ends; the last
-line holds them all.
+(``render_and_write``). The DPQ_16 metric is timed on its own. Curation is
+not part of the layout; ``--curation`` times its stages too, the calls a run
+with a label field makes (neighbours, near-duplicates on the tiles' pixels,
+outliers, label disagreement on the centre numbers as labels), and
+``--no-layout`` times them alone. Each stage prints one line when it ends; the
+last line holds them all.
 
     .venv/bin/python benchmarks/bench_scale.py --n 1000000 [--dim 1280] [--cell-px 16]
+    .venv/bin/python benchmarks/bench_scale.py --n 1000000 --curation --no-layout
 """
 
 import argparse
@@ -108,6 +112,10 @@ def main(argv=None):
     ap.add_argument("--cell-px", type=int, default=16)
     ap.add_argument("--no-fiftyone", action="store_true",
                     help="only the FiftyOne-free stages (t-SNE, assignment, refinement)")
+    ap.add_argument("--curation", action="store_true",
+                    help="also the curation stages")
+    ap.add_argument("--no-layout", action="store_true",
+                    help="with --curation: only the curation stages")
     args = ap.parse_args(argv)
 
     figures = {}
@@ -117,6 +125,38 @@ def main(argv=None):
     else:
         n = args.n
         features, labels = stage("make_embeddings", figures, clustered, n, args.dim)
+    out = {"n": n, "dim": int(features.shape[1]), "cores": os.cpu_count()}
+    if args.curation:
+        out["curation"] = curation_stages(features, labels, figures)
+    if not args.no_layout:
+        out.update(layout_stages(features, labels, args, figures))
+    print(json.dumps(dict(out, stages=figures)), flush=True)
+
+
+def curation_stages(features, labels, figures):
+    """What ``layout._curation`` calls, one stage at a time."""
+    from PIL import Image
+
+    from bench_render import tiles
+    from gridtsne.core import curation, duplicates, neighbours
+
+    paths = tiles(1024, TILES)
+    names = None if labels is None else [str(label) for label in labels]
+    knn = stage("curation_neighbours", figures, neighbours.nearest, features,
+                max(duplicates.NEIGHBOURS, 10), seed=0)
+    groups = stage("curation_duplicates", figures, duplicates.duplicate_groups, features,
+                   lambda i: Image.open(paths[i % len(paths)]), knn=knn)
+    stage("curation_outliers", figures, curation.outlier_scores, features, names, knn=knn)
+    if names is not None:
+        stage("curation_label_disagreement", figures, curation.label_disagreement, features,
+              names)
+    figures["curation_s"] = round(sum(figures[k]["seconds"] for k in figures
+                                      if k.startswith("curation_")), 1)
+    return {"duplicate_groups": int(groups.max() + 1)}
+
+
+def layout_stages(features, labels, args, figures):
+    n = len(features)
     rows, cols = grid.grid_shape(n)
     t0 = time.perf_counter()
     # the calls compute_layout makes, one stage at a time
@@ -129,12 +169,11 @@ def main(argv=None):
     layout = core_layout.Layout(xy=xy, cells=cells, rows=rows, cols=cols)
     layout.metrics = stage("metrics", figures, core_layout.quality, judged, cells, labels)
     del judged
-    out = {"n": n, "dim": int(features.shape[1]), "grid": "%dx%d" % (rows, cols),
-           "cores": os.cpu_count(), "metrics": {k: round(float(v), 4) for k, v in
-                                               layout.metrics.items() if v is not None}}
+    out = {"grid": "%dx%d" % (rows, cols), "metrics": {
+        k: round(float(v), 4) for k, v in layout.metrics.items() if v is not None}}
     if not args.no_fiftyone:
         out.update(fiftyone_stages(n, features, layout, args.cell_px, figures))
-    print(json.dumps(dict(out, stages=figures)), flush=True)
+    return out
 
 
 def fiftyone_stages(n, features, layout, cell_px, figures):
