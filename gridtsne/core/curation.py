@@ -50,7 +50,7 @@ def label_disagreement(features, labels, folds=10, seed=0):
     rows = np.flatnonzero(keep)
     large = len(rows) > PCA_ABOVE_N
     x = _projected(features, rows, seed) if large else _unit(
-        np.asarray(features, dtype=np.float64)[rows])
+        np.asarray(features[rows], dtype=np.float64))
     folds = LARGE_FOLDS if large else folds
     folds = int(max(2, min(folds, counts.max(), len(y) // 2)))
     members = np.searchsorted(classes, y)
