@@ -277,7 +277,7 @@ def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
             app.wait_text("gridtsne-summary", "40 samples, 40 in view")
 
             # box selection selects the cells it covers
-            app.box_select(box, rows, cols, 1, 2)
+            box = app.box_select(box, rows, cols, 1, 2)
             expected = sorted(s.id for s in ds if s["grid_row"] <= 1 and s["grid_col"] <= 2)
             assert len(expected) >= 4  # at most 2 of the 42 cells are empty
             app.wait_text("gridtsne-selection", "%d selected" % len(expected), timeout=10000)
