@@ -65,7 +65,8 @@ class GridConfig:
         "default EfficientNet-Lite0, offline", cli="--model", label="Zoo model name")
     precision: str = _option(
         "float", "the default model's arithmetic: float, or int8 (quantized, about 2x "
-        "faster on the CPU, neighbour agreement about 0.02 lower; see the README)", cli="--precision",
+        "faster on the CPU, layout quality within seed noise of float's; see the README)",
+        cli="--precision",
         label="Default model precision")
     embeddings_field: Optional[str] = _option(
         None, "where computed embeddings are stored (default {key}_embedding)",

@@ -77,6 +77,26 @@ def test_a_sharded_run_lays_out_what_a_single_run_would(dataset, tmp_path, clean
     assert np.allclose(np.array(dataset.values("sh_embedding")), exact, atol=1e-4)
 
 
+def test_an_int8_sharded_runs_workers_all_use_the_first_ones_model(dataset, tmp_path,
+                                                                   clean_queue, monkeypatch):
+    from gridtsne.core import embed, quantize
+
+    mine = quantize.int8_model_path()
+    builds = iter([mine])
+    # every later worker's own build differs (here: it is the float model)
+    monkeypatch.setattr(quantize, "int8_model_path",
+                        lambda cache_dir=None: next(builds, embed.onnx_model_path()))
+    run_id = delegated.queue_grid(dataset, key="q8", shards=2, output_dir=str(tmp_path),
+                                  precision="int8")
+    run_queued_here()
+    assert delegated.grid_status(run_id)["state"] == "completed"
+    assert next(builds, None) is None  # the first shard took this machine's build
+    ours, _ = embed.embed_files(dataset.values("filepath"), precision="int8",
+                                int8_model=mine)
+    # both shards ran the run's copy of it (without that the second gets its own)
+    assert np.array_equal(np.array(dataset.values("q8_embedding"), dtype=np.float32), ours)
+
+
 def test_a_failing_shard_is_retried_alone_then_fails_the_run(dataset, tmp_path, clean_queue,
                                                              monkeypatch):
     from gridtsne.core import embed

@@ -224,11 +224,12 @@ def onnx_model_path(cache_dir=None):
     return path
 
 
-def feature_extractor(device=None, threads=None, precision="float"):
+def feature_extractor(device=None, threads=None, precision="float", int8_model=None):
     """A function from a float32 (B, 3, H, W) batch to (B, 1280) features.
 
     float: CUDA when present (PyTorch), else ONNX Runtime when it is installed,
-    else eager PyTorch on the CPU. int8: ONNX Runtime on the CPU.
+    else eager PyTorch on the CPU. int8: ONNX Runtime on the CPU, running
+    ``int8_model`` (a file) or this machine's (:func:`quantize.int8_model_path`).
     """
     if precision not in PRECISIONS:
         raise ValueError("precision must be one of %s, got %r" % (", ".join(PRECISIONS),
@@ -237,7 +238,7 @@ def feature_extractor(device=None, threads=None, precision="float"):
     if precision == "int8":
         from gridtsne.core import quantize
 
-        return _onnx_extractor(quantize.int8_model_path(), threads)
+        return _onnx_extractor(int8_model or quantize.int8_model_path(), threads)
     if device == "cpu" and importlib.util.find_spec("onnxruntime") is not None:
         return _onnx_extractor(onnx_model_path(), threads)
     return torch_extractor(device)
@@ -272,7 +273,7 @@ def torch_extractor(device=None):
 
 def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=None,
                 max_pixels=None, progress=None, boxes=None, precision="float",
-                image_size=IMAGE_SIZE):
+                image_size=IMAGE_SIZE, int8_model=None):
     """Features of image files: decoded in threads, batched, resumable.
 
     Threads (``num_workers``, default one per CPU core, at most 4) decode the
@@ -291,8 +292,8 @@ def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=N
 
     With ``boxes`` (N relative (x0, y0, x1, y1) regions, see
     :func:`gridtsne.core.images.load_rgb`), each item is that region of its
-    image: objects cropped from their images. ``precision``: see
-    :func:`feature_extractor`.
+    image: objects cropped from their images. ``precision`` and
+    ``int8_model``: see :func:`feature_extractor`.
 
     Returns:
         ((N, 1280) float32 features, {index: reason} for files that failed;
@@ -318,7 +319,7 @@ def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=N
         if pending:
             if num_workers is None:
                 num_workers = min(os.cpu_count() or 1, 4)
-            run = feature_extractor(device, precision=precision,
+            run = feature_extractor(device, precision=precision, int8_model=int8_model,
                                     threads=max(1, (os.cpu_count() or 1) // max(1, num_workers)))
             decode = _BatchDecoder(paths, max_pixels or core_images.DEFAULT_MAX_PIXELS, boxes,
                                    image_size)

@@ -14,9 +14,17 @@ VPMADDUBSW, which saturates pairs of products at 16 bits, so the same model
 gave features whose cosine to the float ones was 0.91 there and 0.99 on an
 AVX-512 VNNI CPU (largest difference between the two CPUs 57% of the largest
 feature). With 7 bits no pair can saturate: the same features on both (checked
-bit for bit under QEMU's Haswell model), cosine 0.96 to float. Workers of one
-sharded run may sit on different CPUs, and stored int8 vectors are reused.
-Speed and layout quality: README, "Tests and benchmarks" (benchmarks/bench_embed.py).
+bit for bit under QEMU's Haswell model).
+
+Rounded to nearest, 7-bit weights left features at a mean cosine of 0.96 to
+float, and grids whose neighbour label agreement was 0.02 (3 seed deviations)
+below float's on recaptcha-dev; most of that error was the weights' (0.974
+with int8 weights alone). So the weights are rounded by GPTQ
+(:mod:`gridtsne.core.gptq`) on the calibration crops' activations, and the stem
+and the first block (at 112 x 112, where an error reaches every later layer;
+5-10% of the int8 model's time) stay in float: cosine 0.996, and the layout
+within seed noise of float's. Speed and layout quality: README, "Tests and
+benchmarks" (benchmarks/bench_embed.py).
 """
 
 import contextlib
@@ -24,15 +32,20 @@ import hashlib
 import io
 import logging
 import os
+import shutil
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
 
 # names the recipe in the file name: change it whenever the model would change
-RECIPE = "qop-pc-u8s7-minmax-sk128-v2"
+RECIPE = "qop-pc-u8s7-gptq-minmax-sk128-f2-v3"
 CALIBRATION_IMAGES = 128
 POOLING_NODES = "/gem/"  # the exported GeM pooling (see embed.onnx_model_path)
+# nodes of the exported network that run in float: the stem and the first block
+FLOAT_NODES = ("/_conv_stem/", "/_swish/", "/_blocks.0/")
+WEIGHT_MAX = 64  # 7-bit weights, as ONNX Runtime's reduce_range makes them: [-64, 64]
+GPTQ_DAMP = 0.1  # measured best of 0.01, 0.1, 0.3, 1 (mean cosine to float on recaptcha-dev)
 
 
 def int8_model_path(cache_dir=None):
@@ -62,13 +75,36 @@ def int8_model_path(cache_dir=None):
     return path
 
 
+def shared_int8_model_path(folder):
+    """This machine's int8 model, as a copy in ``folder`` (a sharded run's
+    folder, which every worker of the run sees) made by the first worker that
+    needs it; all the run's workers then use that one file. Two builds of the
+    model need not be the same to the bit: GPTQ's rounding follows the float
+    activations' last bits, which differ between CPUs (with their second
+    moments 1e-6 apart, 360 of the 3.3 million int8 weights differed, and
+    features by a cosine of 0.9994 at worst)."""
+    path = os.path.join(folder, "efficientnet-lite0-int8.onnx")
+    if not os.path.exists(path):
+        os.makedirs(folder, exist_ok=True)
+        tmp = "%s.%d.tmp" % (path, os.getpid())
+        shutil.copyfile(int8_model_path(), tmp)
+        try:
+            os.link(tmp, path)  # atomic, and fails if another worker's copy is there
+        except FileExistsError:
+            pass
+        finally:
+            os.remove(tmp)
+    return path
+
+
 def _quantize(float_path, prepared, out):
     import onnx
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod,
                                           QuantFormat, QuantType, quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    batches = iter(np.array_split(calibration_batch(), CALIBRATION_IMAGES // 8))
+    calibration = calibration_batch()
+    batches = iter(np.array_split(calibration, CALIBRATION_IMAGES // 8))
 
     class Reader(CalibrationDataReader):
         def get_next(self):
@@ -77,14 +113,77 @@ def _quantize(float_path, prepared, out):
 
     with contextlib.redirect_stdout(io.StringIO()):  # its tables of tensors and bins
         quant_pre_process(float_path, prepared, skip_symbolic_shape=True)
-        pooling = [n.name for n in onnx.load(prepared).graph.node if POOLING_NODES in n.name]
-        if not pooling:
-            raise RuntimeError("the float export has no %r nodes to keep in float"
-                               % POOLING_NODES)
+    model = onnx.load(prepared)
+    names = [n.name for n in model.graph.node]
+    pooling = [n for n in names if POOLING_NODES in n]
+    in_float = [n for n in names if any(n.startswith(prefix) for prefix in FLOAT_NODES)]
+    if not pooling or not in_float:
+        raise RuntimeError("the float export has no %r or %r nodes to keep in float"
+                           % (POOLING_NODES, FLOAT_NODES))
+    _round_weights(model, calibration, skip=set(in_float))
+    onnx.save(model, prepared)
+    with contextlib.redirect_stdout(io.StringIO()):
         quantize_static(prepared, out, Reader(), quant_format=QuantFormat.QOperator,
                         per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, reduce_range=True,
-                        nodes_to_exclude=pooling, calibrate_method=CalibrationMethod.MinMax)
+                        nodes_to_exclude=pooling + in_float,
+                        calibrate_method=CalibrationMethod.MinMax)
+
+
+def _round_weights(model, calibration, skip):
+    """Puts each convolution's weights (but those in ``skip``) on the int8
+    grid ONNX Runtime will use, rounded by GPTQ on the calibration images'
+    activations; the quantizer then keeps them as they are."""
+    import onnx
+    from onnx import numpy_helper
+
+    from gridtsne.core import gptq
+
+    convs = [n for n in model.graph.node if n.op_type == "Conv" and n.name not in skip]
+    moments = _input_moments(model, convs, calibration)
+    weights = {t.name: t for t in model.graph.initializer}
+    for node in convs:
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        tensor = weights[node.input[1]]
+        w = numpy_helper.to_array(tensor)
+        q, scale = gptq.round_weights(w.reshape(len(w), -1), moments[node.name], WEIGHT_MAX,
+                                      damp=GPTQ_DAMP, act_order=attrs.get("group", 1) == 1)
+        tensor.CopyFrom(numpy_helper.from_array(
+            (q * scale[:, None]).reshape(w.shape).astype(np.float32), tensor.name))
+
+
+def _input_moments(model, convs, calibration, batch=16):
+    """{conv name: second moments of its input patches} on ``calibration``,
+    from the float model (ONNX Runtime, its convolutions' inputs made outputs)."""
+    import onnx
+    import onnxruntime as ort
+
+    from gridtsne.core import gptq
+
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    outputs = {o.name for o in probe.graph.output}
+    for node in convs:
+        if node.input[0] not in outputs:
+            outputs.add(node.input[0])
+            probe.graph.output.append(onnx.helper.make_tensor_value_info(
+                node.input[0], onnx.TensorProto.FLOAT, None))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = os.cpu_count() or 1
+    session = ort.InferenceSession(probe.SerializeToString(), options,
+                                   providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    moments = {}
+    for start in range(0, len(calibration), batch):
+        got = dict(zip(names, session.run(None, {
+            "images": np.ascontiguousarray(calibration[start:start + batch])})))
+        for node in convs:
+            attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+            m = gptq.second_moments(got[node.input[0]], attrs["kernel_shape"],
+                                    attrs.get("strides", (1, 1)), attrs.get("pads", (0,) * 4),
+                                    attrs.get("group", 1))
+            moments[node.name] = moments.get(node.name, 0) + m
+    return moments
 
 
 def calibration_batch(n=CALIBRATION_IMAGES):

@@ -77,23 +77,24 @@ def _from_shards(plan, kept, stages, cache_dir):
         logger.info("Embedding %d samples added since the sharded run was queued",
                     len(missing))
         more, more_bad = embed_items(plan.samples, items.subset(kept, missing), plan.config,
-                                     plan.model_spec, stages, cache_dir=cache_dir)
+                                     plan.model_spec, stages, cache_dir=cache_dir,
+                                     int8_model=shards.int8_model(plan.shard_run))
         features[missing] = more
         bad.update((missing[j], reason) for j, reason in more_bad.items())
     return features, bad
 
 
-def embed_items(samples, its, config, model_spec, stages, cache_dir=None):
+def embed_items(samples, its, config, model_spec, stages, cache_dir=None, int8_model=None):
     """(features, {index: reason}) of ``its`` with the default embedder (files
-    decoded here, objects cropped, resumable through ``cache_dir``) or
-    another model through FiftyOne."""
+    decoded here, objects cropped, resumable through ``cache_dir``; int8: the
+    model file ``int8_model`` when given) or another model through FiftyOne."""
     n = len(its.ids)
     if gmodel.is_default(model_spec):
         with stages.stage("embed", total=n) as update:
             return core_embed.embed_files(
                 its.filepaths, batch_size=config.batch_size, num_workers=config.num_workers,
                 cache_dir=cache_dir, max_pixels=config.max_pixels, boxes=its.boxes,
-                precision=config.precision,
+                precision=config.precision, int8_model=int8_model,
                 progress=lambda fraction: update(round(fraction * n)))
     model = gmodel.model_from_spec(model_spec)
     with stages.stage("embed", total=n) as update:

@@ -189,7 +189,8 @@ def run_shard(dataset, run_id, k, op_id=None, progress=None):
         features, failures = core_embed.embed_files(
             paths, batch_size=config.batch_size, num_workers=config.num_workers,
             cache_dir=os.path.join(doc["folder"], "batches-%d" % k),
-            max_pixels=config.max_pixels, precision=config.precision, progress=beat)
+            max_pixels=config.max_pixels, precision=config.precision, progress=beat,
+            int8_model=int8_model(doc))
         path = shard_file(doc, k)
         tmp = "%s.%d.tmp.npz" % (path[:-len(".npz")], os.getpid())
         np.savez(tmp, ids=np.asarray(ids), features=features,
@@ -207,6 +208,18 @@ def run_shard(dataset, run_id, k, op_id=None, progress=None):
         "shards.%d.beat" % k: _now()}})
     reconcile(run_id)
     return {"shard": k, "samples": len(ids), "failed": len(failures), "worker": worker}
+
+
+def int8_model(run):
+    """The int8 model file every worker of a sharded run uses (a copy in the
+    run's folder, see :func:`gridtsne.core.quantize.shared_int8_model_path`),
+    or None when the run is not int8. ``run``: its document or id."""
+    from gridtsne.core import quantize
+
+    doc = run if isinstance(run, dict) else _load(run)
+    if GridConfig.from_params(doc["params"]).precision != "int8":
+        return None
+    return quantize.shared_int8_model_path(doc["folder"])
 
 
 def shard_file(doc, k):
