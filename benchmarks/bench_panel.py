@@ -11,9 +11,12 @@ with this repository as its plugin, and measures what a user waits for:
   Playwright's polling saw it, later by however long the App keeps the page
   busy after the drawing;
 - ``view_change_ms``: a view set from Python (``session.view = ...match``,
-  five views of different sizes) to its dimming drawn, median of 5
-  (``view_change_all_ms``: each); ``view_change_panel_ms``: the part after
+  five views of different sizes, each once the App has loaded the one before)
+  to its dimming drawn, median of 5 (``view_change_all_ms``: each; the first
+  view on ``score`` also fetches that field's values, see js/src/predict.js); ``view_change_panel_ms``: the part after
   the App has the new view (its own queries come first);
+  ``view_reached_page_ms``: until the page had it at all (the App pushes it
+  into the browser's history as it arrives);
 - ``filter_ms``: a sidebar filter on the label field (Enter pressed) to its
   dimming drawn (``filter_panel_ms``: the part after the App has it);
 - ``click_ms``: a click on a cell to the App's selection holding that sample,
@@ -83,6 +86,20 @@ WATCH = """(sel) => {
 }"""
 
 
+# Notes, as epoch ms, when the App pushes a new location into the browser's
+# history: it does so as soon as a view set from Python reaches the page, before
+# its own queries for that view.
+NOTE_PUSHES = """() => {
+  if (window.__gridtsnePushWrapped) return;
+  window.__gridtsnePushWrapped = true;
+  const push = history.pushState.bind(history);
+  history.pushState = (...args) => {
+    window.__gridtsnePushed = performance.timeOrigin + performance.now();
+    return push(...args);
+  };
+}"""
+
+
 def timed(app, condition, action, timeout=120000):
     """(ms from ``action`` to the page drawing ``condition``, ms until Playwright saw it)."""
     from browser import CANVAS
@@ -114,11 +131,12 @@ def cell_pixel(box, rows, cols, r, c):
     return x, y, int(math.floor((y - y0) / scale)), int(math.floor((x - x0) / scale))
 
 
-def panel_part(page):
+def panel_part(page, since="viewAsked"):
     """Milliseconds from the App having the new view (the panel asks for its
-    cells then) to the panel drawing them: the panel's share of a view change."""
+    cells then; ``since="viewPushed"``: from the App pushing it into the
+    history) to the panel drawing them: the panel's share of a view change."""
     marks = page.evaluate("() => window.__gridtsneMarks")
-    return marks["viewDrawn"] - marks["viewAsked"]
+    return marks["viewDrawn"] - marks.get(since, float("nan"))
 
 
 def make_images(folder, n, distinct):
@@ -222,20 +240,36 @@ def main(argv=None):
             out["open_marks_ms"] = {k: round(v - marks["mounted"]) for k, v in marks.items()}
             app.wait_drawn()
 
-            times, seen, panel_times = [], [], []
+            times, seen, panel_times, known, pushed_times = [], [], [], [], []
+            page.evaluate(NOTE_PUSHES)
             for k in range(5):
                 # each view has its own count, which is what the canvas says it drew
                 view = ds.match(F("score") < 0.1 * (k + 1) + 0.05)
                 count = len(view)
+                page.evaluate("() => { window.__gridtsnePushed = null; }")
+                t0 = time.time() * 1000
                 drawn, saw = timed(app, "d.inViewDrawn === '%d'" % count,
                                    lambda: setattr(app.session, "view", view))
+                pushed = page.evaluate("() => window.__gridtsnePushed")
+                known.append(pushed - t0 if pushed else float("nan"))
+                # the next change starts once the App has loaded this view and the
+                # panel's server check of it came back (the panel draws a view it
+                # works out itself before the App loads it): each change is
+                # measured from an App at rest, as a user's would be
+                app.wait_view(count)
                 times.append(drawn)
                 seen.append(saw)
                 panel_times.append(panel_part(page))
+                pushed_times.append(panel_part(page, "viewPushed"))
             out["view_change_ms"] = round(statistics.median(times), 1)
             out["view_change_all_ms"] = [round(t) for t in times]
             out["view_change_seen_ms"] = round(statistics.median(seen), 1)
             out["view_change_panel_ms"] = round(statistics.median(panel_times), 1)
+            # when the page had the new view (the App pushed it into the history),
+            # and from then to the panel drawing it (when it works it out itself)
+            out["view_reached_page_ms"] = round(statistics.median(known), 1)
+            out["view_reached_page_all_ms"] = [round(t) for t in known]
+            out["view_pushed_to_drawn_all_ms"] = [round(t) for t in pushed_times]
             app.session.view = None
             app.wait_canvas("d.inViewDrawn === '%d'" % args.n, timeout=120000)
 

@@ -104,6 +104,10 @@
     const b = bytesOf(b64);
     return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
   }
+  function decodeFloat64(b64) {
+    const b = bytesOf(b64);
+    return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
+  }
   const DEFAULT_POOL = [
     "#ee0000",
     "#ee6600",
@@ -177,6 +181,253 @@
   }
   function viridisGradient() {
     return `linear-gradient(to right, ${VIRIDIS.map((c) => `rgb(${c.join(",")})`).join(", ")})`;
+  }
+  const listeners = /* @__PURE__ */ new Set();
+  let wrapped = false;
+  function wrap() {
+    if (wrapped || typeof window === "undefined" || !window.history) return;
+    wrapped = true;
+    const push = window.history.pushState.bind(window.history);
+    window.history.pushState = (state, title, url) => {
+      const out = push(state, title, url);
+      const view = state && state.usr && state.usr.view;
+      if (Array.isArray(view)) {
+        const path = decodeURIComponent(String(url || window.location.pathname));
+        for (const listener of listeners) {
+          try {
+            listener({ stages: view, path });
+          } catch (e) {
+            console.error("gridtsne: a pushed view's listener failed", e);
+          }
+        }
+      }
+      return out;
+    };
+  }
+  function onPushedView(listener) {
+    wrap();
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+  const SAMPLE_STAGES = new Set(
+    ["Exclude", "Exists", "Limit", "Match", "MatchTags", "Select", "SelectBy", "Shuffle", "Skip", "SortBy", "Take"].map(
+      (s) => `fiftyone.core.stages.${s}`
+    )
+  );
+  function choosesSamplesOnly(stages) {
+    return (stages || []).every((s) => s && SAMPLE_STAGES.has(s._cls));
+  }
+  function predictFilters(filters, base, coloring) {
+    const paths = Object.keys(filters || {});
+    if (!paths.length || !base || !coloring || coloring.kind !== "categorical") return null;
+    const out = Uint8Array.from(base);
+    for (const path of paths) {
+      const keep = labelFilter(path, filters[path], coloring);
+      if (keep === null) return null;
+      if (keep === true) continue;
+      for (let c = 0; c < out.length; c++) if (out[c] && !keep(coloring.codes[c])) out[c] = 0;
+    }
+    return out;
+  }
+  function labelFilter(path, args, coloring) {
+    if (!path.endsWith(".label") || path !== coloring.field || !args) return null;
+    const values = args.values;
+    if (!Array.isArray(values) || !values.length) return null;
+    const other = coloring.categories.indexOf("(other)");
+    const known = new Map(coloring.categories.map((name, k) => [name, k]));
+    const codes = /* @__PURE__ */ new Set();
+    for (const v of values) {
+      if (typeof v !== "string" || v === "(other)") return null;
+      if (known.has(v)) codes.add(known.get(v));
+      else if (other >= 0) return null;
+    }
+    if (!args.exclude) return (code) => codes.has(code);
+    if (!args.isMatching) return true;
+    return (code) => code === NO_CATEGORY || !codes.has(code);
+  }
+  function countOf(mask) {
+    let n = 0;
+    for (let c = 0; c < mask.length; c++) n += mask[c];
+    return n;
+  }
+  function maskHash(mask) {
+    let h = 2166136261;
+    for (let c = 0; c < mask.length; c++) {
+      if (!mask[c]) continue;
+      h ^= c & 255;
+      h = Math.imul(h, 16777619);
+      h ^= c >>> 8;
+      h = Math.imul(h, 16777619);
+    }
+    return (h >>> 0).toString(16);
+  }
+  const UNKNOWN = Symbol("unknown");
+  const NOT_HERE = new Error("not predictable here");
+  const ORDER_ONLY = /* @__PURE__ */ new Set(["fiftyone.core.stages.SortBy", "fiftyone.core.stages.Shuffle"]);
+  function predictView(stages, run) {
+    try {
+      return narrowed(stages, run);
+    } catch (e) {
+      if (e === NOT_HERE) return null;
+      throw e;
+    }
+  }
+  function narrowed(stages, run) {
+    const out = Uint8Array.from(run.occupied);
+    for (const stage of stages || []) {
+      if (!stage || ORDER_ONLY.has(stage._cls)) continue;
+      const kwargs = Object.fromEntries(stage.kwargs || []);
+      const keep = stageFilter(stage._cls, kwargs, run);
+      if (!keep) return null;
+      for (let c = 0; c < out.length; c++) {
+        if (!out[c]) continue;
+        const k = keep(c);
+        if (k === UNKNOWN) return null;
+        if (!k) out[c] = 0;
+      }
+    }
+    return out;
+  }
+  function stageFilter(cls, kwargs, run) {
+    const name = cls.replace("fiftyone.core.stages.", "");
+    if (name === "Select" || name === "Exclude") {
+      const ids = kwargs.sample_ids;
+      if (!Array.isArray(ids)) return null;
+      const chosen = /* @__PURE__ */ new Set();
+      for (const id of ids) {
+        const c = run.cellOf(String(id));
+        if (c !== void 0) chosen.add(c);
+      }
+      return name === "Select" ? (c) => chosen.has(c) : (c) => !chosen.has(c);
+    }
+    if (name === "Exists") {
+      const col = columnOf(kwargs.field, run);
+      if (!col || col.kind !== "continuous") return null;
+      const want = kwargs.bool !== false;
+      return (c) => col.isNull(c) ? !want : want;
+    }
+    if (name === "Match") {
+      const filter = kwargs.filter;
+      if (!filter || typeof filter !== "object" || Object.keys(filter).length !== 1 || !("$expr" in filter)) {
+        return null;
+      }
+      const expr = compile(filter.$expr, run);
+      if (!expr) return null;
+      return (c) => {
+        const v = expr(c);
+        return v === UNKNOWN ? UNKNOWN : truthy(v);
+      };
+    }
+    return null;
+  }
+  function columnOf(path, run) {
+    if (typeof path !== "string" || !path) throw NOT_HERE;
+    const col = run.column(path);
+    if (col === void 0) {
+      run.need.add(path);
+      return void 0;
+    }
+    if (col === null) throw NOT_HERE;
+    return col;
+  }
+  function compile(e, run) {
+    if (typeof e === "number" || typeof e === "boolean" || e === null) return () => e;
+    if (typeof e === "string") {
+      if (!e.startsWith("$")) return () => e;
+      const col = columnOf(e.slice(1), run);
+      if (!col) return null;
+      if (col.kind === "continuous") return (c) => col.isNull(c) ? UNKNOWN : col.values[c];
+      return (c) => col.valueAt(c);
+    }
+    if (Array.isArray(e) || typeof e !== "object") throw NOT_HERE;
+    const ops = Object.keys(e);
+    if (ops.length !== 1) throw NOT_HERE;
+    const op = ops[0];
+    const arg = e[op];
+    if (op === "$literal") return () => arg;
+    const args = Array.isArray(arg) ? arg : [arg];
+    if (op === "$in") {
+      const [value, list] = args;
+      if (!Array.isArray(list) || list.some((v) => v !== null && typeof v === "object")) throw NOT_HERE;
+      const f = compile(value, run);
+      if (!f) return null;
+      return (c) => {
+        const v = f(c);
+        return v === UNKNOWN ? UNKNOWN : list.some((w) => compareBson(v, w) === 0);
+      };
+    }
+    const parts = args.map((a) => compile(a, run));
+    if (parts.some((p) => !p)) return null;
+    switch (op) {
+      case "$and":
+        return (c) => {
+          let unknown = false;
+          for (const p of parts) {
+            const v = p(c);
+            if (v === UNKNOWN) unknown = true;
+            else if (!truthy(v)) return false;
+          }
+          return unknown ? UNKNOWN : true;
+        };
+      case "$or":
+        return (c) => {
+          let unknown = false;
+          for (const p of parts) {
+            const v = p(c);
+            if (v === UNKNOWN) unknown = true;
+            else if (truthy(v)) return true;
+          }
+          return unknown ? UNKNOWN : false;
+        };
+      case "$not":
+        if (parts.length !== 1) throw NOT_HERE;
+        return (c) => {
+          const v = parts[0](c);
+          return v === UNKNOWN ? UNKNOWN : !truthy(v);
+        };
+      case "$eq":
+      case "$ne":
+      case "$gt":
+      case "$gte":
+      case "$lt":
+      case "$lte": {
+        if (parts.length !== 2) throw NOT_HERE;
+        const [a, b] = parts;
+        const test = { $eq: (d) => d === 0, $ne: (d) => d !== 0, $gt: (d) => d > 0, $gte: (d) => d >= 0, $lt: (d) => d < 0, $lte: (d) => d <= 0 }[op];
+        return (c) => {
+          const x = a(c);
+          const y = b(c);
+          return x === UNKNOWN || y === UNKNOWN ? UNKNOWN : test(compareBson(x, y));
+        };
+      }
+      default:
+        throw NOT_HERE;
+    }
+  }
+  const TYPE_RANK = { object: 1, number: 2, string: 3, boolean: 8 };
+  function compareBson(x, y) {
+    const rx = TYPE_RANK[typeof x];
+    const ry = TYPE_RANK[typeof y];
+    if (rx === void 0 || ry === void 0 || typeof x === "object" && x !== null || typeof y === "object" && y !== null) {
+      throw NOT_HERE;
+    }
+    if (rx !== ry) return rx < ry ? -1 : 1;
+    if (x === y) return 0;
+    if (typeof x === "number" && (Number.isNaN(x) || Number.isNaN(y))) throw NOT_HERE;
+    if (typeof x === "string" && (/[\uD800-\uDFFF]/.test(x) || /[\uD800-\uDFFF]/.test(y))) throw NOT_HERE;
+    return x < y ? -1 : 1;
+  }
+  function truthy(v) {
+    return !(v === false || v === null || v === 0 || v === void 0);
+  }
+  function columnFrom(payload) {
+    if (payload.kind === "continuous") {
+      const values = decodeFloat64(payload.values);
+      return { kind: "continuous", values, isNull: (c) => Number.isNaN(values[c]) };
+    }
+    const codes = decodeCodes(payload.codes);
+    const names = payload.categories.map((name) => name === "(other)" ? UNKNOWN : name);
+    return { kind: "categorical", valueAt: (c) => codes[c] === NO_CATEGORY ? UNKNOWN : names[codes[c]] };
   }
   const DIM = [0, 0, 0, 184];
   const SELECTED = [255, 255, 255, 150];
@@ -419,6 +670,7 @@
   const MAX_IMAGES = 600;
   const POLL_MS = 2e3;
   const ASK_AGAIN_MS = 3e3;
+  const CONFIRM_MS = 1e3;
   const BUTTON = {
     background: "#333",
     color: "#ddd",
@@ -502,16 +754,8 @@
     const modalSampleId = useRecoilValue(MODAL_SAMPLE_ID);
     const colorScheme = useRecoilValue(COLOR_SCHEME);
     const colorMap = useRecoilValue(COLOR_MAP);
-    const [pendingSelection, setPendingSelection] = React.useState(null);
-    React.useEffect(() => setPendingSelection(null), [appSelected]);
-    const selected = pendingSelection || appSelected;
-    const setSelected = React.useCallback(
-      (value) => {
-        setPendingSelection(value);
-        requestAnimationFrame(() => setTimeout(() => setAppSelected(value), 0));
-      },
-      [setAppSelected]
-    );
+    const selected = appSelected;
+    const setSelected = setAppSelected;
     const [mode, setMode] = React.useState("pan");
     const [hover, setHover] = React.useState(null);
     const [size, setSize] = React.useState({ width: 640, height: HEIGHT });
@@ -543,11 +787,22 @@
     const viewLoadable = recoil__namespace.useRecoilValueLoadable(VIEW_KEY);
     const viewKey = viewLoadable.state === "hasValue" ? viewLoadable.contents : null;
     const seen = React.useRef({ dataset: null, viewKey: null });
+    const viewKeyRef = React.useRef(viewKey);
+    viewKeyRef.current = viewKey;
+    const predictedRef = React.useRef(null);
     React.useEffect(() => {
       const was = seen.current;
       const sameDataset = was.dataset && appDataset && was.dataset.name === appDataset.name;
       if (sameDataset && viewKey !== null && was.viewKey !== null && viewKey !== was.viewKey) {
-        trigger("on_view", {});
+        const key2 = viewKey;
+        const ask = () => trigger("on_view", { key: key2 });
+        const mine = predictedRef.current;
+        if (mine && mine.key === key2) {
+          setTimeout(() => {
+            const push = pushedRef.current;
+            if (viewKeyRef.current === key2 && !(push && push.before === key2)) ask();
+          }, CONFIRM_MS);
+        } else ask();
         if (marks.current) marks.current.viewAsked = performance.now();
       } else if (sameDataset && was.dataset !== appDataset) {
         trigger("on_refresh", {});
@@ -603,11 +858,6 @@
       },
       [trigger, version]
     );
-    const inViewData = data.in_view && data.in_view.version === version ? data.in_view : null;
-    const inView = React.useMemo(
-      () => inViewData && nCells ? decodeMask(inViewData.mask, nCells) : null,
-      [inViewData && inViewData.mask, nCells]
-    );
     const colorData = data.color && data.color.version === version ? data.color : null;
     const colorField = colorData ? colorData.field : null;
     React.useEffect(() => {
@@ -633,6 +883,102 @@
       if (continuous) return { kind: "continuous", values: decoded };
       return { kind: "categorical", codes: decoded, colors, rgb: colors.map(rgbOf) };
     }, [decoded, colorsKey, nCells]);
+    const serverView = data.in_view && data.in_view.version === version ? data.in_view : null;
+    const serverMask = React.useMemo(
+      () => serverView && nCells ? decodeMask(serverView.mask, nCells) : null,
+      [serverView && serverView.mask, nCells]
+    );
+    const baseMasks = React.useRef(/* @__PURE__ */ new Map());
+    const [columns, setColumns] = React.useState(() => /* @__PURE__ */ new Map());
+    const columnsAsked = React.useRef(/* @__PURE__ */ new Set());
+    React.useEffect(() => {
+      baseMasks.current = /* @__PURE__ */ new Map();
+      columnsAsked.current = /* @__PURE__ */ new Set();
+      setColumns(/* @__PURE__ */ new Map());
+    }, [version]);
+    React.useEffect(() => {
+      const got = data.columns;
+      if (!got || got.version !== version || !got.columns) return;
+      setColumns((old) => {
+        const next = new Map(old);
+        for (const [path, payload] of Object.entries(got.columns)) next.set(path, payload ? columnFrom(payload) : null);
+        return next;
+      });
+    }, [data.columns]);
+    React.useEffect(() => {
+      if (!serverMask || !serverView.key) return;
+      const [stages, extended, filters, name] = JSON.parse(serverView.key);
+      if (filters && Object.keys(filters).length) return;
+      const masks = baseMasks.current;
+      const base = JSON.stringify([stages, extended, name]);
+      masks.delete(base);
+      masks.set(base, serverMask);
+      while (masks.size > 8) masks.delete(masks.keys().next().value);
+    }, [serverMask]);
+    const [pushed, setPushed] = React.useState(null);
+    const pushedRef = React.useRef(null);
+    pushedRef.current = pushed;
+    const datasetName = appDataset ? appDataset.name : null;
+    React.useEffect(
+      () => onPushedView(({ stages, path }) => {
+        const key2 = viewKeyRef.current;
+        if (!key2 || !datasetName || !path.includes(`/datasets/${datasetName}`)) return;
+        const [now, extended, filters] = JSON.parse(key2);
+        if (JSON.stringify(now || []) === JSON.stringify(stages)) return;
+        if (filters && Object.keys(filters).length || extended && Object.keys(extended).length) return;
+        setPushed({ stages, before: key2 });
+        if (marks.current) marks.current.viewPushed = performance.now();
+      }),
+      [datasetName]
+    );
+    const target = React.useMemo(
+      () => pushed && pushed.before === viewKey ? { stages: pushed.stages, pushed: true } : viewKey ? { key: viewKey } : null,
+      [pushed, viewKey]
+    );
+    const coloringNow = React.useMemo(
+      () => colorData && colorData.kind === "categorical" && decoded ? { field: colorData.field, kind: "categorical", categories: colorData.categories, codes: decoded } : null,
+      [decoded, colorData && colorData.field]
+    );
+    const [predicted, needed] = React.useMemo(() => {
+      if (!cells || !target || grid && grid.items !== "samples") return [null, []];
+      const run = {
+        occupied: cells.occupied,
+        cellOf: cells.cellOf,
+        column: (path) => columns.has(path) ? columns.get(path) : void 0,
+        need: /* @__PURE__ */ new Set()
+      };
+      let mask = null;
+      if (target.pushed) {
+        mask = predictView(target.stages, run);
+      } else {
+        const [stages, extended, filters, name] = JSON.parse(target.key);
+        const filtered = filters && Object.keys(filters).length;
+        if (!(extended && Object.keys(extended).length)) {
+          if (!filtered) mask = predictView(stages, run);
+          else if (choosesSamplesOnly(stages)) {
+            const base = stages && stages.length ? baseMasks.current.get(JSON.stringify([stages, extended, name])) : cells.occupied;
+            mask = predictFilters(filters, base, coloringNow);
+          }
+        }
+      }
+      const key2 = target.pushed ? null : target.key;
+      return [mask && { key: key2, mask, count: countOf(mask), source: "predicted" }, Array.from(run.need)];
+    }, [target, cells, columns, coloringNow, version]);
+    predictedRef.current = predicted;
+    React.useEffect(() => {
+      const fields = needed.filter((f) => !columnsAsked.current.has(f));
+      if (!fields.length) return;
+      fields.forEach((f) => columnsAsked.current.add(f));
+      trigger("on_columns", { fields });
+    }, [needed, trigger]);
+    const shownView = React.useMemo(() => {
+      const server = serverMask && { key: serverView.key, mask: serverMask, count: serverView.count, source: "server" };
+      const pushedAhead = target && target.pushed;
+      if (server && !pushedAhead && (!server.key || server.key === viewKey)) return server;
+      return predicted || server;
+    }, [serverMask, predicted, viewKey, target]);
+    const inView = shownView ? shownView.mask : null;
+    const inViewHash = React.useMemo(() => shownView ? maskHash(shownView.mask) : "", [shownView]);
     const layers = React.useMemo(() => {
       if (!coloring || !cells) return { fill: null, hidden: null, nHidden: 0 };
       const fill = new Uint8ClampedArray(nCells * 4);
@@ -792,9 +1138,12 @@
         canvas.dataset.tilesLoading = String(loading);
         canvas.dataset.scale = String(view.scale);
         canvas.dataset.sharp = String(sharp);
-        const inViewDrawn = inViewData ? String(inViewData.count) : "";
+        const inViewDrawn = shownView ? String(shownView.count) : "";
         if (canvas.dataset.inViewDrawn !== inViewDrawn) marks.current.viewDrawn = performance.now();
         canvas.dataset.inViewDrawn = inViewDrawn;
+        canvas.dataset.inViewSource = shownView ? shownView.source : "";
+        canvas.dataset.inViewHash = inViewHash;
+        canvas.dataset.columns = Array.from(columns.keys()).join(",");
         canvas.dataset.selectedDrawn = selectedCells.slice(0, 8).join(",");
         canvas.dataset.hiddenDrawn = String(layers.nHidden);
         canvas.dataset.colorDrawn = coloring && colorField || "";
@@ -802,7 +1151,7 @@
         if (!marks.current.drawn && overview && overview.naturalWidth) marks.current.drawn = performance.now();
         setDrawnView((n) => n + 1);
       });
-    }, [ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf, selectedCells, currentCells, inViewData, layers, coloring, colorField]);
+    }, [ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf, selectedCells, currentCells, shownView, inViewHash, columns, layers, coloring, colorField]);
     redrawRef.current = redraw;
     React.useEffect(() => {
       const box = boxRef.current;
@@ -978,7 +1327,7 @@
     const hoverInfo = hover ? info.get(hover.cell) : null;
     const selectionText = nSelected === 1 ? `Selected: ${(info.get(selectedCells[0]) || {}).name || "1 " + (objects ? "object" : "sample")}` : nSelected ? `${nSelected} selected` : "";
     const total = grid ? grid.n : 0;
-    const nInView = inViewData ? inViewData.count : total;
+    const nInView = shownView ? shownView.count : total;
     const summary = grid ? `${key}: ${grid.rows} x ${grid.cols}, ${total} ${{ labels: "objects", frames: "frames" }[grid.items] || "samples"}, ${nInView} in view` + (grid.metrics ? ` | ${grid.metrics}` : "") : "";
     const colorFields = grid && grid.color_fields || [];
     const tipW = 180;
@@ -1051,7 +1400,7 @@
         "data-testid": "gridtsne-canvas",
         tabIndex: 0,
         "data-render-ms": lastMs === null || !ready ? "" : lastMs.toFixed(2),
-        "data-in-view": inViewData ? String(inViewData.count) : "",
+        "data-in-view": shownView ? String(shownView.count) : "",
         "data-selected": String(nSelected),
         "data-current-cells": currentCells.join(","),
         "data-drawn": String(drawnView),

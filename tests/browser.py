@@ -144,6 +144,34 @@ class App:
         self.page.evaluate("() => new Promise((r) => requestAnimationFrame("
                            "() => requestAnimationFrame(r)))")
 
+    def wait_view(self, count, timeout=60000):
+        """Until the panel shows ``count`` cells in view from the server's
+        mask: the App has loaded the view (the panel can show a view it
+        worked out itself before that, see js/src/predict.js)."""
+        self.wait_canvas("d.inViewSource === 'server' && d.inViewDrawn === '%d'" % count,
+                         timeout=timeout)
+
+    def record_view_drawings(self):
+        """From now on, notes each dimming the canvas draws: [where its mask
+        came from ("predicted" in the browser or "server"), its cell count,
+        its fingerprint]; read them with :meth:`view_drawings`."""
+        self.page.evaluate("""(sel) => {
+          window.__viewDrawings = [];
+          const c = document.querySelector(sel);
+          const now = () => [c.dataset.inViewSource, c.dataset.inViewDrawn, c.dataset.inViewHash];
+          let last = now();  // what it shows already is no news
+          const note = () => {
+            const row = now();
+            if (row.join() !== last.join()) window.__viewDrawings.push(row);
+            last = row;
+          };
+          new MutationObserver(note).observe(c, {attributes: true, attributeFilter: [
+            'data-in-view-source', 'data-in-view-drawn', 'data-in-view-hash']});
+        }""", CANVAS)
+
+    def view_drawings(self):
+        return self.page.evaluate("() => window.__viewDrawings")
+
     def search_sidebar(self, field, value):
         """Types ``value`` into the sidebar filter of the label field ``field``
         and waits for it to be offered; Enter (the caller's) applies it."""

@@ -161,6 +161,38 @@ def test_run_payload_sends_cells_once_as_binary_and_views_as_bitmasks(dataset, t
     assert errors == []
 
 
+def test_columns_hold_the_values_views_test_exactly(dataset, tmp_path):
+    """What the component tests views against (js/src/predict.js): numbers in
+    float64 (float32 would move 0.1 / 7 across a threshold), strings as codes."""
+    import base64
+
+    from gridtsne.fo import panel_data
+
+    dataset.set_values("score", [i / 7 for i in range(len(dataset))])
+    dataset.set_values("count", list(range(len(dataset))))
+    res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth",
+                                output_dir=str(tmp_path))
+    missing = dataset.first()
+    missing["score"] = None
+    missing.save()
+    run = panel_data.panel_run(res)
+    cell = {s.id: s["grid_row"] * 7 + s["grid_col"] for s in dataset}
+    for path in ("score", "count"):
+        column = panel_data.column_values(run, res, path)
+        assert column["kind"] == "continuous"
+        values = np.frombuffer(base64.b64decode(column["values"]), np.float64)
+        for s in dataset.exists(path):
+            assert values[cell[s.id]] == s[path]  # exactly
+        assert np.isnan(values).sum() == 2 + (path == "score")  # empty cells, no value
+    labels = panel_data.column_values(run, res, "ground_truth.label")
+    codes = np.frombuffer(base64.b64decode(labels["codes"]), np.uint16)
+    assert all(labels["categories"][codes[cell[s.id]]] == s.ground_truth.label for s in dataset)
+    # lists, booleans and anything that is not a plain field: left to the server
+    dataset.set_values("flag", [True] * len(dataset))
+    for path in ("tags", "flag", "ground_truth", "filepath.nothing", "nothing"):
+        assert panel_data.column_values(run, res, path) is None, path
+
+
 def test_run_reads_stay_under_mongodbs_document_limit(dataset, tmp_path, monkeypatch):
     """The panel's reads of a run return one MongoDB document per block of cells:
     one document for all 1,000,000 cells (20 MB of ObjectIds) is refused (16 MB).
@@ -255,14 +287,35 @@ def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
             assert ratio(not_red) < 0.5, "a cell outside the view is not dimmed"
             assert ratio(other_red) > 0.8, "a cell inside the view was dimmed"
 
+            # a view on a field the panel has the values of (it asked for them with
+            # the first view on it) is drawn as soon as the App has the view in the
+            # page, before the App loads it, and is the server's view
+            app.session.view = ds.match(F("score") < 30)
+            app.wait_view(30)
+            app.wait_canvas("(d.columns || '').split(',').includes('score')")
+            app.record_view_drawings()
+            app.session.view = ds.match((F("score") < 20) & (F("score") > 4))
+            app.wait_view(15)
+            drawings = app.view_drawings()
+            assert drawings[0][:2] == ["predicted", "15"], drawings
+            assert drawings[-1][2] == drawings[0][2], drawings
+
             # a sidebar filter on the label field dims the same way: the panel
             # counts 10 in view and the yellow bars stay bright
             app.session.view = None
             app.wait_text("gridtsne-summary", "40 samples, 40 in view")
+            app.wait_view(40)
             app.search_sidebar("ground_truth", "yellow_bar")
+            app.record_view_drawings()
             page.keyboard.press("Enter")
             app.wait_text("gridtsne-summary", "40 samples, 10 in view")
+            app.wait_canvas("d.inViewSource === 'server'")
             app.wait_drawn()
+            # the panel drew the filter's cells from the labels it holds first, and
+            # they are exactly those the server's mask then gave
+            drawings = app.view_drawings()
+            assert drawings[0][:2] == ["predicted", "10"], drawings
+            assert drawings[-1][:2] == ["server", "10"] and drawings[-1][2] == drawings[0][2]
             page.screenshot(path=os.path.join(ARTIFACTS, "app-sidebar-filter.png"))
             filtered = shot(canvas, "panel-sidebar-filter.png")
             bar = ds.match(F("ground_truth.label") == "yellow_bar").first()
@@ -288,7 +341,9 @@ def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
             page.locator("[data-testid=gridtsne-to-view]").click()
             app.wait_text("gridtsne-summary", "40 samples, %d in view" % len(expected))
             app.session.view = None
-            app.wait_text("gridtsne-summary", "40 samples, 40 in view")
+            # the panel shows the view before the App has loaded it; the App then
+            # sets its selection from the session's, so a click waits for the App
+            app.wait_view(40)
 
             # double-clicking a cell opens that sample in the App's modal, and
             # leaves the selection as it was
@@ -307,6 +362,8 @@ def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
             # the user presses Escape once the sample is shown, and the keyboard
             # focus is not left where the App ignores its shortcuts
             page.wait_for_selector("[data-cy=modal-looker-container]", timeout=30000)
+            # (opening a sample pushes the same view into the history: not a new one)
+            assert app.canvas_data()["inViewSource"] == "server"
             # the panel marks the cell of the sample open in the modal
             app.wait_canvas("d.currentCells === '%d'"
                             % (not_red["grid_row"] * cols + not_red["grid_col"]), timeout=10000)
@@ -361,6 +418,7 @@ def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
 
             # the pyramid run: zooming in loads tiles lazily, only where visible
             app.session.view = None
+            app.wait_view(40)
             page.select_option("[data-testid=gridtsne-key]", "tiles")
             app.wait_text("gridtsne-summary", "tiles: %d x %d" % (big.rows, big.cols))
             app.wait_drawn()

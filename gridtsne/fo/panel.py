@@ -128,13 +128,27 @@ class GridMosaicPanel(foo.Panel):
         """The cells of a new view or sidebar filter. The component asks as
         soon as the App's view changes; FiftyOne's own ``on_change_view`` is
         not defined because the App calls it only after its grid queries, and
-        once for each of the view, filters and extended stages."""
-        self._send_view(ctx)
+        once for each of the view, filters and extended stages. The answer
+        carries the component's ``key`` for that view, so that it knows which
+        view a mask is of."""
+        self._send_view(ctx, key=ctx.params.get("key"))
 
     def on_color_by(self, ctx):
         """Colours the cells by a field ("" for none), drawn in the browser."""
         ctx.panel.state.color = ctx.params.get("field") or ""
         self._send_color(ctx)
+
+    def on_columns(self, ctx):
+        """Per cell values of the fields a view tests (``fields``), with which
+        the component works out the next views on them itself (see
+        :func:`panel_data.column_values`); null for a field it cannot have."""
+        results = self._results(ctx)
+        if results is None:
+            return
+        run = panel_data.panel_run(results)
+        columns = {path: panel_data.cached_column(run, results, path)
+                   for path in (ctx.params.get("fields") or [])[:8]}
+        ctx.panel.data.columns = {"version": run.version, "columns": columns}
 
     def on_cells_info(self, ctx):
         """Names, labels and file paths of the cells the user hovers or zooms into."""
@@ -198,13 +212,14 @@ class GridMosaicPanel(foo.Panel):
         self._send_view(ctx, results)
         self._send_color(ctx, results)
 
-    def _send_view(self, ctx, results=None):
+    def _send_view(self, ctx, results=None, key=None):
         results = results or self._results(ctx)
         if results is None:
             return
         run = panel_data.panel_run(results)
         count, mask = panel_data.view_mask(run, results, ctx.view)
-        ctx.panel.data.in_view = {"version": run.version, "count": count, "mask": mask}
+        ctx.panel.data.in_view = {"version": run.version, "count": count, "mask": mask,
+                                  "key": key}
 
     def _send_color(self, ctx, results=None):
         results = results or self._results(ctx)
@@ -225,6 +240,7 @@ class GridMosaicPanel(foo.Panel):
                 on_open_sample=self.on_open_sample,
                 on_color_by=self.on_color_by,
                 on_cells_info=self.on_cells_info,
+                on_columns=self.on_columns,
                 on_selection_to_view=self.on_selection_to_view,
             ),
         )

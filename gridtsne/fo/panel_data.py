@@ -317,11 +317,23 @@ def cached_color_values(run, results, path, kind):
     """:func:`color_values`, remembered per dataset contents, in memory and in
     the panel's cache folder: the run's default colouring costs about 0.4 s at
     100,000 samples, every time the App server starts, if nothing changed."""
+    return _per_contents(run, results, "%s|%s" % (path, kind),
+                         lambda: color_values(run, results, path, kind))
+
+
+def cached_column(run, results, path):
+    """:func:`column_values`, remembered like the colours."""
+    return _per_contents(run, results, "%s|column" % path,
+                         lambda: column_values(run, results, path))
+
+
+def _per_contents(run, results, what, make_value):
+    """``make_value()`` (JSON), remembered per run version and dataset
+    contents, in memory and in the panel's cache folder."""
     stamp = contents_stamp(results.dataset, run.kind)
     if stamp is None:
-        return color_values(run, results, path, kind)
-    token = "%s|%s|%s|%s|%s|%s" % (results.dataset._doc.id, run.key, run.version, path, kind,
-                                   stamp)
+        return make_value()
+    token = "%s|%s|%s|%s|%s" % (results.dataset._doc.id, run.key, run.version, what, stamp)
 
     def make():
         file = _cache_path(token, ".color")
@@ -330,7 +342,7 @@ def cached_color_values(run, results, path, kind):
                 return json.load(f)
         except (OSError, ValueError):
             pass
-        value = color_values(run, results, path, kind)
+        value = make_value()
         _write_cache_file(file, json.dumps(value).encode())
         return value
 
@@ -491,6 +503,34 @@ def color_values(run, results, path, kind):
                .tolist(),
                codes=base64.b64encode(per_cell.tobytes()).decode())
     return out
+
+
+def column_values(run, results, path):
+    """Per cell values of a sample field that the browser can test views
+    against (see js/src/predict.js): numbers exactly (float64, NaN for no
+    value), or strings as category codes (:func:`color_values`); None for
+    fields it cannot test (lists, booleans, objects, NaN values, runs of
+    objects or frames)."""
+    import fiftyone as fo
+
+    if run.kind != items.SAMPLES:
+        return None
+    try:
+        f = results.dataset.get_field(path)
+    except Exception:
+        return None
+    if isinstance(f, (fo.FloatField, fo.IntField)) and not isinstance(f, fo.ObjectIdField):
+        cells, values = item_values(run, results, path)
+        if any(v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
+                                  or v != v or abs(v) > 2 ** 53) for v in values):
+            return None  # not numbers MongoDB and JavaScript compare alike
+        per_cell = np.full(run.n_cells, np.nan)
+        per_cell[cells] = [np.nan if v is None else float(v) for v in values]
+        return {"field": path, "kind": "continuous",
+                "values": base64.b64encode(per_cell.tobytes()).decode()}
+    if isinstance(f, fo.StringField):
+        return color_values(run, results, path, "categorical")
+    return None
 
 
 def _category(value):

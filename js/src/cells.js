@@ -99,3 +99,8 @@ export function decodeValues(b64) {
   const b = bytesOf(b64);
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 }
+
+export function decodeFloat64(b64) {
+  const b = bytesOf(b64);
+  return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
+}
