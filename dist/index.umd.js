@@ -360,25 +360,18 @@
     if (parts.some((p) => !p)) return null;
     switch (op) {
       case "$and":
+      case "$or": {
+        const settles = op === "$or";
         return (c) => {
           let unknown = false;
           for (const p of parts) {
             const v = p(c);
             if (v === UNKNOWN) unknown = true;
-            else if (!truthy(v)) return false;
+            else if (truthy(v) === settles) return settles;
           }
-          return unknown ? UNKNOWN : true;
+          return unknown ? UNKNOWN : !settles;
         };
-      case "$or":
-        return (c) => {
-          let unknown = false;
-          for (const p of parts) {
-            const v = p(c);
-            if (v === UNKNOWN) unknown = true;
-            else if (truthy(v)) return true;
-          }
-          return unknown ? UNKNOWN : false;
-        };
+      }
       case "$not":
         if (parts.length !== 1) throw NOT_HERE;
         return (c) => {

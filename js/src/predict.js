@@ -209,25 +209,19 @@ function compile(e, run) {
   if (parts.some((p) => !p)) return null;
   switch (op) {
     case "$and":
+    case "$or": {
+      // one false settles $and, one true $or, whatever the others are
+      const settles = op === "$or";
       return (c) => {
         let unknown = false;
         for (const p of parts) {
           const v = p(c);
           if (v === UNKNOWN) unknown = true;
-          else if (!truthy(v)) return false;
+          else if (truthy(v) === settles) return settles;
         }
-        return unknown ? UNKNOWN : true;
+        return unknown ? UNKNOWN : !settles;
       };
-    case "$or":
-      return (c) => {
-        let unknown = false;
-        for (const p of parts) {
-          const v = p(c);
-          if (v === UNKNOWN) unknown = true;
-          else if (truthy(v)) return true;
-        }
-        return unknown ? UNKNOWN : false;
-      };
+    }
     case "$not":
       if (parts.length !== 1) throw NOT_HERE;
       return (c) => {
