@@ -26,7 +26,8 @@ METRIC_NAMES = {
     "knn10_label_accuracy": "10-NN label accuracy on the grid",
 }
 # options that the command line spells its own way, or does not offer
-_SPECIAL = {"rows", "cols", "output_dir", "embeddings_field", "refine", "overwrite", "strict"}
+_SPECIAL = {"rows", "cols", "output_dir", "embeddings_field", "refine", "curation", "overwrite",
+            "strict"}
 
 
 class Terminated(KeyboardInterrupt):
@@ -62,6 +63,9 @@ def build_parser():
     p.add_argument("--no-refine", dest="refine", action="store_false", default=None,
                    help=gconfig.GridConfig.__dataclass_fields__["refine"].metadata["help"]
                    + " is on by default; this keeps the plain t-SNE + assignment grid")
+    p.add_argument("--no-curation", dest="curation", action="store_false", default=None,
+                   help="skip curation: "
+                   + gconfig.GridConfig.__dataclass_fields__["curation"].metadata["help"])
     p.add_argument("--overwrite", action="store_true", default=None,
                    help="replace an existing run with the same key")
     p.add_argument("--strict", action="store_true", default=None,

@@ -105,6 +105,10 @@ class GridConfig:
                               label="Largest image (pixels)")
     strict: bool = _option(False, "fail on the first unusable image instead of skipping it",
                            cli="--strict", label="Strict")
+    curation: bool = _option(
+        True, "find near-duplicates and outliers and, with a label field, score label "
+        "disagreement (at 1,000,000 images about 28 minutes of the run)",
+        cli="--no-curation", label="Curation")
     duplicate_threshold: float = _option(
         0.90, "how alike (pixel correlation, 0-1) two images must be to count as "
         "near-duplicates; see the README for how 0.90 was chosen",
@@ -175,6 +179,9 @@ class GridConfig:
         if not 0.0 <= self.outline_suspicious <= 1.0:
             raise GridError("<outline_suspicious> must be a fraction in [0, 1], got %s"
                             % self.outline_suspicious)
+        if self.outline_suspicious and not self.curation:
+            raise GridError("<outline_suspicious> outlines the labels curation scores; "
+                            "it needs <curation>")
 
     # -- derived values -------------------------------------------------------------
 
@@ -251,7 +258,7 @@ _TYPES = {
     "num_workers": int, "max_pixels": int, "perplexity": float, "patch_context": float,
     "duplicate_threshold": float,
     "frames_fps": float,
-    "outline_suspicious": float, "refine": bool, "strict": bool, "overwrite": bool,
+    "outline_suspicious": float, "refine": bool, "curation": bool, "strict": bool, "overwrite": bool,
 }
 
 

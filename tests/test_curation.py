@@ -242,3 +242,25 @@ def test_the_duplicate_threshold_is_one_option_with_the_measured_default(make_da
     gridtsne.compute_grid(ds, key="usual", embeddings="strict_embedding",
                           output_dir=str(tmp_path / "out"))
     assert len(ds.exists("usual_duplicate_group")) == 2
+
+
+def test_curation_can_be_left_out(dataset, tmp_path):
+    from gridtsne import cli
+    from gridtsne.config import GridConfig, GridError
+
+    res = gridtsne.compute_grid(dataset, key="bare", label_field="ground_truth",
+                                curation=False, output_dir=str(tmp_path))
+    assert res.n_samples == 40 and not res.options.curation
+    assert len(dataset.exists("bare_row")) == 40
+    for name in ("duplicate_group", "outlier", "label_disagreement"):
+        assert not dataset.has_field("bare_" + name), name
+    assert "neighbor_label_agreement" in res.metrics  # the grid's own figures stay
+    gridtsne.compute_grid(dataset, key="full", embeddings="bare_embedding",
+                          label_field="ground_truth", output_dir=str(tmp_path))
+    assert len(dataset.exists("full_label_disagreement")) == 40
+    # one option on every surface, and it cannot be asked to outline what it skips
+    args = cli.build_parser().parse_args(["--dataset", "d", "--out", "/o", "--no-curation"])
+    assert cli.config_from_args(args).curation is False
+    assert GridConfig.from_params(GridConfig(curation=False).to_params()).curation is False
+    with pytest.raises(GridError, match="outline_suspicious"):
+        GridConfig(curation=False, outline_suspicious=0.05)

@@ -104,7 +104,7 @@ def _compute(plan, stages, t_start):
         vectors.features, rows, cols, perplexity=config.perplexity, metric=config.metric,
         seed=config.seed, assignment=config.assignment, refine_cells=config.refine,
         labels=kept.labels, digests=None if digests is None else [digests[i] for i in keep],
-        load_image=_loader(kept, config.max_pixels),
+        load_image=_loader(kept, config.max_pixels), curation=config.curation,
         duplicate_threshold=config.duplicate_threshold, progress=stages.report)
     stages.end()
     timings.update(layout.timings)
@@ -329,7 +329,7 @@ def update_grid(samples, key, progress=None):
     layout = core_layout.compute_layout(
         features, rows, cols, metric=config.metric, seed=config.seed, labels=its.labels,
         xy=np.concatenate([old_xy, new_xy]), cells=cells, digests=digests,
-        load_image=_loader(its, config.max_pixels),
+        load_image=_loader(its, config.max_pixels), curation=config.curation,
         duplicate_threshold=config.duplicate_threshold, progress=stages.report)
     stages.end()
     timings.update(layout.timings)

@@ -261,6 +261,8 @@ class ComputeGrid(_DelegatedWhenLarge):
         inputs.int("seed", label=_meta("seed")["label"], default=gconfig.default("seed"))
         inputs.bool("refine", label=_meta("refine")["label"],
                     default=gconfig.default("refine"), description=_meta("refine")["help"])
+        inputs.bool("curation", label=_meta("curation")["label"],
+                    default=gconfig.default("curation"), description=_meta("curation")["help"])
         inputs.int("cell_px", label=_meta("cell_px")["label"],
                    default=gconfig.default("cell_px"), min=4, max=1024)
         labels = label_fields(dataset) if media == "image" and not p.get("patches_field") else []
