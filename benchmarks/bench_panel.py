@@ -156,7 +156,7 @@ def make_images(folder, n, distinct):
     return [paths[i % distinct] for i in range(n)]
 
 
-def bench_dataset(n, cache, distinct):
+def bench_dataset(n, cache, distinct, cell_px=32, curation=True):
     import fiftyone as fo
 
     import gridtsne
@@ -180,7 +180,7 @@ def bench_dataset(n, cache, distinct):
     labels = np.arange(n) % N_LABELS
     emb = centres[(labels * 5 + rng.integers(0, 2, n)) % 12] + rng.normal(0, 0.35, (n, 16))
     gridtsne.compute_grid(ds, key="grid", embeddings=emb.astype(np.float32), refine=False,
-                          cell_px=32, label_field="ground_truth",
+                          cell_px=cell_px, label_field="ground_truth", curation=curation,
                           output_dir=os.path.join(cache, "runs"), progress=False,
                           overwrite=True)
     return ds, time.time() - t0
@@ -207,6 +207,11 @@ def main(argv=None):
                     help="folder for the generated images and the run's files (kept)")
     ap.add_argument("--distinct", type=int, default=100_000,
                     help="distinct image files (reused above this many samples)")
+    ap.add_argument("--cell-px", type=int,
+                    help="the run's cell size (default 32, 16 above 200,000 samples)")
+    ap.add_argument("--no-curation", dest="curation", action="store_false",
+                    help="make the run without curation (at 1,000,000 samples it costs "
+                    "about 28 minutes, and the panel does not need it)")
     args = ap.parse_args(argv)
     os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
     plugins = tempfile.mkdtemp(prefix="gridtsne-bench-plugins-")
@@ -221,13 +226,15 @@ def main(argv=None):
     import gridtsne
 
     cache = os.path.join(args.cache, str(args.n))
-    ds, setup_s = bench_dataset(args.n, cache, min(args.distinct, args.n))
+    cell_px = args.cell_px or (16 if args.n > 200_000 else 32)
+    ds, setup_s = bench_dataset(args.n, cache, min(args.distinct, args.n), cell_px,
+                                args.curation)
     res = gridtsne.load_grid(ds, "grid")
     rows, cols = res.rows, res.cols
     counts = {"c%d" % k: int(c) for k, c in enumerate(np.bincount(
         np.arange(args.n) % N_LABELS))}
     out = {"n": args.n, "rows": rows, "cols": cols, "tiles": bool(res.tiles_path),
-           "setup_s": round(setup_s, 1)}
+           "cell_px": cell_px, "curation": res.options.curation, "setup_s": round(setup_s, 1)}
     with sync_playwright() as p:
         app = App(p, ds, panel=False)
         try:

@@ -13,8 +13,10 @@ depended on the CPU: AVX2 without VNNI multiplies uint8 by int8 with
 VPMADDUBSW, which saturates pairs of products at 16 bits, so the same model
 gave features whose cosine to the float ones was 0.91 there and 0.99 on an
 AVX-512 VNNI CPU (largest difference between the two CPUs 57% of the largest
-feature). With 7 bits no pair can saturate: the same features on both (checked
-bit for bit under QEMU's Haswell model).
+feature). With 7 bits no pair can saturate: the same integer arithmetic on both
+(the all-int8 recipe before gave the same features bit for bit under QEMU's
+Haswell model; the float stem below differs between CPUs in its last bits, as
+float models do).
 
 Rounded to nearest, 7-bit weights left features at a mean cosine of 0.96 to
 float, and grids whose neighbour label agreement was 0.02 (3 seed deviations)
@@ -49,8 +51,8 @@ GPTQ_DAMP = 0.1  # measured best of 0.01, 0.1, 0.3, 1 (mean cosine to float on r
 
 
 def int8_model_path(cache_dir=None):
-    """The int8 model, made from the float export on first use (a few seconds)
-    and cached beside it; written atomically, like the float one."""
+    """The int8 model, made from the float export on first use (about 25 s on
+    2 cores) and cached beside it; written atomically, like the float one."""
     import onnxruntime
 
     from gridtsne.core import embed
@@ -134,7 +136,6 @@ def _round_weights(model, calibration, skip):
     """Puts each convolution's weights (but those in ``skip``) on the int8
     grid ONNX Runtime will use, rounded by GPTQ on the calibration images'
     activations; the quantizer then keeps them as they are."""
-    import onnx
     from onnx import numpy_helper
 
     from gridtsne.core import gptq
@@ -143,11 +144,10 @@ def _round_weights(model, calibration, skip):
     moments = _input_moments(model, convs, calibration)
     weights = {t.name: t for t in model.graph.initializer}
     for node in convs:
-        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         tensor = weights[node.input[1]]
         w = numpy_helper.to_array(tensor)
         q, scale = gptq.round_weights(w.reshape(len(w), -1), moments[node.name], WEIGHT_MAX,
-                                      damp=GPTQ_DAMP, act_order=attrs.get("group", 1) == 1)
+                                      damp=GPTQ_DAMP)
         tensor.CopyFrom(numpy_helper.from_array(
             (q * scale[:, None]).reshape(w.shape).astype(np.float32), tensor.name))
 

@@ -11,6 +11,9 @@ every view change. So everything here is indexed by grid cell
   aggregation (no per-sample Python objects);
 - the values of a "colour by" field are one typed array (category codes or
   float32 values), base64 in the panel data;
+- the values of the fields a view tests (float64 numbers or category codes),
+  once per field and run version, from which the browser works out the next
+  views on them itself (js/src/predict.js);
 - names, labels and file paths are looked up for the cells the user hovers or
   zooms into, not sent up front.
 
