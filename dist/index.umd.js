@@ -422,6 +422,119 @@
     const names = payload.categories.map((name) => name === "(other)" ? UNKNOWN : name);
     return { kind: "categorical", valueAt: (c) => codes[c] === NO_CATEGORY ? UNKNOWN : names[codes[c]] };
   }
+  const CONFIRM_MS = 1e3;
+  const BASE_MASKS = 8;
+  const hasKeys = (o) => Boolean(o && Object.keys(o).length);
+  function useViewCells({ data, version, nCells, cells, items, viewKey, datasetName, colorData, codes, trigger, marks }) {
+    const serverView = data.in_view && data.in_view.version === version ? data.in_view : null;
+    const serverMask = React.useMemo(
+      () => serverView && nCells ? decodeMask(serverView.mask, nCells) : null,
+      // eslint-disable-next-line react-hooks/exhaustive-deps
+      [serverView && serverView.mask, nCells]
+    );
+    const baseMasks = React.useRef(/* @__PURE__ */ new Map());
+    const [columns, setColumns] = React.useState(() => /* @__PURE__ */ new Map());
+    const columnsAsked = React.useRef(/* @__PURE__ */ new Set());
+    React.useEffect(() => {
+      baseMasks.current = /* @__PURE__ */ new Map();
+      columnsAsked.current = /* @__PURE__ */ new Set();
+      setColumns(/* @__PURE__ */ new Map());
+    }, [version]);
+    React.useEffect(() => {
+      const got = data.columns;
+      if (!got || got.version !== version || !got.columns) return;
+      setColumns((old) => {
+        const next = new Map(old);
+        for (const [path, payload] of Object.entries(got.columns)) next.set(path, payload ? columnFrom(payload) : null);
+        return next;
+      });
+    }, [data.columns]);
+    React.useEffect(() => {
+      if (!serverMask || !serverView.key) return;
+      const [stages, extended, filters, name] = JSON.parse(serverView.key);
+      if (hasKeys(filters)) return;
+      const masks = baseMasks.current;
+      const base = JSON.stringify([stages, extended, name]);
+      masks.delete(base);
+      masks.set(base, serverMask);
+      while (masks.size > BASE_MASKS) masks.delete(masks.keys().next().value);
+    }, [serverMask]);
+    const [pushed, setPushed] = React.useState(null);
+    const viewKeyRef = React.useRef(viewKey);
+    viewKeyRef.current = viewKey;
+    const pushedRef = React.useRef(pushed);
+    pushedRef.current = pushed;
+    React.useEffect(
+      () => onPushedView(({ stages, path }) => {
+        const key = viewKeyRef.current;
+        if (!key || !datasetName || !path.includes(`/datasets/${datasetName}`)) return;
+        const [now, extended, filters] = JSON.parse(key);
+        if (JSON.stringify(now || []) === JSON.stringify(stages) || hasKeys(filters) || hasKeys(extended)) return;
+        setPushed({ stages, before: key });
+        if (marks.current) marks.current.viewPushed = performance.now();
+      }),
+      // eslint-disable-next-line react-hooks/exhaustive-deps
+      [datasetName]
+    );
+    const target = React.useMemo(
+      () => pushed && pushed.before === viewKey ? { stages: pushed.stages, pushed: true } : viewKey ? { key: viewKey } : null,
+      [pushed, viewKey]
+    );
+    const coloring = React.useMemo(
+      () => colorData && colorData.kind === "categorical" && codes ? { field: colorData.field, kind: "categorical", categories: colorData.categories, codes } : null,
+      // eslint-disable-next-line react-hooks/exhaustive-deps
+      [codes, colorData && colorData.field]
+    );
+    const [predicted, needed] = React.useMemo(() => {
+      if (!cells || !target || items !== "samples") return [null, []];
+      const run = {
+        occupied: cells.occupied,
+        cellOf: cells.cellOf,
+        column: (path) => columns.has(path) ? columns.get(path) : void 0,
+        need: /* @__PURE__ */ new Set()
+      };
+      let mask = null;
+      if (target.pushed) {
+        mask = predictView(target.stages, run);
+      } else {
+        const [stages, extended, filters, name] = JSON.parse(target.key);
+        if (!hasKeys(extended)) {
+          if (!hasKeys(filters)) mask = predictView(stages, run);
+          else if (choosesSamplesOnly(stages)) {
+            const base = stages && stages.length ? baseMasks.current.get(JSON.stringify([stages, extended, name])) : cells.occupied;
+            mask = predictFilters(filters, base, coloring);
+          }
+        }
+      }
+      const key = target.pushed ? null : target.key;
+      return [mask && { key, mask, count: countOf(mask), source: "predicted" }, Array.from(run.need)];
+    }, [target, cells, columns, coloring, items, version]);
+    const predictedRef = React.useRef(predicted);
+    predictedRef.current = predicted;
+    React.useEffect(() => {
+      const fields = needed.filter((f) => !columnsAsked.current.has(f));
+      if (!fields.length) return;
+      fields.forEach((f) => columnsAsked.current.add(f));
+      trigger("on_columns", { fields });
+    }, [needed, trigger]);
+    const shownView = React.useMemo(() => {
+      const server = serverMask && { key: serverView.key, mask: serverMask, count: serverView.count, source: "server" };
+      const pushedAhead = target && target.pushed;
+      if (server && !pushedAhead && (!server.key || server.key === viewKey)) return server;
+      return predicted || server;
+    }, [serverMask, predicted, viewKey, target]);
+    const inViewHash = React.useMemo(() => shownView ? maskHash(shownView.mask) : "", [shownView]);
+    const askView = (key) => {
+      const ask = () => trigger("on_view", { key });
+      const mine = predictedRef.current;
+      if (!(mine && mine.key === key)) return ask();
+      setTimeout(() => {
+        const push = pushedRef.current;
+        if (viewKeyRef.current === key && !(push && push.before === key)) ask();
+      }, CONFIRM_MS);
+    };
+    return { shownView, inViewHash, columns, askView };
+  }
   const DIM = [0, 0, 0, 184];
   const SELECTED = [255, 255, 255, 150];
   const HIDDEN = [24, 24, 24, 255];
@@ -491,7 +604,7 @@
       c1: Math.min(cols - 1, Math.floor(gx1))
     };
   }
-  function overlayCanvas(rows, cols, occupied, { fill, hidden, inView }) {
+  function overlayCanvas(rows, cols, occupied, { fill, hidden, inView: inView2 }) {
     const canvas = document.createElement("canvas");
     canvas.width = cols;
     canvas.height = rows;
@@ -520,7 +633,7 @@
         const o = cell * 4;
         if (fill[o + 3]) put(cell, [fill[o], fill[o + 1], fill[o + 2], FILL_ALPHA]);
       }
-      if (inView && !inView[cell]) put(cell, DIM);
+      if (inView2 && !inView2[cell]) put(cell, DIM);
     }
     ctx.putImageData(image, 0, 0);
     return canvas;
@@ -663,7 +776,6 @@
   const MAX_IMAGES = 600;
   const POLL_MS = 2e3;
   const ASK_AGAIN_MS = 3e3;
-  const CONFIRM_MS = 1e3;
   const BUTTON = {
     background: "#333",
     color: "#ddd",
@@ -779,30 +891,6 @@
     const appDataset = useRecoilValue(fos__namespace.dataset);
     const viewLoadable = recoil__namespace.useRecoilValueLoadable(VIEW_KEY);
     const viewKey = viewLoadable.state === "hasValue" ? viewLoadable.contents : null;
-    const seen = React.useRef({ dataset: null, viewKey: null });
-    const viewKeyRef = React.useRef(viewKey);
-    viewKeyRef.current = viewKey;
-    const predictedRef = React.useRef(null);
-    React.useEffect(() => {
-      const was = seen.current;
-      const sameDataset = was.dataset && appDataset && was.dataset.name === appDataset.name;
-      if (sameDataset && viewKey !== null && was.viewKey !== null && viewKey !== was.viewKey) {
-        const key2 = viewKey;
-        const ask = () => trigger("on_view", { key: key2 });
-        const mine = predictedRef.current;
-        if (mine && mine.key === key2) {
-          setTimeout(() => {
-            const push = pushedRef.current;
-            if (viewKeyRef.current === key2 && !(push && push.before === key2)) ask();
-          }, CONFIRM_MS);
-        } else ask();
-        if (marks.current) marks.current.viewAsked = performance.now();
-      } else if (sameDataset && was.dataset !== appDataset) {
-        trigger("on_refresh", {});
-      }
-      if (viewKey !== null) was.viewKey = viewKey;
-      was.dataset = appDataset;
-    }, [appDataset, viewKey]);
     React.useEffect(() => {
       if (!pending.length) return void 0;
       const timer = setInterval(() => trigger("on_refresh", {}), POLL_MS);
@@ -876,102 +964,32 @@
       if (continuous) return { kind: "continuous", values: decoded };
       return { kind: "categorical", codes: decoded, colors, rgb: colors.map(rgbOf) };
     }, [decoded, colorsKey, nCells]);
-    const serverView = data.in_view && data.in_view.version === version ? data.in_view : null;
-    const serverMask = React.useMemo(
-      () => serverView && nCells ? decodeMask(serverView.mask, nCells) : null,
-      [serverView && serverView.mask, nCells]
-    );
-    const baseMasks = React.useRef(/* @__PURE__ */ new Map());
-    const [columns, setColumns] = React.useState(() => /* @__PURE__ */ new Map());
-    const columnsAsked = React.useRef(/* @__PURE__ */ new Set());
+    const { shownView, inViewHash, columns, askView } = useViewCells({
+      data,
+      version,
+      nCells,
+      cells,
+      items: grid ? grid.items : null,
+      viewKey,
+      datasetName: appDataset ? appDataset.name : null,
+      colorData,
+      codes: decoded,
+      trigger,
+      marks
+    });
+    const seen = React.useRef({ dataset: null, viewKey: null });
     React.useEffect(() => {
-      baseMasks.current = /* @__PURE__ */ new Map();
-      columnsAsked.current = /* @__PURE__ */ new Set();
-      setColumns(/* @__PURE__ */ new Map());
-    }, [version]);
-    React.useEffect(() => {
-      const got = data.columns;
-      if (!got || got.version !== version || !got.columns) return;
-      setColumns((old) => {
-        const next = new Map(old);
-        for (const [path, payload] of Object.entries(got.columns)) next.set(path, payload ? columnFrom(payload) : null);
-        return next;
-      });
-    }, [data.columns]);
-    React.useEffect(() => {
-      if (!serverMask || !serverView.key) return;
-      const [stages, extended, filters, name] = JSON.parse(serverView.key);
-      if (filters && Object.keys(filters).length) return;
-      const masks = baseMasks.current;
-      const base = JSON.stringify([stages, extended, name]);
-      masks.delete(base);
-      masks.set(base, serverMask);
-      while (masks.size > 8) masks.delete(masks.keys().next().value);
-    }, [serverMask]);
-    const [pushed, setPushed] = React.useState(null);
-    const pushedRef = React.useRef(null);
-    pushedRef.current = pushed;
-    const datasetName = appDataset ? appDataset.name : null;
-    React.useEffect(
-      () => onPushedView(({ stages, path }) => {
-        const key2 = viewKeyRef.current;
-        if (!key2 || !datasetName || !path.includes(`/datasets/${datasetName}`)) return;
-        const [now, extended, filters] = JSON.parse(key2);
-        if (JSON.stringify(now || []) === JSON.stringify(stages)) return;
-        if (filters && Object.keys(filters).length || extended && Object.keys(extended).length) return;
-        setPushed({ stages, before: key2 });
-        if (marks.current) marks.current.viewPushed = performance.now();
-      }),
-      [datasetName]
-    );
-    const target = React.useMemo(
-      () => pushed && pushed.before === viewKey ? { stages: pushed.stages, pushed: true } : viewKey ? { key: viewKey } : null,
-      [pushed, viewKey]
-    );
-    const coloringNow = React.useMemo(
-      () => colorData && colorData.kind === "categorical" && decoded ? { field: colorData.field, kind: "categorical", categories: colorData.categories, codes: decoded } : null,
-      [decoded, colorData && colorData.field]
-    );
-    const [predicted, needed] = React.useMemo(() => {
-      if (!cells || !target || grid && grid.items !== "samples") return [null, []];
-      const run = {
-        occupied: cells.occupied,
-        cellOf: cells.cellOf,
-        column: (path) => columns.has(path) ? columns.get(path) : void 0,
-        need: /* @__PURE__ */ new Set()
-      };
-      let mask = null;
-      if (target.pushed) {
-        mask = predictView(target.stages, run);
-      } else {
-        const [stages, extended, filters, name] = JSON.parse(target.key);
-        const filtered = filters && Object.keys(filters).length;
-        if (!(extended && Object.keys(extended).length)) {
-          if (!filtered) mask = predictView(stages, run);
-          else if (choosesSamplesOnly(stages)) {
-            const base = stages && stages.length ? baseMasks.current.get(JSON.stringify([stages, extended, name])) : cells.occupied;
-            mask = predictFilters(filters, base, coloringNow);
-          }
-        }
+      const was = seen.current;
+      const sameDataset = was.dataset && appDataset && was.dataset.name === appDataset.name;
+      if (sameDataset && viewKey !== null && was.viewKey !== null && viewKey !== was.viewKey) {
+        askView(viewKey);
+        if (marks.current) marks.current.viewAsked = performance.now();
+      } else if (sameDataset && was.dataset !== appDataset) {
+        trigger("on_refresh", {});
       }
-      const key2 = target.pushed ? null : target.key;
-      return [mask && { key: key2, mask, count: countOf(mask), source: "predicted" }, Array.from(run.need)];
-    }, [target, cells, columns, coloringNow, version]);
-    predictedRef.current = predicted;
-    React.useEffect(() => {
-      const fields = needed.filter((f) => !columnsAsked.current.has(f));
-      if (!fields.length) return;
-      fields.forEach((f) => columnsAsked.current.add(f));
-      trigger("on_columns", { fields });
-    }, [needed, trigger]);
-    const shownView = React.useMemo(() => {
-      const server = serverMask && { key: serverView.key, mask: serverMask, count: serverView.count, source: "server" };
-      const pushedAhead = target && target.pushed;
-      if (server && !pushedAhead && (!server.key || server.key === viewKey)) return server;
-      return predicted || server;
-    }, [serverMask, predicted, viewKey, target]);
-    const inView = shownView ? shownView.mask : null;
-    const inViewHash = React.useMemo(() => shownView ? maskHash(shownView.mask) : "", [shownView]);
+      if (viewKey !== null) was.viewKey = viewKey;
+      was.dataset = appDataset;
+    }, [appDataset, viewKey]);
     const layers = React.useMemo(() => {
       if (!coloring || !cells) return { fill: null, hidden: null, nHidden: 0 };
       const fill = new Uint8ClampedArray(nCells * 4);

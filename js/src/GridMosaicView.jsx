@@ -12,10 +12,9 @@ import * as recoil from "recoil";
 import * as fos from "@fiftyone/state";
 import { usePanelEvent } from "@fiftyone/operators";
 import { usePanelId } from "@fiftyone/spaces";
-import { decodeCodes, decodeMask, decodeValues, fetchCells, NO_CATEGORY } from "./cells";
+import { decodeCodes, decodeValues, fetchCells, NO_CATEGORY } from "./cells";
 import { categoryColors, rgbOf, viridis, viridisGradient } from "./colors";
-import { onPushedView } from "./appHistory";
-import { choosesSamplesOnly, columnFrom, countOf, maskHash, predictFilters, predictView } from "./predict";
+import { useViewCells } from "./viewCells";
 import {
   BORDER_FROM_PX,
   draw,
@@ -40,10 +39,6 @@ const MAX_SHARP = 300; // visible cells up to which full images are drawn
 const MAX_IMAGES = 600; // full images kept in memory
 const POLL_MS = 2000; // run list refresh while a run is queued or running
 const ASK_AGAIN_MS = 3000; // a cell's info not come by then is asked for again
-// a view the panel worked out itself is checked with the server this much later,
-// unless another view came meanwhile: the check's aggregation would otherwise run
-// on the App server while the App loads that next view
-const CONFIRM_MS = 1000;
 const BUTTON = {
   background: "#333",
   color: "#ddd",
@@ -187,40 +182,9 @@ export default function GridMosaicView(props) {
     },
     [callbacks, panelId, triggerEvent]
   );
-  // A new view or sidebar filter: ask for its cells as soon as the App has it.
-  // (The App's own on_change_view comes later, after its grid queries, and
-  // three times per change: once each for its view, filters and extended stages.)
-  // The plugin's operators reload the App's dataset when they add, change or
-  // delete a run: look again then, so the run list follows without ↻. The App
-  // also makes a new dataset object with every view, which is not a reason.
   const appDataset = useRecoilValue(fos.dataset);
   const viewLoadable = recoil.useRecoilValueLoadable(VIEW_KEY);
   const viewKey = viewLoadable.state === "hasValue" ? viewLoadable.contents : null;
-  const seen = useRef({ dataset: null, viewKey: null });
-  const viewKeyRef = useRef(viewKey);
-  viewKeyRef.current = viewKey;
-  const predictedRef = useRef(null);
-  useEffect(() => {
-    const was = seen.current;
-    const sameDataset = was.dataset && appDataset && was.dataset.name === appDataset.name;
-    if (sameDataset && viewKey !== null && was.viewKey !== null && viewKey !== was.viewKey) {
-      const key = viewKey;
-      const ask = () => trigger("on_view", { key });
-      const mine = predictedRef.current;
-      if (mine && mine.key === key) {
-        setTimeout(() => {
-          const push = pushedRef.current;
-          if (viewKeyRef.current === key && !(push && push.before === key)) ask();
-        }, CONFIRM_MS);
-      } else ask();
-      if (marks.current) marks.current.viewAsked = performance.now();
-    } else if (sameDataset && was.dataset !== appDataset) {
-      trigger("on_refresh", {});
-    }
-    if (viewKey !== null) was.viewKey = viewKey;
-    was.dataset = appDataset;
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [appDataset, viewKey]);
   // runs queued or running: look again every few seconds until they are done
   useEffect(() => {
     if (!pending.length) return undefined;
@@ -320,120 +284,31 @@ export default function GridMosaicView(props) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [decoded, colorsKey, nCells]);
 
-  // The cells in the App's view: the server's bitmask for the view it was
-  // asked about (its `key`), or, until that comes, the cells the browser can
-  // work out itself (predict.js) from the values it holds: of a view the App
-  // has only pushed into the history so far, of its view state, of sidebar
-  // filters on the label it colours by.
-  const serverView = data.in_view && data.in_view.version === version ? data.in_view : null;
-  const serverMask = useMemo(
-    () => (serverView && nCells ? decodeMask(serverView.mask, nCells) : null),
-    [serverView && serverView.mask, nCells]
-  );
-  // masks of views without sidebar filters, which filters then narrow
-  const baseMasks = useRef(new Map());
-  // fields' values per cell, as the views tested them (path -> column, or null)
-  const [columns, setColumns] = useState(() => new Map());
-  const columnsAsked = useRef(new Set());
+  // the cells in the App's view (viewCells.js), and asking the server for them
+  const { shownView, inViewHash, columns, askView } = useViewCells({
+    data, version, nCells, cells, items: grid ? grid.items : null, viewKey,
+    datasetName: appDataset ? appDataset.name : null, colorData, codes: decoded, trigger, marks,
+  });
+  // A new view or sidebar filter: ask for its cells as soon as the App has it.
+  // (The App's own on_change_view comes later, after its grid queries, and
+  // three times per change: once each for its view, filters and extended stages.)
+  // The plugin's operators reload the App's dataset when they add, change or
+  // delete a run: look again then, so the run list follows without ↻. The App
+  // also makes a new dataset object with every view, which is not a reason.
+  const seen = useRef({ dataset: null, viewKey: null });
   useEffect(() => {
-    baseMasks.current = new Map();
-    columnsAsked.current = new Set();
-    setColumns(new Map());
-  }, [version]);
-  useEffect(() => {
-    const got = data.columns;
-    if (!got || got.version !== version || !got.columns) return;
-    setColumns((old) => {
-      const next = new Map(old);
-      for (const [path, payload] of Object.entries(got.columns)) next.set(path, payload ? columnFrom(payload) : null);
-      return next;
-    });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [data.columns]);
-  useEffect(() => {
-    if (!serverMask || !serverView.key) return;
-    const [stages, extended, filters, name] = JSON.parse(serverView.key);
-    if (filters && Object.keys(filters).length) return;
-    const masks = baseMasks.current;
-    const base = JSON.stringify([stages, extended, name]);
-    masks.delete(base);
-    masks.set(base, serverMask);
-    while (masks.size > 8) masks.delete(masks.keys().next().value);
-  }, [serverMask]);
-  // a view pushed into the history, before the App loads it (a view set from
-  // Python); pushes of the view it already shows (opening a sample) are not news
-  const [pushed, setPushed] = useState(null);
-  const pushedRef = useRef(null);
-  pushedRef.current = pushed;
-  const datasetName = appDataset ? appDataset.name : null;
-  useEffect(
-    () =>
-      onPushedView(({ stages, path }) => {
-        const key = viewKeyRef.current;
-        if (!key || !datasetName || !path.includes(`/datasets/${datasetName}`)) return;
-        const [now, extended, filters] = JSON.parse(key);
-        if (JSON.stringify(now || []) === JSON.stringify(stages)) return;
-        if ((filters && Object.keys(filters).length) || (extended && Object.keys(extended).length)) return;
-        setPushed({ stages, before: key });
-        if (marks.current) marks.current.viewPushed = performance.now();
-      }),
-    [datasetName]
-  );
-  // the newest view the panel knows the App shows or is about to show: one it
-  // pushed while its view state has not changed since, else its view state
-  const target = useMemo(
-    () => (pushed && pushed.before === viewKey ? { stages: pushed.stages, pushed: true } : viewKey ? { key: viewKey } : null),
-    [pushed, viewKey]
-  );
-  const coloringNow = useMemo(
-    () =>
-      colorData && colorData.kind === "categorical" && decoded
-        ? { field: colorData.field, kind: "categorical", categories: colorData.categories, codes: decoded }
-        : null,
-    [decoded, colorData && colorData.field]
-  );
-  const [predicted, needed] = useMemo(() => {
-    if (!cells || !target || (grid && grid.items !== "samples")) return [null, []];
-    const run = {
-      occupied: cells.occupied,
-      cellOf: cells.cellOf,
-      column: (path) => (columns.has(path) ? columns.get(path) : undefined),
-      need: new Set(),
-    };
-    let mask = null;
-    if (target.pushed) {
-      mask = predictView(target.stages, run);
-    } else {
-      const [stages, extended, filters, name] = JSON.parse(target.key);
-      const filtered = filters && Object.keys(filters).length;
-      if (!(extended && Object.keys(extended).length)) {
-        if (!filtered) mask = predictView(stages, run);
-        else if (choosesSamplesOnly(stages)) {
-          const base = stages && stages.length ? baseMasks.current.get(JSON.stringify([stages, extended, name])) : cells.occupied;
-          mask = predictFilters(filters, base, coloringNow);
-        }
-      }
+    const was = seen.current;
+    const sameDataset = was.dataset && appDataset && was.dataset.name === appDataset.name;
+    if (sameDataset && viewKey !== null && was.viewKey !== null && viewKey !== was.viewKey) {
+      askView(viewKey);
+      if (marks.current) marks.current.viewAsked = performance.now();
+    } else if (sameDataset && was.dataset !== appDataset) {
+      trigger("on_refresh", {});
     }
-    const key = target.pushed ? null : target.key;
-    return [mask && { key, mask, count: countOf(mask), source: "predicted" }, Array.from(run.need)];
+    if (viewKey !== null) was.viewKey = viewKey;
+    was.dataset = appDataset;
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [target, cells, columns, coloringNow, version]);
-  predictedRef.current = predicted;
-  // fields a view tests whose values the panel does not have yet: ask once
-  useEffect(() => {
-    const fields = needed.filter((f) => !columnsAsked.current.has(f));
-    if (!fields.length) return;
-    fields.forEach((f) => columnsAsked.current.add(f));
-    trigger("on_columns", { fields });
-  }, [needed, trigger]);
-  const shownView = useMemo(() => {
-    const server = serverMask && { key: serverView.key, mask: serverMask, count: serverView.count, source: "server" };
-    const pushedAhead = target && target.pushed;
-    if (server && !pushedAhead && (!server.key || server.key === viewKey)) return server;
-    return predicted || server;
-  }, [serverMask, predicted, viewKey, target]);
-  const inView = shownView ? shownView.mask : null;
-  const inViewHash = useMemo(() => (shownView ? maskHash(shownView.mask) : ""), [shownView]);
+  }, [appDataset, viewKey]);
   // per cell: RGBA of its colour (alpha 0: none), and whether it is hidden
   const layers = useMemo(() => {
     if (!coloring || !cells) return { fill: null, hidden: null, nHidden: 0 };
