@@ -604,7 +604,7 @@
       c1: Math.min(cols - 1, Math.floor(gx1))
     };
   }
-  function overlayCanvas(rows, cols, occupied, { fill, hidden, inView: inView2 }) {
+  function overlayCanvas(rows, cols, occupied, { fill, hidden, inView }) {
     const canvas = document.createElement("canvas");
     canvas.width = cols;
     canvas.height = rows;
@@ -633,7 +633,7 @@
         const o = cell * 4;
         if (fill[o + 3]) put(cell, [fill[o], fill[o + 1], fill[o + 2], FILL_ALPHA]);
       }
-      if (inView2 && !inView2[cell]) put(cell, DIM);
+      if (inView && !inView[cell]) put(cell, DIM);
     }
     ctx.putImageData(image, 0, 0);
     return canvas;
@@ -977,6 +977,7 @@
       trigger,
       marks
     });
+    const inView = shownView ? shownView.mask : null;
     const seen = React.useRef({ dataset: null, viewKey: null });
     React.useEffect(() => {
       const was = seen.current;

@@ -289,6 +289,7 @@ export default function GridMosaicView(props) {
     data, version, nCells, cells, items: grid ? grid.items : null, viewKey,
     datasetName: appDataset ? appDataset.name : null, colorData, codes: decoded, trigger, marks,
   });
+  const inView = shownView ? shownView.mask : null;
   // A new view or sidebar filter: ask for its cells as soon as the App has it.
   // (The App's own on_change_view comes later, after its grid queries, and
   // three times per change: once each for its view, filters and extended stages.)
