@@ -476,10 +476,15 @@
       // eslint-disable-next-line react-hooks/exhaustive-deps
       [datasetName]
     );
-    const target = React.useMemo(
-      () => pushed && pushed.before === viewKey ? { stages: pushed.stages, pushed: true } : viewKey ? { key: viewKey } : null,
-      [pushed, viewKey]
-    );
+    const opened = React.useRef({ on: null, moved: false });
+    if (viewKey !== null) {
+      if (opened.current.on === null) opened.current.on = viewKey;
+      else if (viewKey !== opened.current.on) opened.current.moved = true;
+    }
+    const target = React.useMemo(() => {
+      if (pushed && pushed.before === viewKey) return { stages: pushed.stages, pushed: true };
+      return viewKey && opened.current.moved ? { key: viewKey } : null;
+    }, [pushed, viewKey]);
     const coloring = React.useMemo(
       () => colorData && colorData.kind === "categorical" && codes ? { field: colorData.field, kind: "categorical", categories: colorData.categories, codes } : null,
       // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -90,10 +90,16 @@ export function useViewCells({ data, version, nCells, cells, items, viewKey, dat
   );
   // the newest view the panel knows the App shows or is about to show: one it
   // pushed while its view state has not changed since, else its view state
-  const target = useMemo(
-    () => (pushed && pushed.before === viewKey ? { stages: pushed.stages, pushed: true } : viewKey ? { key: viewKey } : null),
-    [pushed, viewKey]
-  );
+  // once that has changed at all (the view the panel opened on comes with the run)
+  const opened = useRef({ on: null, moved: false });
+  if (viewKey !== null) {
+    if (opened.current.on === null) opened.current.on = viewKey;
+    else if (viewKey !== opened.current.on) opened.current.moved = true;
+  }
+  const target = useMemo(() => {
+    if (pushed && pushed.before === viewKey) return { stages: pushed.stages, pushed: true };
+    return viewKey && opened.current.moved ? { key: viewKey } : null;
+  }, [pushed, viewKey]);
 
   const coloring = useMemo(
     () =>
