@@ -440,9 +440,11 @@
       columnsAsked.current = /* @__PURE__ */ new Set();
       setColumns(/* @__PURE__ */ new Map());
     }, [version]);
+    const columnsApplied = React.useRef(null);
     React.useEffect(() => {
       const got = data.columns;
-      if (!got || got.version !== version || !got.columns) return;
+      if (!got || got.version !== version || !got.columns || got.answer === columnsApplied.current) return;
+      columnsApplied.current = got.answer;
       setColumns((old) => {
         const next = new Map(old);
         for (const [path, payload] of Object.entries(got.columns)) next.set(path, payload ? columnFrom(payload) : null);
@@ -529,6 +531,20 @@
       return predicted || server;
     }, [serverMask, predicted, viewKey, target]);
     const inViewHash = React.useMemo(() => shownView ? maskHash(shownView.mask) : "", [shownView]);
+    const workedOut = React.useRef(/* @__PURE__ */ new Map());
+    React.useEffect(() => {
+      if (predicted && predicted.key) workedOut.current.set(predicted.key, maskHash(predicted.mask));
+      while (workedOut.current.size > BASE_MASKS) workedOut.current.delete(workedOut.current.keys().next().value);
+    }, [predicted]);
+    React.useEffect(() => {
+      if (!serverMask || !serverView.key || !workedOut.current.has(serverView.key)) return;
+      if (workedOut.current.get(serverView.key) === maskHash(serverMask)) return;
+      workedOut.current = /* @__PURE__ */ new Map();
+      baseMasks.current = /* @__PURE__ */ new Map();
+      columnsAsked.current = /* @__PURE__ */ new Set();
+      setColumns(/* @__PURE__ */ new Map());
+      if (colorData && colorData.field) trigger("on_color_by", { field: colorData.field });
+    }, [serverMask]);
     const askView = (key) => {
       const ask = () => trigger("on_view", { key });
       const mine = predictedRef.current;

@@ -13,6 +13,7 @@ Python handles changes of run, view and colour field, "open sample" and
 
 import math
 import os
+import uuid
 import xml.etree.ElementTree as ET
 
 import fiftyone.operators as foo
@@ -148,7 +149,10 @@ class GridMosaicPanel(foo.Panel):
         run = panel_data.panel_run(results)
         columns = {path: panel_data.cached_column(run, results, path)
                    for path in (ctx.params.get("fields") or [])[:8]}
-        ctx.panel.data.columns = {"version": run.version, "columns": columns}
+        # each answer once: the App hands the component its data again with
+        # every other update, and an old answer must not come back
+        ctx.panel.data.columns = {"version": run.version, "columns": columns,
+                                  "answer": uuid.uuid4().hex}
 
     def on_cells_info(self, ctx):
         """Names, labels and file paths of the cells the user hovers or zooms into."""

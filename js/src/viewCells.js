@@ -46,9 +46,14 @@ export function useViewCells({ data, version, nCells, cells, items, viewKey, dat
     columnsAsked.current = new Set();
     setColumns(new Map());
   }, [version]);
+  // (each answer once: the App hands the panel its data again with every
+  // other update, and decoding 1,000,000 values again each time, or an answer
+  // dropped since coming back, would cost)
+  const columnsApplied = useRef(null);
   useEffect(() => {
     const got = data.columns;
-    if (!got || got.version !== version || !got.columns) return;
+    if (!got || got.version !== version || !got.columns || got.answer === columnsApplied.current) return;
+    columnsApplied.current = got.answer;
     setColumns((old) => {
       const next = new Map(old);
       for (const [path, payload] of Object.entries(got.columns)) next.set(path, payload ? columnFrom(payload) : null);
@@ -152,6 +157,24 @@ export function useViewCells({ data, version, nCells, cells, items, viewKey, dat
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [serverMask, predicted, viewKey, target]);
   const inViewHash = useMemo(() => (shownView ? maskHash(shownView.mask) : ""), [shownView]);
+  // The server's mask of a view the panel worked out differs: the values it
+  // holds are older than the dataset (edited since). Drop them, and the
+  // colours, so that the next views are worked out from fresh ones.
+  const workedOut = useRef(new Map()); // view key -> hash of the mask worked out
+  useEffect(() => {
+    if (predicted && predicted.key) workedOut.current.set(predicted.key, maskHash(predicted.mask));
+    while (workedOut.current.size > BASE_MASKS) workedOut.current.delete(workedOut.current.keys().next().value);
+  }, [predicted]);
+  useEffect(() => {
+    if (!serverMask || !serverView.key || !workedOut.current.has(serverView.key)) return;
+    if (workedOut.current.get(serverView.key) === maskHash(serverMask)) return;
+    workedOut.current = new Map();
+    baseMasks.current = new Map();
+    columnsAsked.current = new Set();
+    setColumns(new Map());
+    if (colorData && colorData.field) trigger("on_color_by", { field: colorData.field });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [serverMask]);
 
   const askView = (key) => {
     const ask = () => trigger("on_view", { key });
