@@ -432,14 +432,18 @@
       // eslint-disable-next-line react-hooks/exhaustive-deps
       [serverView && serverView.mask, nCells]
     );
+    const serverHash = React.useMemo(() => serverMask ? maskHash(serverMask) : "", [serverMask]);
     const baseMasks = React.useRef(/* @__PURE__ */ new Map());
     const [columns, setColumns] = React.useState(() => /* @__PURE__ */ new Map());
     const columnsAsked = React.useRef(/* @__PURE__ */ new Set());
-    React.useEffect(() => {
+    const workedOut = React.useRef(/* @__PURE__ */ new Map());
+    const forget = () => {
+      workedOut.current = /* @__PURE__ */ new Map();
       baseMasks.current = /* @__PURE__ */ new Map();
       columnsAsked.current = /* @__PURE__ */ new Set();
       setColumns(/* @__PURE__ */ new Map());
-    }, [version]);
+    };
+    React.useEffect(forget, [version]);
     const columnsApplied = React.useRef(null);
     React.useEffect(() => {
       const got = data.columns;
@@ -514,7 +518,7 @@
         }
       }
       const key = target.pushed ? null : target.key;
-      return [mask && { key, mask, count: countOf(mask), source: "predicted" }, Array.from(run.need)];
+      return [mask && { key, mask, count: countOf(mask), hash: maskHash(mask), source: "predicted" }, Array.from(run.need)];
     }, [target, cells, columns, coloring, items, version]);
     const predictedRef = React.useRef(predicted);
     predictedRef.current = predicted;
@@ -525,24 +529,20 @@
       trigger("on_columns", { fields });
     }, [needed, trigger]);
     const shownView = React.useMemo(() => {
-      const server = serverMask && { key: serverView.key, mask: serverMask, count: serverView.count, source: "server" };
+      const server = serverMask && { key: serverView.key, mask: serverMask, count: serverView.count, hash: serverHash, source: "server" };
       const pushedAhead = target && target.pushed;
       if (server && !pushedAhead && (!server.key || server.key === viewKey)) return server;
       return predicted || server;
-    }, [serverMask, predicted, viewKey, target]);
-    const inViewHash = React.useMemo(() => shownView ? maskHash(shownView.mask) : "", [shownView]);
-    const workedOut = React.useRef(/* @__PURE__ */ new Map());
+    }, [serverMask, serverHash, predicted, viewKey, target]);
+    const inViewHash = shownView ? shownView.hash : "";
     React.useEffect(() => {
-      if (predicted && predicted.key) workedOut.current.set(predicted.key, maskHash(predicted.mask));
+      if (predicted && predicted.key) workedOut.current.set(predicted.key, predicted.hash);
       while (workedOut.current.size > BASE_MASKS) workedOut.current.delete(workedOut.current.keys().next().value);
     }, [predicted]);
     React.useEffect(() => {
       if (!serverMask || !serverView.key || !workedOut.current.has(serverView.key)) return;
-      if (workedOut.current.get(serverView.key) === maskHash(serverMask)) return;
-      workedOut.current = /* @__PURE__ */ new Map();
-      baseMasks.current = /* @__PURE__ */ new Map();
-      columnsAsked.current = /* @__PURE__ */ new Set();
-      setColumns(/* @__PURE__ */ new Map());
+      if (workedOut.current.get(serverView.key) === serverHash) return;
+      forget();
       if (colorData && colorData.field) trigger("on_color_by", { field: colorData.field });
     }, [serverMask]);
     const askView = (key) => {

@@ -71,8 +71,9 @@ export function countOf(mask) {
   return n;
 }
 
-/** A short fingerprint of a 0/1 mask (FNV-1a over the set cells), for tests
- * that compare the masks the panel drew. */
+/** A short fingerprint of a 0/1 mask (FNV-1a over the set cells): the panel
+ * checks a view it worked out against the server's with it, and tests compare
+ * the masks the panel drew. */
 export function maskHash(mask) {
   let h = 0x811c9dc5;
   for (let c = 0; c < mask.length; c++) {

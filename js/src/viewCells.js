@@ -24,7 +24,7 @@ const hasKeys = (o) => Boolean(o && Object.keys(o).length);
  * filters, view name]; `data`: the panel's data (`in_view`, `columns`);
  * `colorData` and `codes`: the colour-by payload and its decoded codes.
  *
- * Returns {shownView: {key, mask, count, source} or null, inViewHash,
+ * Returns {shownView: {key, mask, count, hash, source} or null, inViewHash,
  * columns, askView(key)}: `source` is "server" or "predicted"; `askView`
  * asks the server for a view's cells (later, when the panel worked them out).
  */
@@ -35,17 +35,24 @@ export function useViewCells({ data, version, nCells, cells, items, viewKey, dat
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [serverView && serverView.mask, nCells]
   );
+  const serverHash = useMemo(() => (serverMask ? maskHash(serverMask) : ""), [serverMask]);
 
   // masks of views without sidebar filters, which filters then narrow
   const baseMasks = useRef(new Map());
   // fields' values per cell, as the views tested them (path -> column, or null)
   const [columns, setColumns] = useState(() => new Map());
   const columnsAsked = useRef(new Set());
-  useEffect(() => {
+  // views the panel worked out: view key -> hash of its mask, to check the server's against
+  const workedOut = useRef(new Map());
+  // what the panel holds of a run's values, dropped for another run version
+  // or when the server contradicts a view worked out from them
+  const forget = () => {
+    workedOut.current = new Map();
     baseMasks.current = new Map();
     columnsAsked.current = new Set();
     setColumns(new Map());
-  }, [version]);
+  };
+  useEffect(forget, [version]);
   // (each answer once: the App hands the panel its data again with every
   // other update, and decoding 1,000,000 values again each time, or an answer
   // dropped since coming back, would cost)
@@ -136,7 +143,7 @@ export function useViewCells({ data, version, nCells, cells, items, viewKey, dat
       }
     }
     const key = target.pushed ? null : target.key;
-    return [mask && { key, mask, count: countOf(mask), source: "predicted" }, Array.from(run.need)];
+    return [mask && { key, mask, count: countOf(mask), hash: maskHash(mask), source: "predicted" }, Array.from(run.need)];
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [target, cells, columns, coloring, items, version]);
   const predictedRef = useRef(predicted);
@@ -150,28 +157,24 @@ export function useViewCells({ data, version, nCells, cells, items, viewKey, dat
   }, [needed, trigger]);
 
   const shownView = useMemo(() => {
-    const server = serverMask && { key: serverView.key, mask: serverMask, count: serverView.count, source: "server" };
+    const server = serverMask && { key: serverView.key, mask: serverMask, count: serverView.count, hash: serverHash, source: "server" };
     const pushedAhead = target && target.pushed;
     if (server && !pushedAhead && (!server.key || server.key === viewKey)) return server;
     return predicted || server;
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [serverMask, predicted, viewKey, target]);
-  const inViewHash = useMemo(() => (shownView ? maskHash(shownView.mask) : ""), [shownView]);
+  }, [serverMask, serverHash, predicted, viewKey, target]);
+  const inViewHash = shownView ? shownView.hash : "";
   // The server's mask of a view the panel worked out differs: the values it
   // holds are older than the dataset (edited since). Drop them, and the
   // colours, so that the next views are worked out from fresh ones.
-  const workedOut = useRef(new Map()); // view key -> hash of the mask worked out
   useEffect(() => {
-    if (predicted && predicted.key) workedOut.current.set(predicted.key, maskHash(predicted.mask));
+    if (predicted && predicted.key) workedOut.current.set(predicted.key, predicted.hash);
     while (workedOut.current.size > BASE_MASKS) workedOut.current.delete(workedOut.current.keys().next().value);
   }, [predicted]);
   useEffect(() => {
     if (!serverMask || !serverView.key || !workedOut.current.has(serverView.key)) return;
-    if (workedOut.current.get(serverView.key) === maskHash(serverMask)) return;
-    workedOut.current = new Map();
-    baseMasks.current = new Map();
-    columnsAsked.current = new Set();
-    setColumns(new Map());
+    if (workedOut.current.get(serverView.key) === serverHash) return;
+    forget();
     if (colorData && colorData.field) trigger("on_color_by", { field: colorData.field });
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [serverMask]);
