@@ -75,14 +75,12 @@ def round_weights(weights, moments, qmax, damp=0.1, act_order=True):
         w, h = w[:, order], h[np.ix_(order, order)]
     pinned = np.abs(w).argmax(axis=1)
     pinned_sign = np.sign(w[np.arange(rows), pinned])
+    if not per_row:
+        h = h[None]  # one H for all rows: a stack of one, broadcast over them
     diag = np.arange(k)
-    if per_row:
-        h[:, diag, diag] += damp * h[:, diag, diag].mean(axis=1, keepdims=True) + 1e-12
-        # GPTQ's update rows: the upper Cholesky factor of H^-1
-        upper = np.linalg.cholesky(np.linalg.inv(h)).transpose(0, 2, 1)
-    else:
-        h[diag, diag] += damp * h[diag, diag].mean() + 1e-12
-        upper = np.linalg.cholesky(np.linalg.inv(h)).T
+    h[:, diag, diag] += damp * h[:, diag, diag].mean(axis=1, keepdims=True) + 1e-12
+    # GPTQ's update rows: the upper Cholesky factor of H^-1
+    upper = np.linalg.cholesky(np.linalg.inv(h)).transpose(0, 2, 1)
     q = np.empty_like(w)
     for i in range(k):
         col = w[:, i]
@@ -90,10 +88,6 @@ def round_weights(weights, moments, qmax, damp=0.1, act_order=True):
         at = pinned == i
         qi[at] = pinned_sign[at] * qmax
         q[:, i] = qi
-        if per_row:
-            err = (col - qi * scale) / upper[:, i, i]
-            w[:, i + 1:] -= err[:, None] * upper[:, i, i + 1:]
-        else:
-            err = (col - qi * scale) / upper[i, i]
-            w[:, i + 1:] -= err[:, None] * upper[i, i + 1:][None, :]
+        err = (col - qi * scale) / upper[:, i, i]
+        w[:, i + 1:] -= err[:, None] * upper[:, i, i + 1:]
     return q[:, np.argsort(order)], scale

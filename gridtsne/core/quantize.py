@@ -173,15 +173,17 @@ def _input_moments(model, convs, calibration, batch=16):
     session = ort.InferenceSession(probe.SerializeToString(), options,
                                    providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
+    shapes = {}  # conv name: (kernel, strides, pads, groups)
+    for node in convs:
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        shapes[node.name] = (attrs["kernel_shape"], attrs.get("strides", (1, 1)),
+                             attrs.get("pads", (0,) * 4), attrs.get("group", 1))
     moments = {}
     for start in range(0, len(calibration), batch):
         got = dict(zip(names, session.run(None, {
             "images": np.ascontiguousarray(calibration[start:start + batch])})))
         for node in convs:
-            attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-            m = gptq.second_moments(got[node.input[0]], attrs["kernel_shape"],
-                                    attrs.get("strides", (1, 1)), attrs.get("pads", (0,) * 4),
-                                    attrs.get("group", 1))
+            m = gptq.second_moments(got[node.input[0]], *shapes[node.name])
             moments[node.name] = moments.get(node.name, 0) + m
     return moments
 
