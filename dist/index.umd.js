@@ -482,6 +482,9 @@
       // eslint-disable-next-line react-hooks/exhaustive-deps
       [datasetName]
     );
+    React.useEffect(() => {
+      if (viewKey !== null) setPushed((p) => p && p.before !== viewKey ? null : p);
+    }, [viewKey]);
     const opened = React.useRef({ on: null, moved: false });
     if (viewKey !== null) {
       if (opened.current.on === null) opened.current.on = viewKey;

@@ -100,6 +100,12 @@ export function useViewCells({ data, version, nCells, cells, items, viewKey, dat
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [datasetName]
   );
+  // a push is news until the App's view state moves off the view it was
+  // pushed from; kept after that, it would come back as the target when the
+  // App returns to that view without a push of its own (session.view = None)
+  useEffect(() => {
+    if (viewKey !== null) setPushed((p) => (p && p.before !== viewKey ? null : p));
+  }, [viewKey]);
   // the newest view the panel knows the App shows or is about to show: one it
   // pushed while its view state has not changed since, else its view state
   // once that has changed at all (the view the panel opened on comes with the run)
