@@ -1,23 +1,30 @@
-"""Near-duplicate detection on recaptcha-dev with planted copies.
+"""Near-duplicate groups on several kinds of data, one JSON line (a table row) each.
 
-Picks ``--copies`` tiles at random and writes a copy of each that has been
-re-encoded (JPEG quality 50-90), resized (0.5-0.9), cropped (up to 10%) and
-brightened or darkened (up to 15%), all four at random strengths. Embeds
-originals and copies with the default embedder, then prints JSON:
+A duplicate finder is judged on what it groups that it should not, as much as on
+the copies it finds, and look-alike, low-detail images are where a pixel
+threshold misleads. Rows:
 
-- the cosine distance from each copy to its original, and from each original
-  to its nearest other original (quantiles): where a threshold can go;
-- for each pixel-correlation threshold tried (candidates come from the
-  embeddings, see gridtsne.core.duplicates): recall of the planted pairs (copy
-  and original in one group), links and groups among the original tiles
-  alone, and seconds;
-- the groups among the originals at the default threshold, with a contact
-  sheet (``--sheet PATH``) to look at them.
+- ``recaptcha+copies``: recaptcha-dev (photographs) with ``--copies`` planted copies;
+- ``digits+copies``: scikit-learn's 1,797 digits (64 px PNGs, no two the same)
+  with 40 planted copies;
+- ``glyphs+copies``: letters and digits rendered in matplotlib's bundled fonts
+  at random sizes, offsets and tilts, with 40 planted copies;
+- ``shapes+copies``: one or two plain shapes on a plain background, with 40
+  planted copies;
+- ``recaptcha:CLASS`` and ``recaptcha:A+B``: tiles of one or two classes, no copies.
 
-    .venv/bin/python benchmarks/bench_duplicates.py [--copies 200] [--seed 0]
+A planted copy is re-encoded (JPEG quality 50-90), resized (0.5-0.9), cropped
+(up to 10%) and brightened or darkened (up to 15%), all at random strengths.
+Each row gives the recall of the planted copies (copy and original in one group,
+the original kept), how many of the distinct images were grouped (count and
+share), the number of groups, the largest group and the seconds of
+``duplicate_groups`` (embeddings not included; they are cached with ``--cache``).
+
+    .venv/bin/python benchmarks/bench_duplicates.py [--copies 200] [--seed 0] [--cache DIR]
 """
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -25,12 +32,14 @@ import sys
 import time
 
 import numpy as np
-from PIL import Image, ImageEnhance
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
 from gridtsne.core import duplicates, embed, images, neighbours
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECAPTCHA = os.path.join(REPO, "..", "shared", "data", "recaptcha-dev")
+FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf",
+         "cmr10.ttf", "cmss10.ttf", "cmtt10.ttf", "STIXGeneral.ttf")
 
 
 def planted_copy(img, rng):
@@ -49,80 +58,142 @@ def planted_copy(img, rng):
     return Image.open(buf).convert("RGB")
 
 
+def digits():
+    from sklearn.datasets import load_digits
+
+    out = []
+    for img in load_digits().images:  # as gridtsne's demo writes them
+        pixels = (255 - img * (255 / 16)).clip(0, 255).astype(np.uint8)
+        out.append(Image.fromarray(pixels, "L").resize((64, 64), Image.BICUBIC).convert("RGB"))
+    return out
+
+
+def glyphs(seed=0, renders=3, size=64):
+    """Characters in several fonts: one glyph each, random size, offset, tilt and greys."""
+    import string
+
+    import matplotlib
+
+    folder = os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf")
+    rng = np.random.default_rng(seed)
+    out = []
+    for font_name in FONTS:
+        for ch in string.ascii_letters + string.digits:
+            for _ in range(renders):
+                font = ImageFont.truetype(os.path.join(folder, font_name),
+                                          int(rng.integers(28, 47)))
+                bg, fg = int(rng.integers(150, 256)), int(rng.integers(0, 110))
+                img = Image.new("L", (size, size), bg)
+                draw = ImageDraw.Draw(img)
+                x0, y0, x1, y1 = draw.textbbox((0, 0), ch, font=font)
+                pos = ((size - (x1 - x0)) / 2 - x0 + rng.uniform(-6, 6),
+                       (size - (y1 - y0)) / 2 - y0 + rng.uniform(-6, 6))
+                draw.text(pos, ch, fill=fg, font=font)
+                img = img.rotate(rng.uniform(-10, 10), resample=Image.BICUBIC, fillcolor=bg)
+                out.append(img.convert("RGB"))
+    return out
+
+
+def shapes(n=1000, seed=0, size=64):
+    """One or two plain shapes (circle, square, triangle) on a plain background."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        bg = tuple(int(v) for v in rng.integers(0, 256, 3))
+        img = Image.new("RGB", (size, size), bg)
+        draw = ImageDraw.Draw(img)
+        for _ in range(int(rng.integers(1, 3))):
+            s = rng.uniform(12, 40)
+            cx, cy = rng.uniform(s / 2, size - s / 2, 2)
+            color = tuple(int(v) for v in rng.integers(0, 256, 3))
+            kind = int(rng.integers(0, 3))
+            box = (cx - s / 2, cy - s / 2, cx + s / 2, cy + s / 2)
+            if kind == 0:
+                draw.ellipse(box, fill=color)
+            elif kind == 1:
+                draw.regular_polygon((cx, cy, s / 2), 4, rotation=rng.uniform(0, 90),
+                                     fill=color)
+            else:
+                draw.regular_polygon((cx, cy, s / 2), 3, rotation=rng.uniform(0, 120),
+                                     fill=color)
+        out.append(img)
+    return out
+
+
+def features_of(pictures, cache, name):
+    """Embeddings of in-memory pictures, cached by their pixels."""
+    digest = hashlib.sha1()
+    for p in pictures:
+        digest.update(p.tobytes())
+    path = cache and os.path.join(cache, "dup-%s-%s.npy" % (name, digest.hexdigest()[:12]))
+    if path and os.path.exists(path):
+        return np.load(path)
+    feats = embed.embed_images(pictures, batch_size=64)
+    if path:
+        os.makedirs(cache, exist_ok=True)
+        np.save(path, feats)
+    return feats
+
+
+def measure(kind, originals, copies_of, copies, cache):
+    """One table row: ``copies[j]`` is a copy of ``originals[copies_of[j]]``."""
+    pictures = originals + copies
+    feats = features_of(pictures, cache, kind.replace(":", "-").replace("+", "-"))
+    n = len(originals)
+    sizes = [p.width * p.height for p in pictures]
+    t = time.perf_counter()
+    found = duplicates.duplicate_groups(feats, pictures.__getitem__, sizes=sizes,
+                                        knn=neighbours.nearest(feats, duplicates.NEIGHBOURS))
+    seconds = time.perf_counter() - t
+    g = found.group
+    caught = [g[n + j] >= 0 and g[n + j] == g[i] and found.representative[i]
+              for j, i in enumerate(copies_of)]
+    planted = set(int(i) for i in copies_of)
+    distinct = [i for i in range(n) if g[i] >= 0 and not (
+        i in planted and any(g[n + j] == g[i] for j, k in enumerate(copies_of) if k == i))]
+    sizes = np.bincount(g[g >= 0]) if (g >= 0).any() else np.zeros(1, int)
+    row = {"data": kind, "distinct_images": n, "planted_copies": len(copies),
+           "recall": round(float(np.mean(caught)), 3) if copies else None,
+           "distinct_grouped": len(distinct),
+           "distinct_grouped_share": round(len(distinct) / n, 4),
+           "groups": int(g.max() + 1), "largest_group": int(sizes.max()),
+           "seconds": round(seconds, 2)}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def with_copies(kind, originals, k, rng, cache):
+    chosen = rng.choice(len(originals), size=min(k, len(originals)), replace=False)
+    return measure(kind, originals, chosen, [planted_copy(originals[i], rng) for i in chosen],
+                   cache)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=RECAPTCHA)
-    ap.add_argument("--copies", type=int, default=200)
+    ap.add_argument("--copies", type=int, default=200, help="planted in recaptcha-dev")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--thresholds", default="0.85,0.88,0.90,0.92,0.95")
-    ap.add_argument("--sheet", help="write the groups found among the originals here (PNG)")
+    ap.add_argument("--cache", help="folder to cache embeddings in between runs")
     args = ap.parse_args(argv)
-    if not os.path.isdir(args.data):
-        print("note: %s not found; nothing to measure" % args.data, file=sys.stderr)
-        return 1
-
     rng = np.random.default_rng(args.seed)
-    paths, _ = images.list_images(args.data)
-    originals = [images.load_rgb(p) for p in paths]
-    chosen = rng.choice(len(paths), size=min(args.copies, len(paths)), replace=False)
-    copies = [planted_copy(originals[i], rng) for i in chosen]
-
-    t = time.perf_counter()
-    feats = embed.embed_images(originals + copies, batch_size=64)
-    embed_seconds = time.perf_counter() - t
-    n = len(paths)
-    unit = neighbours.unit(feats)
-    to_original = 1.0 - np.einsum("ij,ij->i", unit[n:], unit[chosen])
-    knn_orig = neighbours.nearest(feats[:n], 1)[1][:, 0]
-
-    def q(v):
-        return {p: round(float(np.quantile(v, p / 100)), 4) for p in (1, 5, 50, 95, 99)}
-
-    out = {"n_originals": n, "n_copies": len(copies), "embed_seconds": round(embed_seconds, 1),
-           "copy_to_original_distance": q(to_original),
-           "original_to_nearest_original_distance": q(knn_orig), "thresholds": []}
-    pictures = originals + copies
-    load = pictures.__getitem__
-    knn = neighbours.nearest(feats, duplicates.NEIGHBOURS)
-    knn_orig = neighbours.nearest(feats[:n], duplicates.NEIGHBOURS)
-    for threshold in [float(v) for v in args.thresholds.split(",")]:
-        t = time.perf_counter()
-        groups = duplicates.duplicate_groups(feats, load, threshold, knn=knn)
-        seconds = time.perf_counter() - t
-        caught = np.mean([groups[n + j] >= 0 and groups[n + j] == groups[i]
-                          for j, i in enumerate(chosen)])
-        only = duplicates.duplicate_groups(feats[:n], load, threshold, knn=knn_orig)
-        out["thresholds"].append({
-            "threshold": threshold, "recall_planted": round(float(caught), 4),
-            "groups_among_originals": int(only.max() + 1),
-            "originals_in_groups": int((only >= 0).sum()),
-            "largest_group": int(np.bincount(groups[groups >= 0]).max()) if (groups >= 0).any()
-            else 0,
-            "candidate_pairs": int(len(duplicates.candidate_pairs(feats, knn))),
-            "grouping_seconds": round(seconds, 2)})
-        print(json.dumps(out["thresholds"][-1]), flush=True)
-
-    only = duplicates.duplicate_groups(feats[:n], load, knn=knn_orig)
-    members = duplicates.groups_of(only)
-    out["default_threshold"] = duplicates.DEFAULT_THRESHOLD
-    out["groups_among_originals_at_default"] = [
-        [os.path.relpath(paths[i], args.data) for i in group] for group in members]
-    if args.sheet:
-        contact_sheet([[originals[i] for i in group] for group in members], args.sheet)
-    print(json.dumps(out))
+    rows = []
+    if os.path.isdir(args.data):
+        paths, _ = images.list_images(args.data)
+        tiles = [images.load_rgb(p) for p in paths]
+        rows.append(with_copies("recaptcha+copies", tiles, args.copies, rng, args.cache))
+        classes = [os.path.basename(os.path.dirname(p)) for p in paths]
+        names = sorted(set(classes))
+        for group in [[c] for c in names] + [names[i:i + 2] for i in range(0, len(names), 2)]:
+            picked = [t for t, c in zip(tiles, classes) if c in group]
+            rows.append(measure("recaptcha:" + "+".join(group), picked, [], [], args.cache))
+    else:
+        print("note: %s not found; its rows are left out" % args.data, file=sys.stderr)
+    rows.append(with_copies("digits+copies", digits(), 40, rng, args.cache))
+    rows.append(with_copies("glyphs+copies", glyphs(args.seed), 40, rng, args.cache))
+    rows.append(with_copies("shapes+copies", shapes(seed=args.seed), 40, rng, args.cache))
+    print(json.dumps({"rows": rows, "threshold": duplicates.DEFAULT_THRESHOLD,
+                      "max_ratio": duplicates.MAX_RATIO}))
     return 0
-
-
-def contact_sheet(groups, path, cell=96):
-    """One row per group, its members side by side."""
-    if not groups:
-        groups = [[]]
-    width = cell * max(len(g) for g in groups) or cell
-    sheet = Image.new("RGB", (width, cell * len(groups)), (24, 24, 24))
-    for r, members in enumerate(groups):
-        for c, img in enumerate(members):
-            sheet.paste(images.center_crop_square(img, cell - 4), (c * cell + 2, r * cell + 2))
-    sheet.save(path)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ _FIFTYONE_API = {
     "regrid": "gridtsne.fo.compute",
     "update_grid": "gridtsne.fo.compute",
     "duplicates_view": "gridtsne.fo.curate",
+    "duplicate_groups": "gridtsne.fo.curate",
     "tag_duplicates": "gridtsne.fo.curate",
     "diverse_subset": "gridtsne.fo.curate",
     "relabel": "gridtsne.fo.curate",

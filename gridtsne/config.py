@@ -110,8 +110,9 @@ class GridConfig:
         "disagreement (at 1,000,000 images about 28 minutes of the run)",
         cli="--no-curation", label="Curation")
     duplicate_threshold: float = _option(
-        0.90, "how alike (pixel correlation, 0-1) two images must be to count as "
-        "near-duplicates; see the README for how 0.90 was chosen",
+        0.95, "how alike two images must be (aligned pixel correlation, 0-1) to count as "
+        "near-duplicates; they must also be far closer than their other neighbours "
+        "(see docs/design.md)",
         cli="--duplicate-threshold", label="Near-duplicate threshold")
     outline_suspicious: float = _option(
         0.0, "outline (magenta) this fraction of images whose labels most disagree with "

@@ -40,7 +40,8 @@ def test_folder_to_mosaic_and_layout(shapes_dir, tmp_path):
     assert Image.open(run_dir / "mosaic.jpg").size == (7 * 32, 6 * 32)
     rows = read_layout(run_dir)
     assert list(rows[0]) == ["filepath", "label", "row", "col", "x", "y", "label_disagreement",
-                             "duplicate_group", "outlier"]
+                             "duplicate_group", "duplicate_representative",
+                             "duplicate_confidence", "outlier"]
     assert len(rows) == 40
     assert len({(r["row"], r["col"]) for r in rows}) == 40
     for r in rows:
@@ -115,6 +116,8 @@ def test_demo_on_digits(tmp_path):
         rows = read_layout(out / "grid")
         assert len(rows) == 1797
         assert {r["label"] for r in rows} == {str(d) for d in range(10)}
+        # no two digits are the same image: at most 1% of them look like copies
+        assert sum(r["duplicate_group"] != "" for r in rows) <= 17
         assert Image.open(out / "grid" / "mosaic.jpg").size == (43 * 16, 42 * 16)
         agreement = float(proc.stdout.split("neighbor label agreement: ")[1].split()[0])
         assert agreement > 0.6

@@ -72,7 +72,9 @@ def test_planted_copies_are_grouped_shown_and_tagged(make_dataset, tmp_path):
 
     group = dict(zip(ds.values("filepath"), ds.values("grid_duplicate_group")))
     pairs = [(orig, copy) for (orig, _), (copy, _) in zip(originals, copies)]
-    pairs.append((items[5][0], str(exact)))
+    # the same bytes and size: the first imported is kept, and exact.png sorts first
+    pairs.append((str(exact), items[5][0]))
+    assert ds.values("filepath").index(str(exact)) < ds.values("filepath").index(items[5][0])
     for orig, copy in pairs:
         assert group[orig] is not None and group[orig] == group[copy], (orig, copy)
     grouped = {p for p, g in group.items() if g is not None}
@@ -87,11 +89,92 @@ def test_planted_copies_are_grouped_shown_and_tagged(make_dataset, tmp_path):
     view = gridtsne.duplicates_view(ds, "grid")
     groups = view.values("grid_duplicate_group")
     assert groups == sorted(groups) and set(view.values("filepath")) == grouped
+    # each group keeps its largest image (the first imported of equal ones)
+    keep = dict(zip(ds.values("filepath"), ds.values("grid_duplicate_representative")))
+    sure = dict(zip(ds.values("filepath"), ds.values("grid_duplicate_confidence")))
+    for orig, copy in pairs:
+        assert keep[orig] is True and keep[copy] is False, (orig, copy)
+        assert 0 < sure[copy] <= 1 and sure[orig] == sure[copy]
+    assert sure[str(exact)] == 1.0  # the same bytes
+    assert all(keep[p] is None and sure[p] is None for p in group if p not in grouped)
+    found = gridtsne.duplicate_groups(ds, "grid")
+    path_of = dict(zip(ds.values("id"), ds.values("filepath")))
+    assert sorted((path_of[g["keep"]], [path_of[i] for i in g["duplicates"]]) for g in found) \
+        == sorted((orig, [copy]) for orig, copy in pairs)
+
     assert gridtsne.tag_duplicates(ds, "grid") == len(pairs)
-    kept = set(ds.match(~F("tags").contains("duplicate")).values("filepath"))
-    for orig, copy in pairs[:-1]:
-        assert orig in kept and copy not in kept  # the larger original stays
-    assert len(kept & {items[5][0], str(exact)}) == 1
+    tagged = set(ds.match_tags("duplicate").values("filepath"))
+    assert tagged == {copy for _, copy in pairs}  # exactly the ones not kept
+    assert items[5][0] in tagged and str(exact) not in tagged
+    assert len(ds) == len(items) + len(copies) + 1  # nothing deleted
+
+
+def test_a_group_is_only_copies_of_the_one_it_keeps():
+    """Look-alike links do not chain: each member is a duplicate of the group's
+    representative itself, or it is not in the group."""
+    from gridtsne.core import duplicates
+
+    class Judge:
+        def __init__(self, dup):
+            self.dup = {frozenset(p) for p in dup}
+
+        def confidence(self, pairs):
+            return np.array([0.5 if frozenset(map(int, p)) in self.dup else -0.5
+                             for p in pairs])
+
+    links = np.array([[0, 1], [1, 2], [2, 3]])  # a chain of look-alike links
+    priority = np.arange(4)
+    found = duplicates._around_representatives(4, links, priority, Judge([(0, 1), (2, 3)]),
+                                               None)
+    assert found.members() == [[0, 1], [2, 3]]
+    assert found.representative.tolist() == [True, False, True, False]
+    # 1 kept: it is a copy of 0 and of 2, 3 of neither -> 3 stays alone
+    found = duplicates._around_representatives(4, links, np.array([1, 0, 2, 3]),
+                                               Judge([(0, 1), (1, 2), (2, 3)]), None)
+    assert found.members() == [[0, 1, 2]] and found.group[3] == -1
+    assert found.representative.tolist() == [False, True, False, False]
+
+
+def test_planted_digit_copies_are_found_and_look_alike_digits_are_not(tmp_path):
+    """Low-detail look-alikes (scikit-learn's digits, no two the same) with 20
+    planted copies, through the command line: the copies are grouped with their
+    originals, no group holds more than one original, and at most 1% of the
+    distinct digits are in a group."""
+    import subprocess
+    import sys
+
+    from gridtsne.fo.imports import write_digits
+
+    folder = write_digits(str(tmp_path / "digits"))
+    originals = sorted(os.path.join(r, f) for r, _, fs in os.walk(folder) for f in fs)
+    rng = np.random.default_rng(0)
+    planted = {}
+    for k, i in enumerate(rng.choice(len(originals), 20, replace=False)):
+        out = os.path.join(os.path.dirname(originals[i]), "copy_%02d.jpg" % k)
+        planted[planted_copy(originals[i], out, quality=int(rng.integers(50, 91)),
+                             scale=rng.uniform(0.5, 0.9), light=rng.uniform(0.85, 1.15),
+                             crop=rng.uniform(0, 0.1))] = originals[i]
+    name = "gridtsne-digits-" + os.urandom(4).hex()
+    script = os.path.join(os.path.dirname(sys.executable), "gridtsne")
+    proc = subprocess.run([script, folder, "--out", str(tmp_path / "out"), "--dataset", name,
+                           "--cell", "8"], capture_output=True, text=True, timeout=1200)
+    try:
+        assert proc.returncode == 0, proc.stderr
+        with open(tmp_path / "out" / "grid" / "layout.csv", newline="") as f:
+            group = {r["filepath"]: r["duplicate_group"] for r in csv.DictReader(f)}
+        caught = [group[c] != "" and group[c] == group[o] for c, o in planted.items()]
+        assert np.mean(caught) >= 0.9
+        members = {}
+        for path, g in group.items():
+            if g:
+                members.setdefault(g, []).append(path)
+        assert max(len(m) for m in members.values()) <= 2
+        distinct = [p for p in originals if group[p] and not any(
+            group[c] == group[p] for c, o in planted.items() if o == p)]
+        assert len(distinct) <= 0.01 * len(originals), len(distinct)
+    finally:
+        if fo.dataset_exists(name):
+            fo.delete_dataset(name)
 
 
 def test_an_image_unlike_the_rest_has_the_highest_outlier_score(make_dataset, shapes_dir,
@@ -231,7 +314,7 @@ def test_the_duplicate_threshold_is_one_option_with_the_measured_default(make_da
     from gridtsne.config import GridConfig
     from gridtsne.core import duplicates
 
-    assert GridConfig().duplicate_threshold == duplicates.DEFAULT_THRESHOLD == 0.90
+    assert GridConfig().duplicate_threshold == duplicates.DEFAULT_THRESHOLD == 0.95
     items = distinct_pictures(str(tmp_path / "pictures"), 20)
     copy = (planted_copy(items[0][0], tmp_path / "copy.jpg"), "picture")
     ds = make_dataset(items=items + [copy])

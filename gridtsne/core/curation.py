@@ -1,31 +1,30 @@
 """Which samples need a second look: labels that look wrong given the images'
 neighbours in embedding space, and images far from all others (outliers).
 
-A cross-validated logistic regression on L2-normalised embeddings gives each
-sample an out-of-fold probability for its own label. As in confident learning
+A cross-validated logistic regression on the L2-normalised embeddings,
+projected on their PCA_COMPONENTS principal axes, gives each sample an
+out-of-fold probability for its own label. As in confident learning
 (Northcutt et al. 2021), that probability is judged against its class's
 threshold, the mean own-label probability of the class, since some classes are
 harder than others: score = 1 - probability / threshold, clipped to [0, 1].
-Measured on recaptcha-dev with 5% of labels flipped (benchmarks/bench_curation.py,
-GeM features): the top 5% of scores hold 85% of the flipped samples on average
-over 8 random flips (range 0.82-0.90); plain 10-NN disagreement 78%.
+The projection and five folds hold the precision of ten folds on the full
+vectors at a tenth of the time (figures: docs/benchmarks.md,
+benchmarks/bench_curation.py).
 """
 
 import numpy as np
 
-# Above this many labelled samples the regression runs on a PCA projection
-# (fitted on a sample of them) in LARGE_FOLDS folds, each model fitted on at
-# most TRAIN_AT_MOST of the other folds' samples: the cost stops growing with N
-# (at 1,000,000 samples the 10 folds on every sample took most of an hour).
-PCA_ABOVE_N = 20_000
-PCA_COMPONENTS = 128
-LARGE_FOLDS = 5
+# The PCA is fitted on at most TRAIN_AT_MOST samples, and each fold's model
+# on at most TRAIN_AT_MOST of the other folds' samples: the cost stops growing
+# with N.
+PCA_COMPONENTS = 64
+FOLDS = 5
 TRAIN_AT_MOST = 50_000
 MIN_PER_CLASS = 20  # ...of which every class keeps at least this many (or all it has)
 _BLOCK = 65_536
 
 
-def label_disagreement(features, labels, folds=10, seed=0):
+def label_disagreement(features, labels, folds=FOLDS, seed=0):
     """Per-sample score in [0, 1]: high when the label disagrees with the data.
 
     Unlabelled samples (None) get nan and take no part in training, and so
@@ -48,10 +47,7 @@ def label_disagreement(features, labels, folds=10, seed=0):
         out[keep] = 0.0
         return out
     rows = np.flatnonzero(keep)
-    large = len(rows) > PCA_ABOVE_N
-    x = _projected(features, rows, seed) if large else _unit(
-        np.asarray(features[rows], dtype=np.float64))
-    folds = LARGE_FOLDS if large else folds
+    x = _projected(features, rows, seed)
     folds = int(max(2, min(folds, counts.max(), len(y) // 2)))
     members = np.searchsorted(classes, y)
     cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
@@ -63,8 +59,7 @@ def label_disagreement(features, labels, folds=10, seed=0):
         # classes with fewer members than folds are fine: they are just rare
         warnings.simplefilter("ignore", UserWarning)
         for train, test in cv.split(x, y):
-            if large:
-                train = _capped(train, members, rng)
+            train = _capped(train, members, rng)
             model = _regression().fit(x[train], members[train])
             proba = model.predict_proba(x[test])
             # a class absent from this fold's training has probability 0
@@ -95,7 +90,7 @@ def _projected(features, rows, seed):
     rng = np.random.default_rng(seed)
     fit_on = np.sort(rng.choice(rows, min(len(rows), TRAIN_AT_MOST), replace=False))
     sample = _unit(np.asarray(features[fit_on], dtype=np.float32))
-    components = min(PCA_COMPONENTS, sample.shape[1])
+    components = min(PCA_COMPONENTS, sample.shape[1], len(sample))
     if components == sample.shape[1]:  # nothing to reduce
         return np.concatenate([_unit(np.asarray(features[rows[i:i + _BLOCK]], np.float32))
                                for i in range(0, len(rows), _BLOCK)])

@@ -142,24 +142,29 @@ def _open_checked(path, max_pixels):
     return img
 
 
-def check_image(path, max_pixels=DEFAULT_MAX_PIXELS):
-    """Why ``path`` cannot be used, or None, judged without decoding pixels.
+def check_image(path, max_pixels=DEFAULT_MAX_PIXELS, size=False):
+    """Why ``path`` cannot be used, or None, judged without decoding pixels
+    (with ``size``: that and the image's (width, height), or None).
 
     Reads the header (format, size against ``max_pixels``) and lets Pillow
     verify the file's structure (PNG chunk checksums and the like). Damage
     that only decoding finds is reported by the stage that decodes, with the
     same wording.
     """
+    reason, dims = None, None
     try:
         with _open_checked(path, max_pixels) as img:
+            dims = img.size
             img.verify()
     except BadImageError as e:
-        return str(e)
+        reason = str(e)
     except Image.DecompressionBombError as e:
-        return "too large: %s" % e
+        reason = "too large: %s" % e
     except (OSError, SyntaxError, ValueError) as e:
-        return "corrupt or truncated image: %s" % e
-    return None
+        reason = "corrupt or truncated image: %s" % e
+    if reason:
+        dims = None
+    return (reason, dims) if size else reason
 
 
 def file_digest(path):

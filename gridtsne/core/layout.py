@@ -26,10 +26,14 @@ class Layout:
     rows: int
     cols: int
     metrics: dict = field(default_factory=dict)
-    # per-sample label disagreement in [0, 1] (nan where unlabelled), or None
-    disagreement: np.ndarray = None
-    # near-duplicate group per sample (-1: none), and outlier score, or None
+    # curation scores per sample, or None without curation:
+    # label disagreement in [0, 1] (nan where unlabelled; None without labels)
+    label_disagreement: np.ndarray = None
+    # near-duplicate group (-1: none), the member to keep (1, others 0, -1 outside
+    # groups) and the confidence in [0, 1] (nan outside groups): duplicates.DuplicateGroups
     duplicate_group: np.ndarray = None
+    duplicate_representative: np.ndarray = None
+    duplicate_confidence: np.ndarray = None
     outlier: np.ndarray = None
     # why curation scores are missing although labels were given, or None
     curation_skipped: str = None
@@ -61,7 +65,7 @@ class _Clock:
 def compute_layout(features, rows, cols, *, perplexity=None,
                    metric=reduce.DEFAULT_METRIC, seed=0, assignment="auto",
                    refine_cells=True, labels=None, xy=None, cells=None,
-                   curation=True, digests=None, load_image=None,
+                   curation=True, digests=None, load_image=None, sizes=None,
                    duplicate_threshold=duplicates.DEFAULT_THRESHOLD, progress=None):
     """t-SNE (unless ``xy`` is given), assignment (unless ``cells`` is given),
     refinement, curation scores and quality metrics.
@@ -79,6 +83,8 @@ def compute_layout(features, rows, cols, *, perplexity=None,
         digests: optional N hashes of the files' bytes, for duplicates
         load_image: ``load_image(i)`` -> PIL image i, for the duplicates'
             pixel check (without it, only byte-identical files are grouped)
+        sizes: optional N pixel counts of the images (a duplicate group keeps
+            its largest)
         duplicate_threshold: see :mod:`gridtsne.core.duplicates`
         progress: optional ``progress(stage, fraction)``
 
@@ -104,9 +110,12 @@ def compute_layout(features, rows, cols, *, perplexity=None,
     out = Layout(xy=xy, cells=cells, rows=rows, cols=cols)
     if curation and features is not None:
         scores = clock.run("curation", _curation, features, labels, digests, load_image,
-                           duplicate_threshold, seed)
-        (out.disagreement, out.curation_skipped, out.duplicate_group,
-         out.outlier) = scores
+                           sizes, duplicate_threshold, seed)
+        (out.label_disagreement, out.curation_skipped, found, out.outlier) = scores
+        out.duplicate_group = found.group
+        out.duplicate_representative = np.where(found.group < 0, -1,
+                                                found.representative.astype(np.int64))
+        out.duplicate_confidence = found.confidence
     out.metrics = clock.run("metrics", quality, judged, cells, labels)
     out.timings = clock.timings
     return out
@@ -116,7 +125,7 @@ def _assign(xy, rows, cols, method, progress=None):
     return grid.assign_to_grid(grid.scale_to_grid(xy, rows, cols), rows, cols, method=method)
 
 
-def _curation(features, labels, digests, load_image, threshold, seed, progress=None):
+def _curation(features, labels, digests, load_image, sizes, threshold, seed, progress=None):
     """(label disagreement, why it is missing, duplicate groups, outlier scores).
 
     Label curation is a bonus on top of the grid: a failure there (a single
@@ -125,7 +134,7 @@ def _curation(features, labels, digests, load_image, threshold, seed, progress=N
     """
     knn = neighbours.nearest(features, max(duplicates.NEIGHBOURS, 10), seed=seed)
     groups = duplicates.duplicate_groups(features, load_image or (lambda i: None), threshold,
-                                         digests=digests, knn=knn)
+                                         digests=digests, knn=knn, sizes=sizes, seed=seed)
     outlier = curation.outlier_scores(features, labels, knn=knn)
     if labels is None:
         return None, None, groups, outlier

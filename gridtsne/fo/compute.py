@@ -17,10 +17,12 @@ import numpy as np
 
 import gridtsne
 from gridtsne.config import GridConfig, GridError
+from gridtsne.core import celltable
 from gridtsne.core import embed as core_embed
 from gridtsne.core import images as core_images
 from gridtsne.core import layout as core_layout
-from gridtsne.fo import embedding, fieldpaths, files, items, outputs, panel_data, runs, writer
+from gridtsne.fo import (embedding, fieldpaths, files, items, output_fields, outputs,
+                         panel_data, runs, writer)
 from gridtsne.fo.plan import checked_shape, plan_compute, vectors_from_values
 from gridtsne.fo.progress import StageProgress
 
@@ -78,7 +80,8 @@ def _compute(plan, stages, t_start):
                      config.patch_context)
     noun = "object" if plan.kind == items.LABELS else "sample"
 
-    reasons, digests = _timed(timings, "check", _check_items, its, config.max_pixels, stages)
+    reasons, digests, sizes = _timed(timings, "check", _check_items, its, config.max_pixels,
+                                     stages)
     skipped = [items.skipped(its, i, r) for i, r in enumerate(reasons) if r is not None]
     if config.strict and skipped:
         raise GridError(_skipped_line(skipped[0], noun))
@@ -104,7 +107,8 @@ def _compute(plan, stages, t_start):
         vectors.features, rows, cols, perplexity=config.perplexity, metric=config.metric,
         seed=config.seed, assignment=config.assignment, refine_cells=config.refine,
         labels=kept.labels, digests=None if digests is None else [digests[i] for i in keep],
-        load_image=_loader(kept, config.max_pixels), curation=config.curation,
+        sizes=[sizes[i] for i in keep], load_image=_loader(kept, config.max_pixels),
+        curation=config.curation,
         duplicate_threshold=config.duplicate_threshold, progress=stages.report)
     stages.end()
     timings.update(layout.timings)
@@ -125,7 +129,7 @@ def render_and_write(plan, n_total, kept, vectors, layout, skipped, timings, sta
         staging.discard()
         raise
     values = {plan.path(name): v
-              for name, v in outputs.layout_values(config.key, layout).items()}
+              for name, v in output_fields.layout_values(config.key, layout).items()}
     if vectors.store:
         values[vectors.field] = list(vectors.features)
     record = {
@@ -134,7 +138,7 @@ def render_and_write(plan, n_total, kept, vectors, layout, skipped, timings, sta
         "patches_field": config.patches_field,
         "patch_context": config.patch_context if plan.kind == items.LABELS else None,
         "fields": {name: plan.path(field)
-                   for name, field in outputs.run_fields(config.key, layout).items()},
+                   for name, field in output_fields.run_fields(config.key, layout).items()},
         "embeddings_field": vectors.field,
         "embeddings_source": vectors.source,
         "model": vectors.model,
@@ -147,6 +151,7 @@ def render_and_write(plan, n_total, kept, vectors, layout, skipped, timings, sta
         "rows": rows, "cols": cols, "n_samples": len(kept.ids), "n_total": n_total,
         "skipped": skipped, "metrics": layout.metrics, "legend": legend,
         "curation_skipped": layout.curation_skipped, "timings": timings,
+        "cells_sha256": _cells_digest(kept, layout.cells, rows, cols),
     }
     t = time.perf_counter()
     with stages.stage("save") as update:
@@ -155,7 +160,7 @@ def render_and_write(plan, n_total, kept, vectors, layout, skipped, timings, sta
             record=record, results=results, staging=staging,
             brain_points=layout.xy, overwrite=config.overwrite,
             keep_fields=[vectors.field] if vectors.field else [],
-            field_types=outputs.field_types(config.key, plan.prefix, vectors.field),
+            field_types=output_fields.field_types(config.key, plan.prefix, vectors.field),
             items=_writer_items(plan.kind, kept, plan)), progress=update)
     timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
     writer.update_results(dataset, config.key, version, timings=timings)
@@ -171,6 +176,13 @@ def _writer_items(kind, its, plan_or_run):
         view = plan_or_run.samples if hasattr(plan_or_run, "samples") else plan_or_run.view
         return writer.Items(items.FRAMES, view=view)
     return writer.Items()
+
+
+def _cells_digest(its, cells, rows, cols):
+    """What the run records of its cell table, for the panel to check cached
+    copies against (see gridtsne.core.celltable)."""
+    return celltable.table_digest(its.ids, cells, cols, rows * cols,
+                                  its.sample_ids if its.kind == items.LABELS else None)
 
 
 def _skipped_line(s, noun):
@@ -224,12 +236,9 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
         layout.metrics["dpq_16"] = run.metrics["dpq_16"]
     timings = dict(layout.timings)
     # the curation scores stay those of the computation (for the outline and layout.csv)
-    for name, attr, missing in (("label_disagreement", "disagreement", np.nan),
-                                ("duplicate_group", "duplicate_group", -1),
-                                ("outlier", "outlier", np.nan)):
-        if f.get(name):
-            setattr(layout, attr, np.asarray([missing if v is None else v for v in
-                                              items.values(view, its, f[name])]))
+    output_fields.restore_curation(layout, {
+        name: items.values(view, its, f[name])
+        for name in output_fields.CURATION_NAMES if f.get(name)})
 
     staging = files.Staging(run.run_dir)  # the writer disposes of it once it has it
     try:
@@ -243,6 +252,7 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
         "n_total": run._results["n_total"], "skipped": run.skipped,
         "timings": run.timings, "metrics": layout.metrics, "legend": legend,
         "curation_skipped": run.curation_skipped,
+        "cells_sha256": _cells_digest(its, layout.cells, *shape),
     }
     record = {k: v for k, v in run.record.serialize().items()
               if k not in ("cls", "type", "method", "version")}
@@ -256,7 +266,7 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
                     f["col"]: layout.cells[:, 1].tolist()},
             record=record, results=results, staging=staging,
             expected_version=run.version,
-            field_types=outputs.field_types(key,
+            field_types=output_fields.field_types(key,
                                             items.field_prefix(run.kind, its.list_path)),
             items=_writer_items(run.kind, its, run)), progress=update)
     timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
@@ -294,7 +304,7 @@ def update_grid(samples, key, progress=None):
                         "not stored; compute it again with the new samples" % key)
     timings = {}
     new = items.read(dataset.select(candidates, ordered=True), items.SAMPLES)
-    reasons, _ = _timed(timings, "check", _check_items, new, config.max_pixels, stages)
+    reasons, _, _ = _timed(timings, "check", _check_items, new, config.max_pixels, stages)
     skipped = [items.skipped(new, i, r) for i, r in enumerate(reasons) if r is not None]
     keep = [i for i, r in enumerate(reasons) if r is None]
     old_its = items.read(placed, items.SAMPLES)
@@ -325,10 +335,10 @@ def update_grid(samples, key, progress=None):
     label = runs.label_path(everything, config.label_field) if config.label_field else None
     its = items.read(everything, items.SAMPLES, label)
     features = np.concatenate([old_features, new_features])
-    _, digests = _check_items(its, config.max_pixels, StageProgress(False))
+    _, digests, sizes = _check_items(its, config.max_pixels, StageProgress(False))
     layout = core_layout.compute_layout(
         features, rows, cols, metric=config.metric, seed=config.seed, labels=its.labels,
-        xy=np.concatenate([old_xy, new_xy]), cells=cells, digests=digests,
+        xy=np.concatenate([old_xy, new_xy]), cells=cells, digests=digests, sizes=sizes,
         load_image=_loader(its, config.max_pixels), curation=config.curation,
         duplicate_threshold=config.duplicate_threshold, progress=stages.report)
     stages.end()
@@ -341,10 +351,10 @@ def update_grid(samples, key, progress=None):
     except BaseException:
         staging.discard()
         raise
-    values = outputs.layout_values(key, layout)
+    values = output_fields.layout_values(key, layout)
     rec = {k: v for k, v in record.serialize().items()
            if k not in ("cls", "type", "method", "version")}
-    rec["fields"] = dict(record.fields, **outputs.run_fields(key, layout))
+    rec["fields"] = dict(record.fields, **output_fields.run_fields(key, layout))
     if record.embeddings_source != runs.FIELD:  # the run's own copy, new samples included
         rec.update(embeddings_field=config.store_embeddings_in,
                    embeddings_source=runs.COMPUTED)
@@ -354,7 +364,7 @@ def update_grid(samples, key, progress=None):
         "n_total": run._results["n_total"] + len(candidates),
         "skipped": run.skipped + skipped, "timings": run.timings, "metrics": layout.metrics,
         "legend": legend, "curation_skipped": layout.curation_skipped,
-        "update_timings": timings,
+        "update_timings": timings, "cells_sha256": _cells_digest(its, layout.cells, rows, cols),
     }
     t = time.perf_counter()
     with stages.stage("save") as update:
@@ -362,7 +372,7 @@ def update_grid(samples, key, progress=None):
             key=key, register_on=run.view, ids=ids, values=values, record=rec,
             results=results, staging=staging, brain_points=layout.xy,
             expected_version=run.version,
-            field_types=outputs.field_types(key, embedding=config.store_embeddings_in)),
+            field_types=output_fields.field_types(key, embedding=config.store_embeddings_in)),
             progress=update)
     timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
     writer.update_results(dataset, key, version, update_timings=timings)
@@ -401,13 +411,14 @@ def _loader(its, max_pixels):
 
 def _check_items(its, max_pixels, stages):
     """(why each item cannot be used or None, a hash of each file's bytes, or
-    None for objects: a hash of the file says nothing of its objects)."""
+    None for objects: a hash of the file says nothing of its objects, and
+    each item's pixel count, 0 when unknown)."""
     threads = min(8, (os.cpu_count() or 1) + 2)
     paths = list(dict.fromkeys(its.filepaths))  # each file once
 
     def check(path):
-        reason = core_images.check_image(path, max_pixels)
-        return reason, None if reason else core_images.file_digest(path)
+        reason, dims = core_images.check_image(path, max_pixels, size=True)
+        return reason, None if reason else core_images.file_digest(path), dims
 
     checked = {}
     with stages.stage("check", total=len(paths)) as update, \
@@ -418,7 +429,13 @@ def _check_items(its, max_pixels, stages):
                 update(i)
     reasons = [r or checked[p][0] for r, p in zip(its.reasons, its.filepaths)]
     digests = None if its.kind == items.LABELS else [checked[p][1] for p in its.filepaths]
-    return reasons, digests
+    sizes = []
+    for i, path in enumerate(its.filepaths):
+        dims = checked[path][2]
+        box = None if its.boxes is None else its.boxes[i]
+        area = 1.0 if box is None else max(box[2] - box[0], 0) * max(box[3] - box[1], 0)
+        sizes.append(dims[0] * dims[1] * area if dims else 0)
+    return reasons, digests, sizes
 
 
 def _first_reasons(skipped, k=3):

@@ -1,10 +1,11 @@
 """Curation on the grid: duplicates, a diverse subset, and relabelling.
 
 Every grid run stores per-sample curation scores (see
-``gridtsne.core.layout``): ``{key}_duplicate_group`` (near-duplicates share a
-group id; None for a sample without one), ``{key}_outlier`` (high: far from
-every other image of its class) and, with a label field,
-``{key}_label_disagreement``. This module turns them into views, tags and
+``gridtsne.fo.output_fields``): ``{key}_duplicate_group`` (near-duplicates
+share a group id; None for a sample without one), with
+``{key}_duplicate_representative`` (True for the member to keep) and
+``{key}_duplicate_confidence``; ``{key}_outlier`` (high: far from every other
+image of its class) and, with a label field, ``{key}_label_disagreement``. This module turns them into views, tags and
 label edits. Relabelling changes your labels, so it keeps the previous label
 on each sample and marks it with a tag: :func:`undo_relabel` puts them back.
 """
@@ -37,36 +38,106 @@ def duplicates_view(samples, key):
     return samples.exists(field).sort_by(field)
 
 
+def duplicate_groups(samples, key):
+    """Run ``key``'s near-duplicate groups among the placed items of
+    ``samples``: a list of dicts ``{"group", "keep" (the representative's
+    id), "duplicates" (the other members' ids), "confidence"}``, most
+    certain first. Ids are sample ids (object ids for a run of objects)."""
+    run = runs.load_grid(samples._root_dataset, key)
+    its, group, keep, sure = _duplicates_of(run)
+    inside = _ids_in(samples, run, its)
+    out = {}
+    for i, g in enumerate(group):
+        if g is None or its.ids[i] not in inside:
+            continue
+        entry = out.setdefault(g, {"group": g, "keep": None, "duplicates": [],
+                                   "confidence": None, "_items": []})
+        entry["_items"].append(i)
+        if keep[i]:
+            entry["keep"] = its.ids[i]
+            entry["confidence"] = sure[i]
+        else:
+            entry["duplicates"].append(its.ids[i])
+    groups = [g for g in out.values() if g["duplicates"]]
+    for g in groups:
+        if g["confidence"] is None:  # the one kept is outside ``samples``
+            g["confidence"] = min(sure[i] for i in g["_items"])
+    groups.sort(key=lambda g: (-g["confidence"], g["group"]))
+    return groups
+
+
 def tag_duplicates(samples, key, tag=DUPLICATE_TAG):
-    """Tags all but one member of each near-duplicate group with ``tag``: the
-    one kept is the largest image (most pixels, then the largest file), so
-    untagging ``tag`` or matching ``~F("tags").contains(tag)`` gives a
-    deduplicated view. Returns the number of samples tagged."""
-    import os
-
-    from PIL import Image
-
-    view = duplicates_view(samples, key)
-    field = _field(runs.load_grid(samples._root_dataset, key), "duplicate_group")
-    ids, paths, groups = view.values(["id", "filepath", field])
-
-    def size(path):
-        try:
-            with Image.open(path) as img:
-                return img.width * img.height, os.path.getsize(path)
-        except OSError:
-            return 0, 0
-
-    best = {}
-    for i, path, group in zip(ids, paths, groups):
-        rank = size(path)
-        if group not in best or rank > best[group][0]:
-            best[group] = (rank, i)
-    keep = {i for _, i in best.values()}
-    extra = [i for i in ids if i not in keep]
-    if extra:
+    """Tags every member of a near-duplicate group but its representative
+    (the one to keep: most pixels, then the first imported) with ``tag``,
+    within ``samples``: matching ``~F("tags").contains(tag)`` then gives a
+    deduplicated view. Objects get it as a label tag. Nothing is deleted.
+    Returns the number tagged."""
+    run = runs.load_grid(samples._root_dataset, key)
+    extra = [i for g in duplicate_groups(samples, key) for i in g["duplicates"]]
+    if not extra:
+        return 0
+    if run.kind == items.LABELS:
+        field = run.record.patches_field
+        samples.select_labels(ids=extra, fields=field).tag_labels(tag, label_fields=field)
+    elif run.kind == items.FRAMES:
+        raise GridError("Grid run %r lays out frames, which have no tags; use "
+                        "duplicates_view() to see its groups" % key)
+    else:
         samples._root_dataset.select(extra).tag_samples(tag)
     return len(extra)
+
+
+def duplicates_preview(samples, key, groups=4, per_group=6, cell_px=72):
+    """What :func:`tag_duplicates` would do, to show before it does it:
+    (number it would tag, number of groups, a PIL image of the ``groups``
+    least certain groups side by side, the one kept first and framed)."""
+    from PIL import Image, ImageDraw
+
+    from gridtsne.core import images as core_images
+
+    run = runs.load_grid(samples._root_dataset, key)
+    found = duplicate_groups(samples, key)
+    n_tag = sum(len(g["duplicates"]) for g in found)
+    its, _, _, _ = _duplicates_of(run)
+    where = {i: k for k, i in enumerate(its.ids)}
+    shown = sorted(found, key=lambda g: (g["confidence"], g["group"]))[:groups]
+    sheet = Image.new("RGB", (cell_px * per_group or cell_px, cell_px * max(1, len(shown))),
+                      (32, 32, 32))
+    draw = ImageDraw.Draw(sheet)
+    for r, g in enumerate(shown):
+        members = ([g["keep"]] if g["keep"] else []) + g["duplicates"]
+        for c, item in enumerate(members[:per_group]):
+            k = where[item]
+            try:
+                img = core_images.load_rgb(its.filepaths[k], min_side=cell_px,
+                                           box=None if its.boxes is None else its.boxes[k])
+            except core_images.BadImageError:
+                continue
+            x, y = c * cell_px, r * cell_px
+            sheet.paste(core_images.center_crop_square(img, cell_px - 8), (x + 4, y + 4))
+            if item == g["keep"]:
+                draw.rectangle((x + 1, y + 1, x + cell_px - 2, y + cell_px - 2),
+                               outline=(255, 255, 255), width=3)
+    return n_tag, len(found), sheet
+
+
+def _duplicates_of(run):
+    """(placed items, group, is-representative, confidence) per item."""
+    rep_field = _field(run, "duplicate_representative")
+    group_field = _field(run, "duplicate_group")
+    sure_field = _field(run, "duplicate_confidence")
+    view, its = run.placed_items()
+    return (its, items.values(view, its, group_field), items.values(view, its, rep_field),
+            items.values(view, its, sure_field))
+
+
+def _ids_in(samples, run, its):
+    """The item ids of ``its`` that are in ``samples``."""
+    if run.kind == items.LABELS:
+        return set(samples.values(its.list_path + ".id", unwind=True))
+    if run.kind == items.FRAMES:
+        return set(samples.values("frames.id", unwind=True))
+    return set(samples.values("id"))
 
 
 def diverse_subset(samples, key, k, tag=None, view_name=None):

@@ -604,10 +604,10 @@ class FindDuplicates(foo.Operator):
             return types.Property(inputs)
         action = types.RadioGroup()
         action.add_choice("view", label="Show the groups (a view of them, side by side)")
-        action.add_choice("tag", label="Tag all but the largest image of each group")
+        action.add_choice("tag", label="Tag all but the one to keep in each group")
         inputs.enum("action", action.values(), default="view", view=action, label="Action")
         if ctx.params.get("action") == "tag":
-            inputs.str("tag", label="Tag", default="duplicate", required=True)
+            _duplicates_preview(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Near-duplicates"))
 
     def execute(self, ctx):
@@ -615,13 +615,42 @@ class FindDuplicates(foo.Operator):
 
         key = ctx.params["key"]
         if ctx.params.get("action") == "tag":
-            n = curate.tag_duplicates(ctx.target_view(), key,
-                                      tag=ctx.params.get("tag") or curate.DUPLICATE_TAG)
+            tag = ctx.params.get("tag") or curate.DUPLICATE_TAG
+            n = curate.tag_duplicates(ctx.target_view(), key, tag=tag)
             ctx.ops.reload_dataset()
+            ctx.ops.notify("Tagged %d near-duplicate%s %r (the one kept in each group is "
+                           "untagged; nothing was deleted)" % (n, "" if n == 1 else "s", tag),
+                           variant="success" if n else "info")
             return {"tagged": n}
         view = curate.duplicates_view(ctx.dataset, key)
         ctx.ops.set_view(view)
+        ctx.ops.notify("%d samples in near-duplicate groups" % len(view), variant="info")
         return {"samples": len(view)}
+
+
+def _duplicates_preview(ctx, inputs):
+    """The count and a few groups, shown before anything is tagged."""
+    import base64
+    import io
+
+    from gridtsne.fo import curate
+
+    n_tag, n_groups, sheet = curate.duplicates_preview(ctx.target_view(), ctx.params["key"])
+    if not n_tag:
+        inputs.view("none", types.Notice(label="No near-duplicates in this view: nothing "
+                                               "to tag"))
+        return
+    inputs.view("summary", types.Notice(label=(
+        "Tags %d image%s: every member of %d group%s but the one to keep (white frame: "
+        "most pixels, then the first imported). Nothing is deleted. The least certain "
+        "groups:") % (n_tag, "" if n_tag == 1 else "s", n_groups,
+                      "" if n_groups == 1 else "s")))
+    buf = io.BytesIO()
+    sheet.save(buf, "JPEG", quality=85)
+    inputs.str("preview", default="data:image/jpeg;base64,"
+               + base64.b64encode(buf.getvalue()).decode(), label="Groups",
+               view=types.ImageView(width=sheet.width, height=sheet.height))
+    inputs.str("tag", label="Tag", default="duplicate", required=True)
 
 
 def _selection(ctx, run):

@@ -16,7 +16,7 @@ import fiftyone.core.media as fom
 
 from gridtsne.config import GridError
 from gridtsne.core import grid as core_grid
-from gridtsne.fo import fieldpaths, files, items, runs
+from gridtsne.fo import fieldpaths, files, items, output_fields, runs
 
 # FiftyOne field types that can hold embedding vectors
 _NUMBER_FIELDS = (fo.FloatField, fo.IntField)
@@ -104,8 +104,8 @@ def plan_compute(samples, config, array=None, model_spec=None):
                             % (plan.n, noun, "" if plan.n == 1 else "s"))
         checked_shape(plan.n, config.rows, config.cols)
 
-    new_fields = [plan.path(f) for f in runs.grid_fields(config.key).values()] + [
-        plan.path("%s_%s" % (config.key, name)) for name in runs.CURATION_FIELDS]
+    new_fields = [plan.path(output_fields.field_name(config.key, f.name))
+                  for f in output_fields.FIELDS]
     if config.computes_embeddings:
         new_fields.append(plan.path(config.store_embeddings_in))
     elif config.embeddings is not None:

@@ -17,13 +17,10 @@ import fiftyone as fo
 import fiftyone.core.runs as fors
 
 from gridtsne.config import GridConfig, GridError
-from gridtsne.fo import fieldpaths, files
+from gridtsne.fo import fieldpaths, files, output_fields
 from gridtsne.fo.lock import dataset_lock
 
 METHOD = "gridtsne"
-FIELD_SUFFIXES = ("x", "y", "row", "col")
-# per-sample curation scores a run may write, as {key}_<name>
-CURATION_FIELDS = ("label_disagreement", "duplicate_group", "outlier")
 # names the writer gives to what it replaces while it commits (see writer.py)
 BACKUP_PREFIX = "gridtsne_old_"
 TMP_PREFIX = "gridtsne_tmp_"
@@ -172,7 +169,7 @@ class GridResults:
         self._results = {k: getattr(stored, k, None) for k in (
             "rows", "cols", "mosaic_path", "tiles_path", "layout_path", "skipped_path",
             "n_samples", "n_total", "skipped", "timings", "regrid_timings",
-            "update_timings", "metrics", "legend", "curation_skipped")}
+            "update_timings", "metrics", "legend", "curation_skipped", "cells_sha256")}
 
     rows = property(lambda self: self._results["rows"])
     cols = property(lambda self: self._results["cols"])
@@ -191,6 +188,9 @@ class GridResults:
     # [label, [r, g, b]] of the cell borders as they were drawn in the mosaic
     legend = property(lambda self: self._results["legend"] or [])
     curation_skipped = property(lambda self: self._results["curation_skipped"])
+    # SHA-256 of the run's cell table (gridtsne.core.celltable) as it was
+    # written; None for runs made before it was recorded
+    cells_digest = property(lambda self: self._results["cells_sha256"])
     version = property(lambda self: self.record.version)
     run_dir = property(lambda self: self.record.run_dir)
 
@@ -247,17 +247,15 @@ class GridResults:
                                 getattr(self.record, "patch_context", None) or 0.0)
 
     def layout(self):
-        """Per placed item: id, filepath, row, col, x, y (and label,
-        label_disagreement, duplicate_group and outlier when the run has them;
-        sample_id for objects)."""
+        """Per placed item: id, filepath, every output field the run has
+        (see output_fields), label when it has one and sample_id for objects."""
         from gridtsne.fo import items
 
         view, its = self.placed_items()
         out = {"id": its.ids, "filepath": its.filepaths}
         if self.kind == items.LABELS:
             out["sample_id"] = its.sample_ids
-        for name in ("row", "col", "x", "y", "label_disagreement", "duplicate_group",
-                     "outlier"):
+        for name in output_fields.BY_NAME:
             if self.fields.get(name):
                 out[name] = items.values(view, its, self.fields[name])
         if its.labels is not None:
@@ -282,9 +280,3 @@ def label_path(samples, label_field):
         return label_field
     raise GridError("Label field %r must be a Classification or a string/int field, not %s"
                     % (label_field, type(field).__name__))
-
-
-def grid_fields(key):
-    """The per-sample fields a run writes (besides embeddings and curation)."""
-    return {name: "%s_%s" % (key, name) for name in FIELD_SUFFIXES}
-
