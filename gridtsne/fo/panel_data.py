@@ -27,13 +27,13 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from gridtsne.core import celltable, private
 from gridtsne.fo import items, runs
 
 logger = logging.getLogger(__name__)
@@ -168,16 +168,19 @@ def _read_run(results):
 
 
 def _run_from_cells_file(results):
-    path = _cells_path(results)
+    """The run read back from its cached cell file, when that file is what
+    the run recorded writing (its SHA-256); else None. A run made before the
+    digest was recorded is read from MongoDB: nothing vouches for its file."""
+    if not results.cells_digest:
+        return None
     n_cells = results.rows * results.cols
-    try:
-        blob = np.fromfile(path, dtype=np.uint8)
-    except OSError:
+    blob = private.read_file(_cells_path(results))
+    if blob is None or celltable.digest(blob) != results.cells_digest:
         return None
     objects = results.kind == items.LABELS
     if len(blob) != n_cells * 12 * (2 if objects else 1):
         return None
-    per_cell = blob.reshape(-1, n_cells, 12)
+    per_cell = np.frombuffer(blob, dtype=np.uint8).reshape(-1, n_cells, 12)
     cell = np.flatnonzero(per_cell[0].any(axis=1))
     sample_ids = [bytes(o).hex() for o in per_cell[1][cell]] if objects else None
     return PanelRun(results.key, results.version, results.rows, results.cols, results.kind,
@@ -216,55 +219,56 @@ def _oid_array(binaries):
 
 
 def cache_dir():
-    """Where the panel's per-version cell files live (not the run's folder,
-    which only the run's writer touches)."""
-    folder = os.path.join(tempfile.gettempdir(), "gridtsne-panel-%d" % os.getuid())
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    return folder
+    """Where the panel's per-version cell files and colourings live: a
+    private folder of this user's (see gridtsne.core.private), not the run's
+    folder, which only the run's writer touches."""
+    return private.private_folder(os.path.join(private.cache_root(), "panel"), "panel cache")
 
 
-def _cache_path(token, suffix):
-    return os.path.join(cache_dir(), hashlib.sha1(token.encode()).hexdigest() + suffix)
+def _cache_name(token, suffix):
+    return hashlib.sha1(token.encode()).hexdigest() + suffix
 
 
 def _cells_path(results):
-    return _cache_path("%s|%s|%s" % (results.dataset._doc.id, results.key, results.version),
+    return os.path.join(cache_dir(), _cells_name(results))
+
+
+def _cells_name(results):
+    return _cache_name("%s|%s|%s" % (results.dataset._doc.id, results.key, results.version),
                        ".cells")
 
 
 def cells_file(results, run):
-    """Path of the run version's binary cell file (made once): per cell a
-    12-byte ObjectId of its item, then for objects one of its sample."""
-    path = _cells_path(results)
-    if os.path.isfile(path):
-        return path
-    blobs = [_per_cell(run.oids, run)]
+    """Path of the run version's cell table (gridtsne.core.celltable), which
+    the browser fetches; written anew unless the file there is the run's."""
+    folder = cache_dir()
+    path = os.path.join(folder, _cells_name(results))
+    sample_oids = None
     if run.sample_ids is not None:
-        blobs.append(_per_cell(_oid_array([bytes.fromhex(i) for i in run.sample_ids]), run))
-    _write_cache_file(path, b"".join(blobs))
+        sample_oids = _oid_array([bytes.fromhex(i) for i in run.sample_ids])
+    data = celltable.table(run.oids, run.cell, run.n_cells, sample_oids)
+    existing = private.read_file(path)
+    if existing is None or celltable.digest(existing) != celltable.digest(data):
+        _write_cache_file(folder, os.path.basename(path), data)
     return path
 
 
-def _write_cache_file(path, data):
+def _write_cache_file(folder, name, data):
     """Writes ``data`` so that no reader sees half a file, and keeps only the
     newest files of its kind."""
-    folder, suffix = os.path.dirname(path), os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-    _prune(folder, suffix)
-
-
-def _per_cell(oids, run):
-    out = np.zeros((run.n_cells, 12), dtype=np.uint8)
-    out[run.cell] = oids
-    return out.tobytes()
+    private.write_file(folder, name, data)
+    _prune(folder, os.path.splitext(name)[1])
 
 
 def _prune(folder, suffix):
+    def age(path):
+        try:
+            return os.lstat(path).st_mtime
+        except OSError:
+            return 0.0
+
     files = sorted((os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(suffix)),
-                   key=os.path.getmtime)
+                   key=age)
     for path in files[:-_CACHE_FILES]:
         try:
             os.remove(path)
@@ -339,14 +343,16 @@ def _per_contents(run, results, what, make_value):
     token = "%s|%s|%s|%s|%s" % (results.dataset._doc.id, run.key, run.version, what, stamp)
 
     def make():
-        file = _cache_path(token, ".color")
-        try:
-            with open(file) as f:
-                return json.load(f)
-        except (OSError, ValueError):
+        folder = cache_dir()
+        name = _cache_name(token, ".color")
+        try:  # the file says what it is for: a file of another token is not used
+            stored = json.loads(private.read_file(os.path.join(folder, name)) or b"null")
+            if isinstance(stored, dict) and stored.get("for") == token:
+                return stored["value"]
+        except (ValueError, KeyError):
             pass
         value = make_value()
-        _write_cache_file(file, json.dumps(value).encode())
+        _write_cache_file(folder, name, json.dumps({"for": token, "value": value}).encode())
         return value
 
     return _memo(_colors, _CACHE_COLORS, token, make)
