@@ -619,7 +619,8 @@ def test_fiftyones_own_run_api_cleans_up_and_renames_like_gridtsne(dataset, tmp_
                                 output_dir=str(tmp_path))
     assert set(res.record.owned_fields()) == {
         "grid_x", "grid_y", "grid_row", "grid_col", "grid_label_disagreement",
-        "grid_duplicate_group", "grid_outlier", "grid_embedding"}
+        "grid_duplicate_group", "grid_duplicate_representative",
+        "grid_duplicate_confidence", "grid_outlier", "grid_embedding"}
     dataset.rename_run("grid", "sorted")
     assert gridtsne.list_grids(dataset) == ["sorted"]
     res = consistent(dataset, "sorted")
