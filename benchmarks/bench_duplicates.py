@@ -7,8 +7,10 @@ threshold misleads. Rows:
 - ``recaptcha+copies``: recaptcha-dev (photographs) with ``--copies`` planted copies;
 - ``digits+copies``: scikit-learn's 1,797 digits (64 px PNGs, no two the same)
   with 40 planted copies;
-- ``glyphs+copies``: letters and digits rendered in matplotlib's bundled fonts
-  at random sizes, offsets and tilts, with 40 planted copies;
+- ``glyphs+copies``: every letter and digit in each of matplotlib's 21 bundled
+  text fonts (1,302 images; "l", "I" and "1", "O" and "0", a sans and its
+  monospace sibling are look-alikes), each at a random size, offset, tilt and
+  greys, with 40 planted copies;
 - ``shapes+copies``: one or two plain shapes on a plain background, with 40
   planted copies;
 - ``recaptcha:CLASS`` and ``recaptcha:A+B``: tiles of one or two classes, no copies.
@@ -38,8 +40,12 @@ from gridtsne.core import duplicates, embed, images, neighbours
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECAPTCHA = os.path.join(REPO, "..", "shared", "data", "recaptcha-dev")
-FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf",
-         "cmr10.ttf", "cmss10.ttf", "cmtt10.ttf", "STIXGeneral.ttf")
+# matplotlib's bundled text fonts (its symbol fonts left out): 21 faces of 5 families
+FONTS = tuple("DejaVu%s.ttf" % f for f in (
+    "Sans", "Sans-Bold", "Sans-Oblique", "Sans-BoldOblique", "SansMono", "SansMono-Bold",
+    "SansMono-Oblique", "SansMono-BoldOblique", "Serif", "Serif-Bold", "Serif-Italic",
+    "Serif-BoldItalic")) + tuple("STIXGeneral%s.ttf" % f for f in ("", "Bol", "Italic", "BolIta")) \
+    + ("cmr10.ttf", "cmb10.ttf", "cmss10.ttf", "cmtt10.ttf", "cmti10.ttf")
 
 
 def planted_copy(img, rng):
@@ -68,8 +74,11 @@ def digits():
     return out
 
 
-def glyphs(seed=0, renders=3, size=64):
-    """Characters in several fonts: one glyph each, random size, offset, tilt and greys."""
+def glyphs(seed=0, renders=1, size=64):
+    """Every letter and digit in every font, ``renders`` times, each at a random
+    size, offset, tilt and greys. Two renders of one glyph in one font are
+    the same outline resized and shifted: a duplicate finder may fairly group
+    them, so the look-alike row uses one render of each."""
     import string
 
     import matplotlib

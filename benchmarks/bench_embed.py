@@ -1,7 +1,7 @@
 """Embedding throughput, float and int8, model only and end to end, as JSON.
 
 Model only: images/s of the network on ready-made batches (224 px, or
-``--image-size``: the product always uses 224, see the README), for eager
+``--image-size``: the product always uses 224, see docs/benchmarks.md), for eager
 PyTorch (channels-last), ONNX Runtime (the CPU default) and the int8 model
 (``precision="int8"``, see gridtsne/core/quantize.py). End to end: images/s of
 ``gridtsne.core.embed.embed_files`` from PNG files on disk (decode, resize,

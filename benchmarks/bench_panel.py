@@ -189,13 +189,13 @@ def bench_dataset(n, cache, distinct, cell_px=32, curation=True):
 def payload_bytes(ds):
     """What the panel's Python side sends for the run, as the App receives it."""
     import gridtsne
-    from gridtsne.fo import panel, panel_data
+    from gridtsne.fo import panel, panel_colors, panel_data
 
     res = gridtsne.load_grid(ds, "grid")
     grid = panel.run_payload(res)
     run = panel_data.panel_run(res)
     view = panel_data.pack_mask(run, panel_data.view_cells(run, res, ds))
-    color = panel_data.color_values(run, res, "ground_truth.label", "categorical")
+    color = panel_colors.color_values(run, res, "ground_truth.label", "categorical")
     return (os.path.getsize(grid["cells_path"]) + len(json.dumps(grid)) + len(view)
             + len(json.dumps(color)))
 

@@ -9,7 +9,9 @@ the tile pyramid and the FiftyOne writes through gridtsne's one writer
 (``render_and_write``). The DPQ_16 metric is timed on its own. Curation is
 not part of the layout; ``--curation`` times its stages too, the calls a run
 with a label field makes (neighbours, near-duplicates on the tiles' pixels,
-outliers, label disagreement on the centre numbers as labels), and
+outliers, label disagreement on the centre numbers as labels; the images for
+the duplicates are distinct variants of recaptcha-dev's tiles, see
+``distinct_images``), and
 ``--no-layout`` times them alone. Each stage prints one line when it ends; the
 last line holds them all.
 
@@ -119,6 +121,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     figures = {}
+    # the libraries' own imports are not the stages' cost (a run pays them once)
+    import openTSNE  # noqa: F401
+    import sklearn.decomposition  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    import sklearn.model_selection  # noqa: F401
     if args.embeddings:
         features, labels = np.load(args.embeddings, mmap_mode="r"), None
         n = len(features)
@@ -133,26 +140,64 @@ def main(argv=None):
     print(json.dumps(dict(out, stages=figures)), flush=True)
 
 
-def curation_stages(features, labels, figures):
-    """What ``layout._curation`` calls, one stage at a time."""
-    from PIL import Image
+def distinct_images():
+    """``load(i)``: image i, decoded as a run decodes it for the duplicates'
+    check, and distinct from every other up to 98,304 of them: recaptcha-dev's
+    tiles (generated tiles where it is missing), each also inverted (2 ways),
+    flipped or turned (8) and cut to one of 6 windows of 60% (the whole, four
+    corners, the centre), none of which a crop of another can align with."""
+    from PIL import Image, ImageOps
 
     from bench_render import tiles
+    from gridtsne.core import duplicates, images
+
+    recaptcha = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             "..", "shared", "data", "recaptcha-dev")
+    paths = images.list_images(recaptcha)[0] if os.path.isdir(recaptcha) else []
+    paths = paths or tiles(1024, TILES)
+    windows = [None, (0, 0), (0.4, 0), (0, 0.4), (0.4, 0.4), (0.2, 0.2)]
+
+    def load(i):
+        img = images.load_rgb(paths[i % len(paths)], min_side=duplicates.THUMB_PX)
+        v = i // len(paths)
+        if v % 2:
+            img = ImageOps.invert(img)
+        if (v // 2) % 8:
+            img = img.transpose(Image.Transpose((v // 2) % 8 - 1))
+        window = windows[(v // 16) % 6]
+        if window is not None:
+            w, h = img.size
+            x0, y0 = window[0] * w, window[1] * h
+            img = img.crop((int(x0), int(y0), int(x0 + 0.6 * w), int(y0 + 0.6 * h)))
+        return img
+
+    return load
+
+
+def curation_stages(features, labels, figures):
+    """What ``layout._curation`` calls, one stage at a time."""
     from gridtsne.core import curation, duplicates, neighbours
 
-    paths = tiles(1024, TILES)
     names = None if labels is None else [str(label) for label in labels]
     knn = stage("curation_neighbours", figures, neighbours.nearest, features,
                 max(duplicates.NEIGHBOURS, 10), seed=0)
+    load = distinct_images()
+    # a run makes these while it decodes the images for their embeddings; one whose
+    # embeddings come from a field or array decodes them in the duplicates' stage
+    thumbs = stage("thumbnails_while_embedding", figures, lambda: [
+        duplicates.thumbnails(load(i)) for i in range(len(features))])
     groups = stage("curation_duplicates", figures, duplicates.duplicate_groups, features,
-                   lambda i: Image.open(paths[i % len(paths)]), knn=knn)
+                   load, knn=knn, thumbs=thumbs)
+    del thumbs
     stage("curation_outliers", figures, curation.outlier_scores, features, names, knn=knn)
     if names is not None:
         stage("curation_label_disagreement", figures, curation.label_disagreement, features,
               names)
     figures["curation_s"] = round(sum(figures[k]["seconds"] for k in figures
                                       if k.startswith("curation_")), 1)
-    return {"duplicate_groups": int(groups.max() + 1)}
+    figures["curation_decoding_again_s"] = round(
+        figures["curation_s"] + figures["thumbnails_while_embedding"]["seconds"], 1)
+    return {"duplicate_groups": len(groups.members())}
 
 
 def layout_stages(features, labels, args, figures):

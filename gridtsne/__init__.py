@@ -34,6 +34,10 @@ _FIFTYONE_API = {
     "run_queued": "gridtsne.fo.delegated",
 }
 
+# imported with the FiftyOne API: it registers what follows a saved run (the
+# panel's files made ahead, see gridtsne.fo.compute.after_save)
+_HOOKS = ("gridtsne.fo.panel_colors",)
+
 __all__ = [
     "assign_to_grid", "grid_shape", "scale_to_grid", "neighbor_label_agreement",
     "tsne_2d", "render_mosaic", "GridConfig", "GridError", *_FIFTYONE_API,
@@ -44,5 +48,7 @@ def __getattr__(name):
     if name in _FIFTYONE_API:
         import importlib
 
+        for hook in _HOOKS:
+            importlib.import_module(hook)
         return getattr(importlib.import_module(_FIFTYONE_API[name]), name)
     raise AttributeError("module 'gridtsne' has no attribute %r" % name)

@@ -56,7 +56,7 @@ def build_parser():
     for name, default, meta in gconfig.options():
         if name in _SPECIAL or not meta.get("cli"):
             continue
-        kind = gconfig._TYPES.get(name, str)
+        kind = gconfig.kind_of(name)
         p.add_argument(meta["cli"], dest=name, type=kind, default=None,
                        metavar=name.upper().replace("_", "-") if name != "cell_px" else "PX",
                        help="%s (default: %s)" % (meta["help"], _shown(name, default)))
@@ -84,9 +84,8 @@ def build_parser():
 def _shown(name, default):
     if name == "label_field":
         return "ground_truth when present"
-    if name == "perplexity":
-        return "20"
-    return "none" if default is None else default
+    shown = gconfig.shown_default(name)
+    return "none" if shown is None else shown
 
 
 def parse_grid(text):
@@ -183,7 +182,7 @@ def run(args):
 
     import fiftyone as fo
 
-    from gridtsne.fo import imports
+    from gridtsne.fo import imports, panel_colors  # noqa: F401 (its after-save hook)
     from gridtsne.fo.compute import compute_grid
 
     imported = None

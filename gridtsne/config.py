@@ -15,6 +15,7 @@ from typing import Optional
 
 DEFAULT_MAX_PIXELS = 100_000_000
 DEFAULT_CELL_PX = 64
+DEFAULT_PERPLEXITY = 20.0  # what perplexity=None means (gridtsne.core.reduce)
 KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 FIELD_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 METRICS = ("cosine", "euclidean")
@@ -38,7 +39,11 @@ class GridError(ValueError):
 
 
 def _option(default, help, cli=None, label=None, **extra):
-    """A config field with what each surface needs to show it."""
+    """A config field with what each surface needs to show and check it:
+    ``help``, the CLI flag ``cli``, the form ``label``, and optionally
+    ``choices``, bounds (``min``/``max`` inclusive, ``above``: exclusive),
+    ``shown`` (what a None default means, as the surfaces say it) and
+    ``form_min`` (the smallest value a form offers, when it is not ``min``)."""
     return field(default=default, metadata=dict(help=help, cli=cli, label=label, **extra))
 
 
@@ -53,10 +58,11 @@ class GridConfig:
         "instead of whole images", cli="--patches-field", label="Objects of label field")
     patch_context: float = _option(
         0.1, "with patches_field: the margin around each object, a fraction of its size "
-        "on each side", cli="--patch-context", label="Context around objects")
+        "on each side", cli="--patch-context", label="Context around objects",
+        min=0.0, max=1.0)
     frames_fps: Optional[float] = _option(
         None, "for videos: lay out their frames, sampled at this many frames per second",
-        cli="--frames-fps", label="Frames per second")
+        cli="--frames-fps", label="Frames per second", above=0.0, form_min=0.01)
     embeddings: Optional[str] = _option(
         None, "use the vectors in this field instead of computing embeddings",
         cli="--embeddings-field", label="Embeddings field")
@@ -65,59 +71,63 @@ class GridConfig:
         "default EfficientNet-Lite0, offline", cli="--model", label="Zoo model name")
     precision: str = _option(
         "float", "the default model's arithmetic: float, or int8 (quantized, about 2x "
-        "faster on the CPU, layout quality within seed noise of float's; see the README)",
-        cli="--precision",
-        label="Default model precision")
+        "faster on the CPU, layout quality within seed noise of float's; "
+        "docs/benchmarks.md)", cli="--precision", label="Default model precision",
+        choices=PRECISIONS)
     embeddings_field: Optional[str] = _option(
-        None, "where computed embeddings are stored (default {key}_embedding)",
-        label="Store embeddings in field")
+        None, "where computed embeddings are stored", label="Store embeddings in field",
+        shown="{key}_embedding")
     rows: Optional[int] = _option(None, "grid rows (default: near-square)", cli="--grid",
-                                  label="Rows")
+                                  label="Rows", min=1, shown="near-square")
     cols: Optional[int] = _option(None, "grid columns (default: near-square)", cli="--grid",
-                                  label="Columns")
-    perplexity: Optional[float] = _option(None, "t-SNE perplexity (default 20)",
-                                          cli="--perplexity", label="t-SNE perplexity")
+                                  label="Columns", min=1, shown="near-square")
+    perplexity: Optional[float] = _option(None, "t-SNE perplexity", cli="--perplexity",
+                                          label="t-SNE perplexity", above=0.0, form_min=1.0,
+                                          shown=DEFAULT_PERPLEXITY)
     metric: str = _option("cosine", "t-SNE distance: cosine or euclidean", cli="--metric",
-                          label="t-SNE metric")
-    seed: int = _option(0, "random seed", cli="--seed", label="Random seed")
+                          label="t-SNE metric", choices=METRICS)
+    seed: int = _option(0, "random seed", cli="--seed", label="Random seed", min=0)
     cell_px: int = _option(DEFAULT_CELL_PX, "mosaic cell size in pixels (4-1024)",
-                           cli="--cell", label="Cell size (px)")
+                           cli="--cell", label="Cell size (px)", min=4, max=1024)
     label_field: Optional[str] = _option(
         None, "label field for cell borders, agreement metrics and label curation",
-        cli="--label-field", label="Label field")
+        cli="--label-field", label="Label field", shown="none (the CLI: ground_truth when "
+        "present)")
     output_dir: Optional[str] = _option(
-        None, "parent folder of the run's own folder OUTPUT_DIR/KEY (default under "
-        "FiftyOne's dataset folder)", label="Output folder")
+        None, "parent folder of the run's own folder OUTPUT_DIR/KEY", label="Output folder",
+        shown="~/fiftyone/gridtsne/dataset_<id>")
     mosaic_format: str = _option("jpg", "mosaic image format: jpg or png", cli="--format",
-                                 label="Mosaic format")
-    assignment: str = _option("auto", "grid assignment: auto, exact or blocks",
-                              cli="--assignment", label="Assignment")
+                                 label="Mosaic format", choices=FORMATS)
+    assignment: str = _option("auto", "grid assignment: auto (exact up to 1,024 cells, "
+                              "blocks above), exact or blocks", cli="--assignment",
+                              label="Assignment", choices=ASSIGNMENTS)
     refine: bool = _option(True, "swap images so that each sits beside its most similar "
                            "ones (window by window above 10,000 images)",
                            cli="--no-refine", label="Refine neighbours")
-    batch_size: int = _option(64, "embedding batch size", cli="--batch-size",
-                              label="Batch size")
+    batch_size: int = _option(64, "embedding batch size; finished batches are kept in the "
+                              "run's folder until it is written, so a stopped run resumes",
+                              cli="--batch-size", label="Batch size", min=1)
     num_workers: Optional[int] = _option(
-        None, "image-decoding threads (default: one per CPU core, at most 4)",
-        cli="--workers", label="Decoding threads")
+        None, "image-decoding threads", cli="--workers", label="Decoding threads", min=0,
+        shown="one per CPU core, at most 4")
     max_pixels: int = _option(DEFAULT_MAX_PIXELS, "skip images with more pixels than this, "
-                              "without decoding them", cli="--max-pixels",
-                              label="Largest image (pixels)")
+                              "without decoding them (decompression bombs)",
+                              cli="--max-pixels", label="Largest image (pixels)", min=1)
     strict: bool = _option(False, "fail on the first unusable image instead of skipping it",
                            cli="--strict", label="Strict")
     curation: bool = _option(
         True, "find near-duplicates and outliers and, with a label field, score label "
-        "disagreement (at 1,000,000 images about 28 minutes of the run)",
+        "disagreement (docs/design.md, \"Curation\")",
         cli="--no-curation", label="Curation")
     duplicate_threshold: float = _option(
         0.95, "how alike two images must be (aligned pixel correlation, 0-1) to count as "
-        "near-duplicates; they must also be far closer than their other neighbours "
-        "(see docs/design.md)",
-        cli="--duplicate-threshold", label="Near-duplicate threshold")
+        "near-duplicates; they must also be far closer than their other neighbours and "
+        "keep their tones (docs/design.md)",
+        cli="--duplicate-threshold", label="Near-duplicate threshold", above=0.0, max=1.0)
     outline_suspicious: float = _option(
         0.0, "outline (magenta) this fraction of images whose labels most disagree with "
         "their neighbours, e.g. 0.05", cli="--outline-suspicious",
-        label="Outline suspicious labels (fraction)")
+        label="Outline suspicious labels (fraction)", min=0.0, max=1.0)
     overwrite: bool = _option(False, "replace an existing run with the same key",
                               cli="--overwrite", label="Overwrite")
 
@@ -145,41 +155,18 @@ class GridConfig:
                 "and underscores, starting with a letter" % self.embeddings_field)
         if self.embeddings is not None and self.model is not None:
             raise GridError("Give either <embeddings> or <model>, not both")
-        for name in ("rows", "cols"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise GridError("<%s> must be at least 1, got %d" % (name, value))
-        if self.perplexity is not None and not self.perplexity > 0:
-            raise GridError("<perplexity> must be positive, got %s" % self.perplexity)
-        _one_of("metric", self.metric, METRICS)
-        _one_of("precision", self.precision, PRECISIONS)
+        for f in dataclasses.fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if value is None:
+                continue
+            if meta.get("choices"):
+                _one_of(f.name, value, meta["choices"])
+            if not _within(value, meta):
+                raise GridError("<%s> must be %s, got %s" % (f.name, bounds(f.name), value))
         if self.precision != "float" and not (self.embeddings is None and self.model is None):
             raise GridError("<precision> %r is for the default model; it does not apply "
                             "with <%s>" % (self.precision,
                                            "embeddings" if self.embeddings else "model"))
-        _one_of("assignment", self.assignment, ASSIGNMENTS)
-        _one_of("mosaic_format", self.mosaic_format, FORMATS)
-        if not 4 <= self.cell_px <= 1024:
-            raise GridError("<cell_px> must be between 4 and 1024, got %d" % self.cell_px)
-        if self.seed < 0:
-            raise GridError("<seed> must be 0 or more, got %d" % self.seed)
-        if self.batch_size < 1:
-            raise GridError("<batch_size> must be at least 1, got %d" % self.batch_size)
-        if self.num_workers is not None and self.num_workers < 0:
-            raise GridError("<num_workers> must be 0 or more, got %d" % self.num_workers)
-        if self.max_pixels < 1:
-            raise GridError("<max_pixels> must be at least 1, got %d" % self.max_pixels)
-        if not 0.0 < self.duplicate_threshold <= 1.0:
-            raise GridError("<duplicate_threshold> must be in (0, 1], got %s"
-                            % self.duplicate_threshold)
-        if not 0.0 <= self.patch_context <= 1.0:
-            raise GridError("<patch_context> must be a fraction in [0, 1], got %s"
-                            % self.patch_context)
-        if self.frames_fps is not None and not self.frames_fps > 0:
-            raise GridError("<frames_fps> must be positive, got %s" % self.frames_fps)
-        if not 0.0 <= self.outline_suspicious <= 1.0:
-            raise GridError("<outline_suspicious> must be a fraction in [0, 1], got %s"
-                            % self.outline_suspicious)
         if self.outline_suspicious and not self.curation:
             raise GridError("<outline_suspicious> outlines the labels curation scores; "
                             "it needs <curation>")
@@ -245,6 +232,36 @@ class GridConfig:
         return cls(**{k: v for k, v in p.items() if k in names})
 
 
+def _within(value, meta):
+    return not (("min" in meta and value < meta["min"]) or ("max" in meta and value > meta["max"])
+                or ("above" in meta and not value > meta["above"]))
+
+
+def bounds(name):
+    """How an option's bounds read in a message: "at least 1", "between 4 and 1024"..."""
+    meta = GridConfig.__dataclass_fields__[name].metadata
+    low, high, above = meta.get("min"), meta.get("max"), meta.get("above")
+    if low is not None and high is not None:
+        if (low, high) == (0.0, 1.0) and isinstance(low, float):
+            return "a fraction in [0, 1]"
+        return "between %s and %s" % (low, high)
+    if above is not None and high is not None:
+        return "in (%g, %g]" % (above, high)
+    if above == 0:
+        return "positive"
+    if low == 0:
+        return "0 or more"
+    return "at least %s" % low
+
+
+def shown_default(name):
+    """An option's default as the surfaces (CLI help, docs/options.md) say it."""
+    f = GridConfig.__dataclass_fields__[name]
+    if "shown" in f.metadata:
+        return f.metadata["shown"]
+    return f.default
+
+
 def options():
     """(name, default, metadata) of every option, in order."""
     return [(f.name, f.default, f.metadata) for f in dataclasses.fields(GridConfig)]
@@ -261,6 +278,11 @@ _TYPES = {
     "frames_fps": float,
     "outline_suspicious": float, "refine": bool, "curation": bool, "strict": bool, "overwrite": bool,
 }
+
+
+def kind_of(name):
+    """The Python type of option ``name`` (str for names and choices)."""
+    return _TYPES.get(name, str)
 
 
 def _coerce(name, value):

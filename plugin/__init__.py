@@ -1,7 +1,7 @@
 """The FiftyOne plugin ``@gridtsne/gridded-tsne`` (see fiftyone.yml).
 
 Only registration lives here; operators and the panel are in
-:mod:`gridtsne.fo.operators` and :mod:`gridtsne.fo.panel`.
+:mod:`gridtsne.fo.app` and :mod:`gridtsne.fo.panel`.
 """
 
 import os
@@ -12,11 +12,11 @@ try:
 except ImportError:  # plugin folder used without `pip install`: the package is beside it
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from gridtsne.fo import operators  # noqa: E402
+from gridtsne.fo.app import OPERATORS  # noqa: E402
 from gridtsne.fo.panel import GridMosaicPanel  # noqa: E402
 
 
 def register(p):
-    for cls in operators.OPERATORS:
+    for cls in OPERATORS:
         p.register(cls)
     p.register(GridMosaicPanel)

@@ -1,6 +1,6 @@
 """Runs gridtsne holding at one named write step, for tests that kill or
-signal it there. The hook (``gridtsne.fo.writer.on_step``) is the only test
-seam in the product; nothing else changes.
+signal it there: it replaces the writer's no-op ``_step``, which names the
+steps of a write; nothing else changes.
 
     python tests/hold.py STEP RELEASE_FILE cli ARGS...      the command line
     python tests/hold.py STEP RELEASE_FILE regrid DATASET KEY NAME=INT...
@@ -24,7 +24,7 @@ def main(step, release, command, *args):
             while release == "-" or not os.path.exists(release):
                 time.sleep(0.05)
 
-    writer.on_step = hold
+    writer._step = hold
     # ^C as a terminal delivers it: a test run started in the background by a
     # non-interactive shell (`make test &`) makes its children ignore SIGINT
     signal.signal(signal.SIGINT, signal.default_int_handler)

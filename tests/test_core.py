@@ -526,7 +526,7 @@ def test_saved_mosaics_are_readable_like_other_files(tmp_path):
 def test_pixel_check_matches_pillow_and_tells_a_crop_from_another_picture():
     from PIL import ImageFilter, ImageOps
 
-    from gridtsne.core import duplicates
+    from gridtsne.core import duplicates, pixels
 
     rng = np.random.default_rng(0)
 
@@ -536,10 +536,10 @@ def test_pixel_check_matches_pillow_and_tells_a_crop_from_another_picture():
 
     a, other = picture((60, 80)), picture((60, 80))
     # the batched weights resample as Pillow's BILINEAR resize does, crop by crop
-    thumb = duplicates._thumbnail(a)
-    crops = duplicates._descriptors(thumb[None])[0]
-    assert len(crops) == len(duplicates.CROPS) == 285
-    for c, (scale, ox, oy) in enumerate(duplicates.CROPS):
+    thumb = pixels._thumbnail(a)
+    crops = pixels._descriptors(thumb[None])[0]
+    assert len(crops) == len(pixels.CROPS) == 285
+    for c, (scale, ox, oy) in enumerate(pixels.CROPS):
         h, w = thumb.shape
         x0, y0 = (w - w * scale) * ox, (h - h * scale) * oy
         ref = np.asarray(Image.fromarray(thumb).resize(
@@ -548,10 +548,10 @@ def test_pixel_check_matches_pillow_and_tells_a_crop_from_another_picture():
         assert crops[c] @ (ref / np.linalg.norm(ref)) > 0.998, (scale, ox, oy)
     copy = a.crop((6, 4, 74, 58)).resize((51, 40), Image.BICUBIC)
     # (0.85 x 0.9 of the picture: the lattice's crops keep the aspect, so not 0.99)
-    assert duplicates.pixel_similarity(duplicates._thumbnail(a), duplicates._thumbnail(copy)) > 0.97
-    assert duplicates.pixel_similarity(duplicates._thumbnail(a), duplicates._thumbnail(other)) < 0.6
+    assert duplicates.pixel_similarity(pixels._thumbnail(a), pixels._thumbnail(copy)) > 0.97
+    assert duplicates.pixel_similarity(pixels._thumbnail(a), pixels._thumbnail(other)) < 0.6
     # many pairs at once give what one pair at a time does, whatever the shapes
-    thumbs = [duplicates._thumbnail(x) for x in (a, copy, other, a.transpose(Image.ROTATE_90))]
+    thumbs = [pixels._thumbnail(x) for x in (a, copy, other, a.transpose(Image.ROTATE_90))]
     whole = duplicates.whole_descriptors(thumbs)
     pairs = np.array([[0, 1], [0, 2], [1, 2], [0, 3], [2, 3], [1, 0]])
     batched = duplicates.pair_similarity(thumbs, whole, pairs)

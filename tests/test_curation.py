@@ -135,6 +135,40 @@ def test_a_group_is_only_copies_of_the_one_it_keeps():
     assert found.representative.tolist() == [False, True, False, False]
 
 
+def test_one_outline_in_other_colours_is_not_a_copy_and_a_relit_copy_is():
+    """Shapes on plain backgrounds align perfectly whatever their colours: the
+    tones decide. A copy re-lit by 15% and re-encoded keeps its colours."""
+    import io
+
+    from PIL import ImageDraw, ImageEnhance
+
+    from gridtsne.core import duplicates
+
+    def disc(bg, fg):
+        img = Image.new("RGB", (64, 64), bg)
+        ImageDraw.Draw(img).ellipse((14, 18, 46, 50), fill=fg)
+        return img
+
+    original = disc((200, 40, 40), (30, 30, 220))
+    buf = io.BytesIO()
+    ImageEnhance.Brightness(original.resize((48, 48), Image.BICUBIC)).enhance(1.15).save(
+        buf, "JPEG", quality=60)
+    relit = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    recoloured = disc((40, 180, 60), (120, 20, 120))  # the same outline, other colours
+    grey_same = disc((200, 200, 200), (40, 40, 40)).convert("L").convert("RGB")
+    grey_other = disc((250, 250, 250), (150, 150, 150)).convert("L").convert("RGB")
+    thumbs = [duplicates.thumbnails(x) for x in (original, relit, recoloured, grey_same,
+                                                  grey_other)]
+    whole = duplicates.whole_descriptors([t[0] for t in thumbs])
+    pairs = np.array([[0, 1], [0, 2], [3, 4]])
+    similarity, crop, of_first = duplicates.aligned_pairs([t[0] for t in thumbs], whole, pairs)
+    assert (similarity > 0.95).all()  # every outline aligns...
+    tones = [duplicates.tone_distance(thumbs[a] if f else thumbs[b],
+                                      thumbs[b] if f else thumbs[a], c)
+             for (a, b), c, f in zip(pairs, crop, of_first)]
+    assert tones[0] < 1 < tones[1] and tones[2] > 1  # ...but only the copy keeps its tones
+
+
 def test_planted_digit_copies_are_found_and_look_alike_digits_are_not(tmp_path):
     """Low-detail look-alikes (scikit-learn's digits, no two the same) with 20
     planted copies, through the command line: the copies are grouped with their

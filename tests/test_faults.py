@@ -139,13 +139,14 @@ def test_a_database_error_while_replacing_a_run_is_undone_at_once(replaced, step
         if name == step:
             raise pymongo.errors.AutoReconnect("connection reset by peer (injected)")
 
-    writer.on_step = fail
+    real_step = writer._step
+    writer._step = fail
     try:
         with pytest.raises(pymongo.errors.AutoReconnect):
             gridtsne.compute_grid(ds, key="grid", embeddings="vec", rows=4, cols=10,
                                   cell_px=24, overwrite=True, output_dir=str(out))
     finally:
-        writer.on_step = None
+        writer._step = real_step
     assert writer._journal().count_documents({"dataset_id": str(ds._doc.id)}) == 0
     assert state(ds) == old and leftovers(ds, out) == []
 

@@ -9,6 +9,7 @@ and their checks are listed in docs/security.md.
 import json
 import logging
 import os
+import time
 
 import numpy as np
 import pytest
@@ -42,10 +43,10 @@ def files_in(folder):
 
 
 def clear_panel_memory():
-    from gridtsne.fo import panel_data
+    from gridtsne.fo import panel_colors, panel_data
 
     for cache in (panel_data._runs, panel_data._results, panel_data._masks,
-                  panel_data._colors):
+                  panel_colors._colors):
         cache.clear()
 
 
@@ -197,12 +198,12 @@ def test_a_run_made_before_digests_reads_its_cells_from_the_database(dataset, tm
 
 
 def test_a_colouring_file_of_another_token_is_not_used(dataset, tmp_path, cache):
-    from gridtsne.fo import panel_data
+    from gridtsne.fo import panel_colors, panel_data
 
     res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth",
                                 output_dir=str(tmp_path / "out"))
     run = panel_data.panel_run(res)
-    truth = panel_data.color_values(run, res, "ground_truth.label", "categorical")
+    truth = panel_colors.color_values(run, res, "ground_truth.label", "categorical")
     folder = panel_data.cache_dir()
     for name in os.listdir(folder):
         if name.endswith(".color"):
@@ -213,7 +214,7 @@ def test_a_colouring_file_of_another_token_is_not_used(dataset, tmp_path, cache)
             private.write_file(folder, name, json.dumps(
                 {"for": "another run", "value": fake}).encode())
     clear_panel_memory()
-    assert panel_data.cached_color_values(run, res, "ground_truth.label",
+    assert panel_colors.cached_color_values(run, res, "ground_truth.label",
                                           "categorical") == truth
 
 
@@ -225,3 +226,57 @@ def test_the_model_cache_is_never_a_planted_folder(tmp_path, cache, monkeypatch)
     path = embed.onnx_model_path()
     assert not path.startswith(str(cache)) and os.path.getsize(path) > 1_000_000
     assert os.listdir(cache) == []
+
+
+@pytest.mark.browser
+def test_the_app_panel_clicks_the_true_sample_beside_a_planted_cell_file(make_dataset,
+                                                                        tmp_path, cache):
+    """The App server (a process of its own, with this GRIDTSNE_CACHE) finds
+    the panel folder replaced by another user's, holding a cells file of the
+    expected name that moves every sample one cell on; a click must still
+    select the sample drawn under the pointer."""
+    from playwright.sync_api import sync_playwright
+
+    from gridtsne.fo import panel_data
+
+    from browser import App, CANVAS, cell_center
+
+    ds = make_dataset()
+    ds.persistent = True
+    res = gridtsne.compute_grid(ds, key="grid", label_field="ground_truth",
+                                output_dir=str(tmp_path / "out"))
+    path = panel_data._cells_path(res)
+    name = os.path.basename(path)
+    truth = true_cells(ds)
+    cells = sorted(truth)
+    planted = {cells[(k + 1) % len(cells)]: truth[c] for k, c in enumerate(cells)}
+    os.rename(os.path.dirname(path), str(tmp_path / "ours-before"))
+    theirs = foreign_folder(str(cache / "panel"))
+    with open(os.path.join(theirs, name), "wb") as f:
+        f.write(celltable.table(celltable.oid_array(planted.values()), list(planted),
+                                res.rows * res.cols))
+    os.chown(os.path.join(theirs, name), OTHER_UID, OTHER_UID)
+
+    target = ds.sort_by("filepath").first()
+    cell = target["grid_row"] * res.cols + target["grid_col"]
+    assert planted[cell] != target.id  # the planted file names another sample there
+    with sync_playwright() as p:
+        app = App(p, ds)
+        try:
+            app.wait_drawn()
+            box = app.page.locator(CANVAS).bounding_box()
+            x, y = cell_center(box, res.rows, res.cols, target["grid_row"], target["grid_col"])
+            app.page.mouse.click(x, y)
+            app.page.wait_for_selector(
+                "[data-testid=gridtsne-selection][data-app-selection=%s]"
+                % json.dumps(target.id), timeout=20000)
+            deadline = time.monotonic() + 20
+            while app.session.selected != [target.id] and time.monotonic() < deadline:
+                time.sleep(0.05)  # the App hands its selection to Python's session
+            assert app.session.selected == [target.id]
+        except Exception:
+            app.record_failure()
+            raise
+        finally:
+            app.close()
+    assert files_in(theirs) == [name]  # the App server wrote nothing into their folder

@@ -31,7 +31,7 @@ def test_run_payload_sends_cells_once_as_binary_and_views_as_bitmasks(dataset, t
 
     from fiftyone.operators.executor import ExecutionContext, Executor
 
-    from gridtsne.fo import panel_data
+    from gridtsne.fo import panel_colors, panel_data
 
     dataset.set_values("score", [float(i) for i in range(len(dataset))])
     res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth",
@@ -40,12 +40,12 @@ def test_run_payload_sends_cells_once_as_binary_and_views_as_bitmasks(dataset, t
     # (a new App server, nothing in memory) reads them, computing neither
     with pytest.MonkeyPatch.context() as patch:
         panel_data._runs.clear()
-        panel_data._colors.clear()
+        panel_colors._colors.clear()
         patch.setattr(panel_data, "_read_run", lambda *a: pytest.fail("cells read again"))
-        patch.setattr(panel_data, "color_values", lambda *a: pytest.fail("colours made again"))
+        patch.setattr(panel_colors, "color_values", lambda *a: pytest.fail("colours made again"))
         ahead = panel_data.panel_run(res)
         assert len(ahead.cell) == 40
-        panel_data.cached_color_values(ahead, res, "ground_truth.label", "categorical")
+        panel_colors.cached_color_values(ahead, res, "ground_truth.label", "categorical")
     grid = gpanel.run_payload(res)
     assert (grid["rows"], grid["cols"], grid["tiles"], grid["n"]) == (6, 7, None, 40)
     assert "DPQ_16" in grid["metrics"] and "neighbour agreement" in grid["metrics"]
@@ -71,17 +71,17 @@ def test_run_payload_sends_cells_once_as_binary_and_views_as_bitmasks(dataset, t
     assert set(np.flatnonzero(bits[:42])) == expected
 
     # colour by: a category code or a float per cell
-    color = panel_data.color_values(run, res, "score", "continuous")
+    color = panel_colors.color_values(run, res, "score", "continuous")
     values = np.frombuffer(base64.b64decode(color["values"]), np.float32)
     assert values[cell] == first["score"] and (color["min"], color["max"]) == (0, 39)
     assert np.isnan(values).sum() == 2
-    color = panel_data.color_values(run, res, "ground_truth.label", "categorical")
+    color = panel_colors.color_values(run, res, "ground_truth.label", "categorical")
     codes = np.frombuffer(base64.b64decode(color["codes"]), np.uint16)
     assert color["categories"][codes[cell]] == first.ground_truth.label
     assert sorted(color["counts"]) == [10, 10, 10, 10]
 
     # names and paths of the cells asked about, on demand
-    info = panel_data.cells_info(run, res, [cell])
+    info = panel_colors.cells_info(run, res, [cell])
     assert info == {str(cell): {"name": os.path.basename(first.filepath),
                                 "filepath": first.filepath,
                                 "label": first.ground_truth.label}}
@@ -94,7 +94,7 @@ def test_run_payload_sends_cells_once_as_binary_and_views_as_bitmasks(dataset, t
 
     # colours and view masks are remembered until the dataset's samples change
     def cached_code_of_first():
-        got = panel_data.cached_color_values(run, res, "ground_truth.label", "categorical")
+        got = panel_colors.cached_color_values(run, res, "ground_truth.label", "categorical")
         codes = np.frombuffer(base64.b64decode(got["codes"]), np.uint16)
         return got["categories"][codes[cell]]
 
@@ -107,7 +107,7 @@ def test_run_payload_sends_cells_once_as_binary_and_views_as_bitmasks(dataset, t
     first.ground_truth.label = "red_circle" if first.ground_truth.label != "red_circle" \
         else "blue_square"
     first.save()
-    panel_data._colors.clear()  # as a new App server would: from the cache folder
+    panel_colors._colors.clear()  # as a new App server would: from the cache folder
     assert cached_code_of_first() == first.ground_truth.label
     assert cached_reds() == (11 if first.ground_truth.label == "red_circle" else 9)
 
@@ -166,7 +166,7 @@ def test_columns_hold_the_values_views_test_exactly(dataset, tmp_path):
     float64 (float32 would move 0.1 / 7 across a threshold), strings as codes."""
     import base64
 
-    from gridtsne.fo import panel_data
+    from gridtsne.fo import panel_colors, panel_data
 
     dataset.set_values("score", [i / 7 for i in range(len(dataset))])
     dataset.set_values("count", list(range(len(dataset))))
@@ -178,40 +178,40 @@ def test_columns_hold_the_values_views_test_exactly(dataset, tmp_path):
     run = panel_data.panel_run(res)
     cell = {s.id: s["grid_row"] * 7 + s["grid_col"] for s in dataset}
     for path in ("score", "count"):
-        column = panel_data.column_values(run, res, path)
+        column = panel_colors.column_values(run, res, path)
         assert column["kind"] == "continuous"
         values = np.frombuffer(base64.b64decode(column["values"]), np.float64)
         for s in dataset.exists(path):
             assert values[cell[s.id]] == s[path]  # exactly
         assert np.isnan(values).sum() == 2 + (path == "score")  # empty cells, no value
     # remembered per dataset contents: an edit is seen at once
-    before = panel_data.cached_column(run, res, "count")
+    before = panel_colors.cached_column(run, res, "count")
     dataset.set_values("count", [2 * i for i in range(len(dataset))])
-    after = panel_data.cached_column(run, res, "count")
+    after = panel_colors.cached_column(run, res, "count")
     values = np.frombuffer(base64.b64decode(after["values"]), np.float64)
     last = dataset.last()
     assert after != before and values[cell[last.id]] == 2 * (len(dataset) - 1) == last["count"]
-    labels = panel_data.column_values(run, res, "ground_truth.label")
+    labels = panel_colors.column_values(run, res, "ground_truth.label")
     codes = np.frombuffer(base64.b64decode(labels["codes"]), np.uint16)
     assert all(labels["categories"][codes[cell[s.id]]] == s.ground_truth.label for s in dataset)
     # lists, booleans and anything that is not a plain field: left to the server
     dataset.set_values("flag", [True] * len(dataset))
     for path in ("tags", "flag", "ground_truth", "filepath.nothing", "nothing"):
-        assert panel_data.column_values(run, res, path) is None, path
+        assert panel_colors.column_values(run, res, path) is None, path
 
 
 def test_run_reads_stay_under_mongodbs_document_limit(dataset, tmp_path, monkeypatch):
     """The panel's reads of a run return one MongoDB document per block of cells:
     one document for all 1,000,000 cells (20 MB of ObjectIds) is refused (16 MB).
     Here 40 values of 0.5 MB make one document 20 MB."""
-    from gridtsne.fo import panel_data
+    from gridtsne.fo import panel_colors, panel_data
 
     dataset.set_values("note", ["%02d" % i + "x" * 500_000 for i in range(len(dataset))])
     res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth",
                                 output_dir=str(tmp_path))
     run = panel_data._read_run(res)
     monkeypatch.setattr(panel_data, "_CELLS_PER_GROUP", 8, raising=False)  # 6 blocks of 3 MB
-    cells, notes = panel_data.item_values(run, res, "note")
+    cells, notes = panel_colors.item_values(run, res, "note")
     by_cell = {s["grid_row"] * 7 + s["grid_col"]: s["note"][:2] for s in dataset}
     assert len(cells) == 40 and {c: v[:2] for c, v in zip(cells, notes)} == by_cell
     # in blocks, the ids and cells still pair up, and a view's cells are its samples'

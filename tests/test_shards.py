@@ -193,11 +193,12 @@ def test_two_workers_share_the_shards_and_one_killed_mid_shard_is_taken_over(
         ds.add_samples([fo.Sample(filepath=p, ground_truth=fo.Classification(label=l))
                         for p, l in make_shapes(folder, per_class=75)])
         ds.persistent = True  # the workers are other processes
-        monkeypatch.setattr(shards, "STALE_SECONDS", 8)  # the test's look notices sooner
         run_id = delegated.queue_grid(ds, key="big", shards=3, batch_size=4,
                                       output_dir=str(tmp_path / "out"))
         logs = [open(tmp_path / ("worker-%d.log" % i), "w") for i in range(2)]
         workers = [_launch_worker(log) for log in logs]
+        # this process's looks notice a silent shard sooner (the workers keep the default)
+        monkeypatch.setenv("GRIDTSNE_STALE_SECONDS", "8")
         try:
             # kill a worker in the first half of a shard (100 images, 25 batches)
             victim = None

@@ -235,7 +235,7 @@ def test_regrid_changes_only_what_it_is_asked_to(dataset, tmp_path):
 # 6, 25 ----------------------------------------------------------------------------
 
 def test_fields_that_are_not_vectors_are_refused_before_any_work(dataset, tmp_path):
-    from gridtsne.fo.operators import vector_fields
+    from gridtsne.fo.app.forms import vector_fields
 
     dataset.set_values("words", [["a", "b"]] * len(dataset))
     dataset.add_sample_field("untyped", fo.ListField)  # any values: only reading tells
@@ -470,13 +470,14 @@ def test_a_write_that_loses_its_lock_does_not_commit(dataset, tmp_path):
             glock._collection().update_one({"_id": str(dataset._doc.id)},
                                            {"$set": {"owner": "someone else"}})
 
-    writer.on_step = steal
+    real_step = writer._step
+    writer._step = steal
     try:
         with pytest.raises(glock.LockLostError):
             gridtsne.compute_grid(dataset, key="grid", embeddings="vec", rows=4,
                                   overwrite=True, output_dir=str(tmp_path))
     finally:
-        writer.on_step = None
+        writer._step = real_step
     glock._collection().delete_one({"_id": str(dataset._doc.id)})  # the other owner left
     dataset.reload()
     res = consistent(dataset, "grid")  # recovered on first use: the old run, whole
@@ -489,12 +490,12 @@ def test_an_immediate_run_in_the_app_forks_nothing_and_streams_its_progress(data
                                                                              monkeypatch):
     import psutil
 
-    from gridtsne.fo import operators
+    from gridtsne.fo.app import base
     from test_operators import run_in_app
 
     me, children = psutil.Process(), []
     before = len(me.children(recursive=True))  # the test database's mongod
-    real = operators.overall
+    real = base.overall
 
     def counting(report, **kwargs):
         def count_then_report(value, label):
@@ -502,7 +503,7 @@ def test_an_immediate_run_in_the_app_forks_nothing_and_streams_its_progress(data
             report(value, label)
         return real(count_then_report, **kwargs)
 
-    monkeypatch.setattr(operators, "overall", counting)
+    monkeypatch.setattr(base, "overall", counting)
     outputs, progress = run_in_app("compute_grid", dataset, {"key": "grid"})
     labels = [label for _, label in progress]
     assert any(label.startswith("Computing embeddings") for label in labels)

@@ -55,7 +55,12 @@ def label_disagreement(features, labels, folds=FOLDS, seed=0):
     own = np.empty(len(y))
     import warnings
 
-    with warnings.catch_warnings():
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread: on these narrow (64-column) products the threads cost more
+    # in handing work around than they give, at 2,000 samples and at 100,000 alike
+    # (docs/benchmarks.md, "Label disagreement")
+    with warnings.catch_warnings(), threadpool_limits(1):
         # classes with fewer members than folds are fine: they are just rare
         warnings.simplefilter("ignore", UserWarning)
         for train, test in cv.split(x, y):

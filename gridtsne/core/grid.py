@@ -3,8 +3,7 @@
 The cost of putting a point in a cell is the squared Euclidean distance to the
 cell centre. Squared (not plain) distances matter: with plain distances the
 optimum happily moves many points a little *and* a few points very far, which
-tears clusters apart (measured on recaptcha-dev: 0.71 vs 0.62 neighbour label
-agreement).
+tears clusters apart (docs/benchmarks.md, "Choices the defaults rest on").
 """
 
 import math
@@ -12,8 +11,8 @@ import os
 
 import numpy as np
 
-# Dense LAP needs an N x cells matrix and about O(N^3) time: 1,024 cells take
-# 0.3 s, 4,096 cells 25 s, which is where exactness stops being cheap.
+# Dense LAP needs an N x cells matrix and about O(N^3) time: past about 1,024
+# cells exactness stops being cheap (docs/benchmarks.md, "Scale").
 EXACT_MAX_CELLS = 1024
 
 
@@ -150,7 +149,7 @@ def _assign_blocks(points, rows, cols, block=BLOCK, max_passes=MAX_PASSES, tol=R
     plus one window's 256 x 256 matrix.
 
     Written here because lapjv/lap/scipy only offer whole-problem solvers,
-    dense (N^2 memory) or sparse (468 s at N = 4,096 on these costs).
+    dense (N^2 memory) or sparse (minutes at N = 4,096 on these costs).
     """
     if rows <= block and cols <= block:  # one block: that is the exact problem
         return _assign_exact(points, rows, cols)

@@ -65,7 +65,7 @@ class _Clock:
 def compute_layout(features, rows, cols, *, perplexity=None,
                    metric=reduce.DEFAULT_METRIC, seed=0, assignment="auto",
                    refine_cells=True, labels=None, xy=None, cells=None,
-                   curation=True, digests=None, load_image=None, sizes=None,
+                   curation=True, digests=None, load_image=None, sizes=None, thumbs=None,
                    duplicate_threshold=duplicates.DEFAULT_THRESHOLD, progress=None):
     """t-SNE (unless ``xy`` is given), assignment (unless ``cells`` is given),
     refinement, curation scores and quality metrics.
@@ -85,6 +85,8 @@ def compute_layout(features, rows, cols, *, perplexity=None,
             pixel check (without it, only byte-identical files are grouped)
         sizes: optional N pixel counts of the images (a duplicate group keeps
             its largest)
+        thumbs: optional N ``duplicates.thumbnails`` made while embedding
+            (the images need not be decoded twice; None entries are loaded)
         duplicate_threshold: see :mod:`gridtsne.core.duplicates`
         progress: optional ``progress(stage, fraction)``
 
@@ -110,7 +112,7 @@ def compute_layout(features, rows, cols, *, perplexity=None,
     out = Layout(xy=xy, cells=cells, rows=rows, cols=cols)
     if curation and features is not None:
         scores = clock.run("curation", _curation, features, labels, digests, load_image,
-                           sizes, duplicate_threshold, seed)
+                           sizes, duplicate_threshold, seed, thumbs=thumbs)
         (out.label_disagreement, out.curation_skipped, found, out.outlier) = scores
         out.duplicate_group = found.group
         out.duplicate_representative = np.where(found.group < 0, -1,
@@ -125,7 +127,8 @@ def _assign(xy, rows, cols, method, progress=None):
     return grid.assign_to_grid(grid.scale_to_grid(xy, rows, cols), rows, cols, method=method)
 
 
-def _curation(features, labels, digests, load_image, sizes, threshold, seed, progress=None):
+def _curation(features, labels, digests, load_image, sizes, threshold, seed, progress=None,
+              thumbs=None):
     """(label disagreement, why it is missing, duplicate groups, outlier scores).
 
     Label curation is a bonus on top of the grid: a failure there (a single
@@ -134,7 +137,8 @@ def _curation(features, labels, digests, load_image, sizes, threshold, seed, pro
     """
     knn = neighbours.nearest(features, max(duplicates.NEIGHBOURS, 10), seed=seed)
     groups = duplicates.duplicate_groups(features, load_image or (lambda i: None), threshold,
-                                         digests=digests, knn=knn, sizes=sizes, seed=seed)
+                                         digests=digests, knn=knn, sizes=sizes, seed=seed,
+                                         thumbs=thumbs)
     outlier = curation.outlier_scores(features, labels, knn=knn)
     if labels is None:
         return None, None, groups, outlier

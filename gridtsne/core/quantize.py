@@ -8,25 +8,14 @@ and every worker of a sharded run must build the same model), so they are
 crops of the two photographs that come with scikit-learn
 (``load_sample_images``): natural-image statistics, fixed, offline.
 
-Weights use 7 of their 8 bits (``reduce_range``). With all 8, the vectors
-depended on the CPU: AVX2 without VNNI multiplies uint8 by int8 with
-VPMADDUBSW, which saturates pairs of products at 16 bits, so the same model
-gave features whose cosine to the float ones was 0.91 there and 0.99 on an
-AVX-512 VNNI CPU (largest difference between the two CPUs 57% of the largest
-feature). With 7 bits no pair can saturate: the same integer arithmetic on both
-(the all-int8 recipe before gave the same features bit for bit under QEMU's
-Haswell model; the float stem below differs between CPUs in its last bits, as
-float models do).
-
-Rounded to nearest, 7-bit weights left features at a mean cosine of 0.96 to
-float, and grids whose neighbour label agreement was 0.02 (3 seed deviations)
-below float's on recaptcha-dev; most of that error was the weights' (0.974
-with int8 weights alone). So the weights are rounded by GPTQ
+Weights use 7 of their 8 bits (``reduce_range``): with all 8, AVX2 CPUs
+without VNNI saturate pairs of products (VPMADDUBSW) and the same model gave
+other features on each CPU; with 7 no pair can saturate, so every machine of
+a sharded run computes the same integers. The weights are rounded by GPTQ
 (:mod:`gridtsne.core.gptq`) on the calibration crops' activations, and the stem
-and the first block (at 112 x 112, where an error reaches every later layer;
-5-10% of the int8 model's time) stay in float: cosine 0.996, and the layout
-within seed noise of float's. Speed and layout quality: README, "Tests and
-benchmarks" (benchmarks/bench_embed.py).
+and the first block (where an error reaches every later layer) stay in float,
+which keeps the layout within seed noise of float's. Why, and the figures:
+docs/design.md ("int8 and GPTQ") and docs/benchmarks.md ("Embedding").
 """
 
 import contextlib
@@ -38,16 +27,18 @@ import shutil
 
 import numpy as np
 
+from gridtsne.core import network
+
 logger = logging.getLogger(__name__)
 
 # names the recipe in the file name: change it whenever the model would change
 RECIPE = "qop-pc-u8s7-gptq-minmax-sk128-f2-v3"
 CALIBRATION_IMAGES = 128
-POOLING_NODES = "/gem/"  # the exported GeM pooling (see embed.onnx_model_path)
+POOLING_NODES = "/gem/"  # the exported GeM pooling (see network.onnx_model_path)
 # nodes of the exported network that run in float: the stem and the first block
 FLOAT_NODES = ("/_conv_stem/", "/_swish/", "/_blocks.0/")
 WEIGHT_MAX = 64  # 7-bit weights, as ONNX Runtime's reduce_range makes them: [-64, 64]
-GPTQ_DAMP = 0.1  # measured best of 0.01, 0.1, 0.3, 1 (mean cosine to float on recaptcha-dev)
+GPTQ_DAMP = 0.1  # the best dampening measured (docs/benchmarks.md)
 
 
 def int8_model_path(cache_dir=None):
@@ -55,9 +46,7 @@ def int8_model_path(cache_dir=None):
     2 cores) and cached beside it; written atomically, like the float one."""
     import onnxruntime
 
-    from gridtsne.core import embed
-
-    float_path = embed.onnx_model_path(cache_dir)
+    float_path = network.onnx_model_path(cache_dir)
     tag = hashlib.sha1(("%s:%s:%s" % (os.path.basename(float_path), onnxruntime.__version__,
                                       RECIPE)).encode()).hexdigest()[:12]
     path = os.path.join(os.path.dirname(float_path), "efficientnet-lite0-int8-%s.onnx" % tag)
@@ -195,12 +184,10 @@ def calibration_batch(n=CALIBRATION_IMAGES):
     from PIL import Image
     from sklearn.datasets import load_sample_images
 
-    from gridtsne.core import embed
-
     photos = [Image.fromarray(a) for a in load_sample_images().images]
     rng = np.random.default_rng(0)
-    transform = embed.make_transforms()
-    out = np.empty((n, 3, embed.IMAGE_SIZE, embed.IMAGE_SIZE), np.float32)
+    transform = network.make_transforms()
+    out = np.empty((n, 3, network.IMAGE_SIZE, network.IMAGE_SIZE), np.float32)
     for i in range(n):
         photo = photos[i % len(photos)]
         w, h = photo.size

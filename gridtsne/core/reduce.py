@@ -1,29 +1,22 @@
 """Embeddings -> 2-D with openTSNE.
 
-Defaults come from measurements on recaptcha-dev (see README): cosine
-distances and perplexity 20 gave the best grids; PCA initialisation keeps the
-global arrangement stable across seeds. The rest is openTSNE's "auto": the
-learning rate is N / exaggeration (N/12 during early exaggeration, N after),
-neighbours are exact (scikit-learn) below 1,000 samples and approximate
-(Annoy) from 1,000, and gradients use Barnes-Hut below 10,000 samples and FFT
-interpolation from 10,000.
+Cosine distances, perplexity 20 and PCA initialisation gave the best grids on
+recaptcha-dev and keep the global arrangement stable across seeds; the rest
+is openTSNE's "auto" (learning rate N / exaggeration, Annoy neighbours from
+1,000 samples, FFT gradients from 10,000).
 
-Above SUBSAMPLE_ABOVE_N samples, t-SNE optimises a random SUBSAMPLE_N of them,
-puts every other point at the median position of its PLACE_K nearest
-optimised neighbours (openTSNE's ``prepare_partial``; Kobak & Berens 2019 made
-their 1.3-million-cell t-SNE so), then runs POLISH_ITERS iterations of all
-points at exaggeration POLISH_EXAGGERATION from there. Measured on 2 cores at
-1,000,000 points: openTSNE's own neighbour search took 13 minutes and its FFT
-gradient 5.3 s per iteration, so the usual 750 iterations would take 66
-minutes. On 30,000 synthetic points with labels (benchmarks/bench_subsample.py,
-a tenth optimised) the polished grid scored DPQ_16 0.849 and neighbour
-agreement 0.900 against 0.832 and 0.904 for t-SNE on all points, and 0.806 /
-0.898 placed without the polish.
+Above SUBSAMPLE_ABOVE_N samples a full t-SNE takes over an hour on 2 cores, so
+it optimises a random SUBSAMPLE_N of them, puts every other point at the
+median position of its PLACE_K nearest optimised neighbours (openTSNE's
+``prepare_partial``, as Kobak & Berens 2019 placed 1.3 million cells), then
+runs POLISH_ITERS iterations of all points at exaggeration POLISH_EXAGGERATION.
+Why these, and what they cost and give: docs/design.md, docs/benchmarks.md.
 """
 
 import numpy as np
 
-DEFAULT_PERPLEXITY = 20.0
+from gridtsne.config import DEFAULT_PERPLEXITY  # noqa: F401 (the one default, here too)
+
 DEFAULT_METRIC = "cosine"
 EARLY_EXAGGERATION_ITERS = 250
 ITERS = 500

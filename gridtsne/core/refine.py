@@ -15,10 +15,9 @@ feature-space neighbours, or to a random cell, at most MAX_STEP cells away;
 each round applies the best improving swaps whose neighbourhoods do not
 overlap, so their gains add up. The weights keep 0.15 on the 2nd-4th nearest
 neighbours and the short steps keep the t-SNE grid's regions intact, which
-keeps neighbour label agreement near where t-SNE left it. Measured on
-recaptcha-dev (5 seeds, default embedding): DPQ_16 0.876 -> 0.924 and agreement
-0.770 -> 0.767 in under 1 s; with the pure DPQ weights and unlimited steps (on
-the earlier GeM features) DPQ_16 rose a further 0.012 but agreement fell 0.016.
+keeps neighbour label agreement near where t-SNE left it (pure DPQ weights
+and unlimited steps raise DPQ_16 further but cost agreement; docs/design.md,
+"Refinement", and docs/benchmarks.md for the figures).
 
 Written here because no maintained library optimises this objective: LAS/FLAS
 (vc-flas) minimise a smoothed-map distance from random starts, which measured
@@ -31,20 +30,16 @@ import numpy as np
 
 RANK_WEIGHTS = (1.0, 0.15, 0.15, 0.15)
 MAX_STEP = 2
-# The dense feature-distance matrix is N x N float32, built in place: at 10,000
-# images the refinement's peak is 470 MB above the features (measured; the
-# float64 matrix and full argpartition it replaced peaked at 1.7 GB). Above
-# that, square windows of BLOCK_SIDE cells are refined one at a time
-# (benchmarks/bench_refine.py: at 25,000 images, 32-cell windows take 47 s and
-# 65 MB for DPQ_16 0.902 -> 0.929; 64-cell windows 63 s and 357 MB for 0.930).
+# The dense feature-distance matrix is N x N float32, built in place, so its
+# memory bounds REFINE_MAX_N; above it, square windows of BLOCK_SIDE cells are
+# refined one at a time (window sizes weighed in docs/benchmarks.md, "Scale").
 REFINE_MAX_N = 10_000
 BLOCK_SIDE = 32
 NEAREST = 10  # candidate targets: cells beside an image's nearest neighbours
 MAX_ROUNDS = 300
 # Above LARGE_N images (1,000 windows a pass at 1,000,000), a window tries
-# fewer candidates for fewer rounds: on 4,096 clustered 1280-d points in
-# 32-cell windows, 3 nearest and 10 rounds made 97% of the defaults' DPQ_16
-# gain (0.867 -> 0.8789 vs 0.8793) in 39% of their time.
+# fewer candidates for fewer rounds: nearly all of the gain in well under half
+# the time (docs/design.md, "Refinement").
 LARGE_N = 200_000
 LARGE_NEAREST = 3
 LARGE_ROUNDS = 10

@@ -1,10 +1,12 @@
-"""``compute_grid`` and ``regrid``: the pipeline, from a view to a stored run.
+"""``compute_grid``, ``regrid`` and ``update_grid``: the pipeline, from a view
+to a stored run.
 
 Read samples -> check images -> embeddings -> layout (gridtsne.core.layout)
--> render into a private staging folder -> one atomic write
-(gridtsne.fo.writer). Nothing touches the dataset before the write, so a
-failure or a kill anywhere before it leaves the dataset as it was; the
-writer makes the write itself all-or-nothing.
+-> :func:`save_run`, the one save path of all three: render into a private
+staging folder, then one atomic write (gridtsne.fo.writer). Nothing touches
+the dataset before the write, so a failure or a kill anywhere before it
+leaves the dataset as it was; the writer makes the write itself
+all-or-nothing.
 """
 
 import dataclasses
@@ -21,12 +23,12 @@ from gridtsne.core import celltable
 from gridtsne.core import embed as core_embed
 from gridtsne.core import images as core_images
 from gridtsne.core import layout as core_layout
-from gridtsne.fo import (embedding, fieldpaths, files, items, output_fields, outputs,
-                         panel_data, runs, writer)
+from gridtsne.fo import (embedding, fieldpaths, files, items, output_fields, outputs, runs,
+                         writer)
 from gridtsne.fo.plan import checked_shape, plan_compute, vectors_from_values
 from gridtsne.fo.progress import StageProgress
 
-__all__ = ["compute_grid", "regrid", "GridError"]
+__all__ = ["compute_grid", "regrid", "update_grid", "GridError"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +110,7 @@ def _compute(plan, stages, t_start):
         seed=config.seed, assignment=config.assignment, refine_cells=config.refine,
         labels=kept.labels, digests=None if digests is None else [digests[i] for i in keep],
         sizes=[sizes[i] for i in keep], load_image=_loader(kept, config.max_pixels),
-        curation=config.curation,
+        thumbs=vectors.thumbs, curation=config.curation,
         duplicate_threshold=config.duplicate_threshold, progress=stages.report)
     stages.end()
     timings.update(layout.timings)
@@ -117,17 +119,9 @@ def _compute(plan, stages, t_start):
 
 
 def render_and_write(plan, n_total, kept, vectors, layout, skipped, timings, stages, t_start):
-    """The run's files, then its fields and record, for a layout of the items
-    ``kept`` (also what benchmarks/bench_scale.py times at 1,000,000)."""
-    config, dataset = plan.config, plan.dataset
-    rows, cols = layout.rows, layout.cols
-    staging = files.Staging(plan.run_dir)  # the writer disposes of it once it has it
-    try:
-        legend = _timed(timings, "render", outputs.render, staging, config, kept, layout,
-                        skipped, stages)
-    except BaseException:
-        staging.discard()
-        raise
+    """Saves a computed layout of the items ``kept`` (also what
+    benchmarks/bench_scale.py times at 1,000,000)."""
+    config = plan.config
     values = {plan.path(name): v
               for name, v in output_fields.layout_values(config.key, layout).items()}
     if vectors.store:
@@ -147,35 +141,93 @@ def render_and_write(plan, n_total, kept, vectors, layout, skipped, timings, sta
         "brain_key": config.key,
         "gridtsne_version": gridtsne.__version__,
     }
-    results = {
-        "rows": rows, "cols": cols, "n_samples": len(kept.ids), "n_total": n_total,
-        "skipped": skipped, "metrics": layout.metrics, "legend": legend,
-        "curation_skipped": layout.curation_skipped, "timings": timings,
-        "cells_sha256": _cells_digest(kept, layout.cells, rows, cols),
-    }
+    saved = save_run(Save(
+        plan.dataset, config.key, plan.run_dir, config, kept, layout, skipped,
+        record=record, values=values, timings_as="timings",
+        results={"n_total": n_total, "curation_skipped": layout.curation_skipped},
+        write=dict(register_on=plan.samples, brain_points=layout.xy,
+                   overwrite=config.overwrite,
+                   keep_fields=[vectors.field] if vectors.field else [],
+                   field_types=output_fields.field_types(config.key, plan.prefix,
+                                                         vectors.field),
+                   items=_writer_items(plan.kind, kept, plan))), timings, stages, t_start)
+    core_embed.drop_cache(os.path.join(plan.run_dir, files.CACHE_DIR))
+    return saved
+
+
+@dataclasses.dataclass
+class Save:
+    """One write of a run, whichever call made it (compute_grid, regrid or
+    update_grid): the placed items ``its`` and their ``layout``, and what the
+    write adds to the run's record, results and fields."""
+
+    dataset: object
+    key: str
+    run_dir: str
+    config: GridConfig
+    its: object  # gridtsne.fo.items.ItemSet of the placed items, in the layout's order
+    layout: object  # gridtsne.core.layout.Layout
+    skipped: list
+    record: dict  # the record's attributes
+    values: dict  # field path -> values, in the order of its.ids
+    results: dict  # figures beside those every write has (n_total, timings...)
+    timings_as: str  # the results entry of this call's timings
+    write: dict = dataclasses.field(default_factory=dict)  # more writer.RunWrite arguments
+
+
+_after_save = []
+
+
+def after_save(hook):
+    """Registers ``hook(results)``, called with every run once it is saved:
+    how the panel layer makes its files for a new run ahead (see
+    gridtsne.fo.panel_colors.prepare) without the pipeline importing it. A
+    hook that fails costs only what it would have made."""
+    if hook not in _after_save:
+        _after_save.append(hook)
+
+
+def save_run(s, timings, stages, t_start):
+    """The one save path: the run's files rendered into a staging folder, then
+    fields, brain run, record and files written at once by the writer, the
+    final timings stored, and the saved run handed to the after-save hooks."""
+    staging = files.Staging(s.run_dir)  # the writer disposes of it once it has it
+    try:
+        legend = _timed(timings, "render", outputs.render, staging, s.config, s.its, s.layout,
+                        s.skipped, stages)
+    except BaseException:
+        staging.discard()
+        raise
+    rows, cols = s.layout.rows, s.layout.cols
+    results = dict(s.results, rows=rows, cols=cols, n_samples=len(s.its.ids),
+                   skipped=s.skipped, metrics=s.layout.metrics, legend=legend,
+                   cells_sha256=_cells_digest(s.its, s.layout.cells, rows, cols))
+    results[s.timings_as] = timings
     t = time.perf_counter()
     with stages.stage("save") as update:
-        version = writer.write_run(dataset, writer.RunWrite(
-            key=config.key, register_on=plan.samples, ids=kept.ids, values=values,
-            record=record, results=results, staging=staging,
-            brain_points=layout.xy, overwrite=config.overwrite,
-            keep_fields=[vectors.field] if vectors.field else [],
-            field_types=output_fields.field_types(config.key, plan.prefix, vectors.field),
-            items=_writer_items(plan.kind, kept, plan)), progress=update)
+        version = writer.write_run(s.dataset, writer.RunWrite(
+            key=s.key, ids=s.its.ids, values=s.values, record=s.record,
+            record_cls=runs.GridRunConfig, results=results, staging=staging, **s.write),
+            progress=update)
     timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
-    writer.update_results(dataset, config.key, version, timings=timings)
-    core_embed.drop_cache(os.path.join(plan.run_dir, files.CACHE_DIR))
-    return _saved(dataset, config.key)
+    writer.update_results(s.dataset, s.key, version, **{s.timings_as: timings})
+    saved = runs.load_grid(s.dataset, s.key)
+    for hook in list(_after_save):
+        try:
+            hook(saved)
+        except Exception:
+            logger.debug("An after-save hook failed for run %r", s.key, exc_info=True)
+    return saved
 
 
 def _writer_items(kind, its, plan_or_run):
     if kind == items.LABELS:
-        return writer.Items(items.LABELS, path=its.list_path, sample_ids=its.sample_ids,
+        return items.Target(items.LABELS, path=its.list_path, sample_ids=its.sample_ids,
                             patches_field=its.list_path.rsplit(".", 1)[0])
     if kind == items.FRAMES:  # written through a frames view (FiftyOne syncs the videos)
         view = plan_or_run.samples if hasattr(plan_or_run, "samples") else plan_or_run.view
-        return writer.Items(items.FRAMES, view=view)
-    return writer.Items()
+        return items.Target(items.FRAMES, view=view)
+    return items.Target()
 
 
 def _cells_digest(its, cells, rows, cols):
@@ -240,38 +292,17 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
         name: items.values(view, its, f[name])
         for name in output_fields.CURATION_NAMES if f.get(name)})
 
-    staging = files.Staging(run.run_dir)  # the writer disposes of it once it has it
-    try:
-        legend = _timed(timings, "render", outputs.render, staging, config, its, layout,
-                        run.skipped, stages)
-    except BaseException:
-        staging.discard()
-        raise
-    results = {
-        "rows": shape[0], "cols": shape[1], "n_samples": n,
-        "n_total": run._results["n_total"], "skipped": run.skipped,
-        "timings": run.timings, "metrics": layout.metrics, "legend": legend,
-        "curation_skipped": run.curation_skipped,
-        "cells_sha256": _cells_digest(its, layout.cells, *shape),
-    }
-    record = {k: v for k, v in run.record.serialize().items()
-              if k not in ("cls", "type", "method", "version")}
+    record = run.record_attributes()
     record["params"] = config.to_dict()
-    results["regrid_timings"] = timings
-    t = time.perf_counter()
-    with stages.stage("save") as update:
-        version = writer.write_run(dataset, writer.RunWrite(
-            key=key, register_on=dataset, ids=its.ids,
-            values={f["row"]: layout.cells[:, 0].tolist(),
-                    f["col"]: layout.cells[:, 1].tolist()},
-            record=record, results=results, staging=staging,
-            expected_version=run.version,
-            field_types=output_fields.field_types(key,
-                                            items.field_prefix(run.kind, its.list_path)),
-            items=_writer_items(run.kind, its, run)), progress=update)
-    timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
-    writer.update_results(dataset, key, version, regrid_timings=timings)
-    return _saved(dataset, key)
+    return save_run(Save(
+        dataset, key, run.run_dir, config, its, layout, run.skipped, record=record,
+        values=output_fields.cell_values(f, layout), timings_as="regrid_timings",
+        results={"n_total": run.n_total, "timings": run.timings,
+                 "curation_skipped": run.curation_skipped},
+        write=dict(register_on=dataset, expected_version=run.version,
+                   field_types=output_fields.field_types(
+                       key, items.field_prefix(run.kind, its.list_path)),
+                   items=_writer_items(run.kind, its, run))), timings, stages, t_start)
 
 
 def update_grid(samples, key, progress=None):
@@ -344,46 +375,22 @@ def update_grid(samples, key, progress=None):
     stages.end()
     timings.update(layout.timings)
 
-    staging = files.Staging(run.run_dir)  # the writer disposes of it once it has it
-    try:
-        legend = _timed(timings, "render", outputs.render, staging, config, its, layout,
-                        run.skipped + skipped, stages)
-    except BaseException:
-        staging.discard()
-        raise
     values = output_fields.layout_values(key, layout)
-    rec = {k: v for k, v in record.serialize().items()
-           if k not in ("cls", "type", "method", "version")}
+    rec = run.record_attributes()
     rec["fields"] = dict(record.fields, **output_fields.run_fields(key, layout))
     if record.embeddings_source != runs.FIELD:  # the run's own copy, new samples included
         rec.update(embeddings_field=config.store_embeddings_in,
                    embeddings_source=runs.COMPUTED)
         values[config.store_embeddings_in] = list(features)
-    results = {
-        "rows": rows, "cols": cols, "n_samples": len(ids),
-        "n_total": run._results["n_total"] + len(candidates),
-        "skipped": run.skipped + skipped, "timings": run.timings, "metrics": layout.metrics,
-        "legend": legend, "curation_skipped": layout.curation_skipped,
-        "update_timings": timings, "cells_sha256": _cells_digest(its, layout.cells, rows, cols),
-    }
-    t = time.perf_counter()
-    with stages.stage("save") as update:
-        version = writer.write_run(dataset, writer.RunWrite(
-            key=key, register_on=run.view, ids=ids, values=values, record=rec,
-            results=results, staging=staging, brain_points=layout.xy,
-            expected_version=run.version,
-            field_types=output_fields.field_types(key, embedding=config.store_embeddings_in)),
-            progress=update)
-    timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
-    writer.update_results(dataset, key, version, update_timings=timings)
-    return _saved(dataset, key)
-
-
-def _saved(dataset, key):
-    """The run as saved, with the panel's files for it made ahead."""
-    results = runs.load_grid(dataset, key)
-    panel_data.prepare(results)
-    return results
+    return save_run(Save(
+        dataset, key, run.run_dir, config, its, layout, run.skipped + skipped, record=rec,
+        values=values, timings_as="update_timings",
+        results={"n_total": run.n_total + len(candidates), "timings": run.timings,
+                 "curation_skipped": layout.curation_skipped},
+        write=dict(register_on=run.view, brain_points=layout.xy,
+                   expected_version=run.version,
+                   field_types=output_fields.field_types(
+                       key, embedding=config.store_embeddings_in))), timings, stages, t_start)
 
 
 def _timed(timings, name, fn, *args):

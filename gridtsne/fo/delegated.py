@@ -8,8 +8,9 @@ embedding is split over N operations first (see :mod:`gridtsne.fo.shards`).
 """
 
 from gridtsne.config import GridConfig, GridError
-
-OPERATOR_URI = "@gridtsne/gridded-tsne/compute_grid"
+from gridtsne.fo import shards as sharded
+from gridtsne.fo.operations import last_line, operation_status  # noqa: F401 (the SDK's)
+from gridtsne.fo.uris import COMPUTE_GRID as OPERATOR_URI
 
 NOT_INSTALLED = (
     "The gridtsne FiftyOne plugin is not installed: put this repository (or a "
@@ -38,8 +39,6 @@ def queue_grid(samples, key="grid", shards=None, **options):
                                or shards < 1):
         raise GridError("<shards> must be a whole number of at least 1, got %r" % (shards,))
     if shards is not None and shards > 1:
-        from gridtsne.fo import shards as sharded
-
         return sharded.queue(samples, config, shards)
     ctx = {
         "dataset": samples._root_dataset,
@@ -60,36 +59,9 @@ def grid_status(op_id):
     mosaic_path and outputs, or error. For a sharded run, also ``shards``
     (state, progress, attempts and ``worker``: host and pid, of each) and
     ``layout`` (the layout operation's own status)."""
-    from gridtsne.fo import shards
-
-    if shards.is_sharded_run(op_id):
-        return shards.status(op_id)
+    if sharded.is_sharded_run(op_id):
+        return sharded.status(op_id)
     return operation_status(op_id)
-
-
-def operation_status(op_id):
-    """:func:`grid_status` of one delegated operation."""
-    from bson import ObjectId
-    from fiftyone.operators.delegated import DelegatedOperationService
-
-    doc = DelegatedOperationService().get(ObjectId(op_id))
-    if doc is None:
-        raise ValueError("No delegated operation with id %s" % op_id)
-    out = {
-        "id": str(doc.id),
-        "state": str(doc.run_state),
-        "progress": getattr(doc.status, "progress", None),
-        "label": getattr(doc.status, "label", None),
-        "key": (doc.context.request_params.get("params") or {}).get("key")
-        if doc.context else None,
-    }
-    if doc.result is not None:
-        if doc.result.result:
-            out["outputs"] = doc.result.result
-            out["mosaic_path"] = doc.result.result.get("mosaic_path")
-        if doc.result.error:
-            out["error"] = last_line(doc.result.error)
-    return out
 
 
 def pending_grids(dataset):
@@ -112,9 +84,7 @@ def pending_grids(dataset):
                 "label": getattr(doc.status, "label", None),
                 "queued_at": str(doc.queued_at) if getattr(doc, "queued_at", None) else None,
             })
-    from gridtsne.fo import shards
-
-    return shards.unfinished(dataset) + sorted(out, key=lambda d: d["queued_at"] or "")
+    return sharded.unfinished(dataset) + sorted(out, key=lambda d: d["queued_at"] or "")
 
 
 def run_queued(dataset_name=None, limit=None):
@@ -124,9 +94,3 @@ def run_queued(dataset_name=None, limit=None):
     return DelegatedOperationService().execute_queued_operations(
         operator=OPERATOR_URI, dataset_name=dataset_name, limit=limit
     )
-
-
-def last_line(error):
-    """The exception line of a traceback: what a user needs to read."""
-    lines = [l for l in str(error).strip().splitlines() if l.strip()]
-    return lines[-1] if lines else str(error)

@@ -25,10 +25,13 @@ class Vectors:
     """The embeddings of the kept items and where they come from."""
 
     def __init__(self, features, kept, failed=(), source=None, field=None, store=False,
-                 model=None, features_tag=None):
+                 model=None, features_tag=None, thumbs=None):
         self.features, self.kept, self.failed = features, kept, list(failed)
         self.source, self.field, self.store = source, field, store
         self.model, self.features_tag = model, features_tag
+        # per kept item, the duplicates' thumbnails of the image as it was
+        # decoded for its embedding (None where it was not decoded here)
+        self.thumbs = thumbs
 
 
 def for_run(plan, its, keep, stages):
@@ -55,16 +58,29 @@ def for_run(plan, its, keep, stages):
                             model=name, features_tag=tag)
 
     cache_dir = os.path.join(plan.run_dir, files.CACHE_DIR)
+    thumbs = [None] * len(keep)
+    on_image = _thumbnails_into(thumbs) if config.curation else None
     if plan.shard_run:
         features, bad = _from_shards(plan, kept, stages, cache_dir)
     else:
         features, bad = embed_items(plan.samples, kept, config, plan.model_spec, stages,
-                                     cache_dir=cache_dir)
+                                     cache_dir=cache_dir, on_image=on_image)
     failed = [items.skipped(kept, j, reason) for j, reason in sorted(bad.items())]
     good = [j for j in range(len(keep)) if j not in bad]
     return Vectors(features[good], [keep[j] for j in good], failed, source=runs.COMPUTED,
                     field=plan.path(config.store_embeddings_in), store=True, model=name,
-                    features_tag=tag)
+                    features_tag=tag, thumbs=[thumbs[j] for j in good])
+
+
+def _thumbnails_into(thumbs):
+    """``on_image`` for embed_files: keeps each decoded image's duplicates
+    thumbnails, so curation does not decode every image a second time."""
+    from gridtsne.core import duplicates
+
+    def keep(i, img):
+        thumbs[i] = duplicates.thumbnails(img)
+
+    return keep
 
 
 def _from_shards(plan, kept, stages, cache_dir):
@@ -84,7 +100,8 @@ def _from_shards(plan, kept, stages, cache_dir):
     return features, bad
 
 
-def embed_items(samples, its, config, model_spec, stages, cache_dir=None, int8_model=None):
+def embed_items(samples, its, config, model_spec, stages, cache_dir=None, int8_model=None,
+                on_image=None):
     """(features, {index: reason}) of ``its`` with the default embedder (files
     decoded here, objects cropped, resumable through ``cache_dir``; int8: the
     model file ``int8_model`` when given) or another model through FiftyOne."""
@@ -94,7 +111,7 @@ def embed_items(samples, its, config, model_spec, stages, cache_dir=None, int8_m
             return core_embed.embed_files(
                 its.filepaths, batch_size=config.batch_size, num_workers=config.num_workers,
                 cache_dir=cache_dir, max_pixels=config.max_pixels, boxes=its.boxes,
-                precision=config.precision, int8_model=int8_model,
+                precision=config.precision, int8_model=int8_model, on_image=on_image,
                 progress=lambda fraction: update(round(fraction * n)))
     model = gmodel.model_from_spec(model_spec)
     with stages.stage("embed", total=n) as update:

@@ -164,3 +164,22 @@ def skipped(its, i, reason):
     if its.kind == LABELS:
         out["sample_id"] = its.sample_ids[i]
     return out
+
+
+@dataclass
+class Target:
+    """What a write's ids and fields address (see gridtsne.fo.writer), and so
+    how its values reach the dataset.
+
+    ``kind`` "samples": ids are sample ids and fields are sample fields;
+    "labels": ids are label ids of the list ``path`` (e.g.
+    ``ground_truth.detections``), ``sample_ids`` their samples, and fields are
+    label attributes; "frames": ids are frame ids, written through the frames
+    view ``view`` (FiftyOne copies them to the videos' frames).
+    """
+
+    kind: str = "samples"
+    path: str = None
+    sample_ids: list = None
+    view: object = None
+    patches_field: str = None

@@ -82,6 +82,13 @@ def layout_values(key, layout):
             for name, values in layout_arrays(layout).items()}
 
 
+def cell_values(fields, layout):
+    """{stored field: plain values} of the grid cells alone (``fields``: the
+    run's {name: field}), for a regrid that moves cells and keeps the rest."""
+    arrays = layout_arrays(layout)
+    return {fields[name]: BY_NAME[name].to_values(arrays[name]) for name in ("row", "col")}
+
+
 def run_fields(key, layout):
     """{name: field name} of every field a layout gives (prefix not included)."""
     return {name: field_name(key, name) for name in layout_arrays(layout)}

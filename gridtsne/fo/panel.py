@@ -20,7 +20,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from gridtsne.core import pyramid
-from gridtsne.fo import panel_data
+from gridtsne.fo import panel_colors, panel_data
 
 NAME = "grid_mosaic"
 COMPONENT = "GridMosaicView"
@@ -48,7 +48,7 @@ def run_payload(results):
     run = panel_data.panel_run(results)
     tiles = tiles_info(results.tiles_path)
     metrics = results.metrics or {}
-    fields = panel_data.colorable_fields(results)
+    fields = panel_colors.colorable_fields(results)
     return {
         "key": results.key, "rows": results.rows, "cols": results.cols,
         "n": len(run.ids),
@@ -65,21 +65,8 @@ def run_payload(results):
         "items": results.kind,
         "field": results.record.patches_field if results.kind == "labels" else None,
         "color_fields": fields,
-        "default_color": panel_data.default_color_field(results, fields),
+        "default_color": panel_colors.default_color_field(results, fields),
     }
-
-
-def view_item_ids(view, results):
-    """Ids of the run's items (samples, frames or objects) that ``view`` shows:
-    for objects, those left by the App's label filters, or the patches view's."""
-    from gridtsne.fo import items
-
-    if results.kind == items.LABELS:
-        if getattr(view, "_is_patches", False):
-            return view.values("id")
-        list_path = items.patches_list_path(view, results.record.patches_field)
-        return view.values(list_path + ".id", unwind=True)
-    return view.values("id")
 
 
 def run_version(results):
@@ -142,12 +129,12 @@ class GridMosaicPanel(foo.Panel):
     def on_columns(self, ctx):
         """Per cell values of the fields a view tests (``fields``), with which
         the component works out the next views on them itself (see
-        :func:`panel_data.column_values`); null for a field it cannot have."""
+        :func:`panel_colors.column_values`); null for a field it cannot have."""
         results = self._results(ctx)
         if results is None:
             return
         run = panel_data.panel_run(results)
-        columns = {path: panel_data.cached_column(run, results, path)
+        columns = {path: panel_colors.cached_column(run, results, path)
                    for path in (ctx.params.get("fields") or [])[:8]}
         # each answer once: the App hands the component its data again with
         # every other update, and an old answer must not come back
@@ -162,7 +149,7 @@ class GridMosaicPanel(foo.Panel):
         run = panel_data.panel_run(results)
         if ctx.params.get("version") not in (None, run.version):
             return
-        info = panel_data.cells_info(run, results, ctx.params.get("cells") or [])
+        info = panel_colors.cells_info(run, results, ctx.params.get("cells") or [])
         ctx.panel.data.info = {"version": run.version, "cells": info}
 
     def on_open_sample(self, ctx):
@@ -229,7 +216,7 @@ class GridMosaicPanel(foo.Panel):
         results = results or self._results(ctx)
         if results is None:
             return
-        color = panel_data.colors_of(results, ctx.panel.state.color)
+        color = panel_colors.colors_of(results, ctx.panel.state.color)
         ctx.panel.data.color = color or {"version": results.version, "field": None}
 
     def render(self, ctx):

@@ -11,22 +11,16 @@ skipped samples, metrics and the legend of the rendered label colours).
 """
 
 import logging
-import threading
+import os
 
 import fiftyone as fo
 import fiftyone.core.runs as fors
 
 from gridtsne.config import GridConfig, GridError
-from gridtsne.fo import fieldpaths, files, output_fields
+from gridtsne.fo import fieldpaths, files, output_fields, records, writer
 from gridtsne.fo.lock import dataset_lock
-
-METHOD = "gridtsne"
-# names the writer gives to what it replaces while it commits (see writer.py)
-BACKUP_PREFIX = "gridtsne_old_"
-TMP_PREFIX = "gridtsne_tmp_"
-# how a run got its vectors: computed and stored by it, reused from another
-# run's computed field, read from the user's field, or passed as an array
-COMPUTED, REUSED, FIELD, ARRAY = "computed", "reused", "field", "array"
+from gridtsne.fo.records import (ARRAY, BACKUP_PREFIX, COMPUTED, FIELD, METHOD,  # noqa: F401
+                                 RESULTS_LOCK, REUSED, TMP_PREFIX, is_grid_key, record)
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +38,7 @@ class GridRunConfig(fors.RunConfig):
 
     def owned_fields(self):
         """Sample fields this run wrote (its computed embeddings included)."""
-        out = [f for _, f in sorted(self.fields.items())]
-        if getattr(self, "embeddings_source", None) == COMPUTED:
-            out.append(self.embeddings_field)
-        return out
+        return records.owned_fields(self)
 
 
 class GridRun(fors.Run):
@@ -67,35 +58,11 @@ class GridRun(fors.Run):
     def rename(self, samples, key, new_key):
         if key.startswith(BACKUP_PREFIX) or new_key.startswith(BACKUP_PREFIX):
             return  # the writer moving a record aside: fields stay where they are
-        from gridtsne.fo import writer
-
-        writer.rename_run(samples._root_dataset, key, new_key, self.config)
-
-
-# The App server runs operators and panel methods in threads that share one
-# Dataset object; its run documents' GridFS files (the results) cannot be read
-# by two threads at once (a seek in one moves the other's read: seen as a
-# traceback over the panel when hovering during a view change), nor while
-# another reloads the dataset.
-RESULTS_LOCK = threading.RLock()
-
-
-def is_grid_key(key):
-    return not key.startswith(BACKUP_PREFIX)
-
-
-def record(dataset, key):
-    """The :class:`GridRunConfig` of run ``key``, or None (no run, or not a grid run)."""
-    if key not in dataset.list_runs():
-        return None
-    config = dataset.get_run_info(key).config
-    return config if isinstance(config, GridRunConfig) else None
+        _rename_run(samples._root_dataset, key, new_key, self.config)
 
 
 def list_grids(samples):
     """Keys of the grid runs on the dataset of ``samples``."""
-    from gridtsne.fo import writer
-
     dataset = samples._root_dataset
     writer.recover(dataset)
     return sorted(k for k in dataset.list_runs(method=METHOD)
@@ -104,8 +71,6 @@ def list_grids(samples):
 
 def load_grid(samples, key):
     """The :class:`GridResults` of the run ``key``."""
-    from gridtsne.fo import writer
-
     dataset = samples._root_dataset
     writer.recover(dataset)
     if record(dataset, key) is None:
@@ -125,8 +90,6 @@ def delete_grid(samples, key):
     dataset = samples._root_dataset
     with dataset_lock(dataset):
         dataset.reload()
-        from gridtsne.fo import writer
-
         writer.recover(dataset)
         config = record(dataset, key)
         if config is None:
@@ -154,6 +117,53 @@ def _remove_run(dataset, key, config):
     files.remove_run_files(config.run_dir)
 
 
+def _rename_run(dataset, key, new_key, config):
+    """Renames a grid run's fields, brain run and folder (``dataset.rename_run``)."""
+    runs_ = dataset.list_runs()
+    if new_key in runs_:
+        raise GridError("Dataset %r already has a run %r" % (dataset.name, new_key))
+    with dataset_lock(dataset):
+        dataset.reload()
+        writer.recover_locked(dataset)
+        renamed = {}
+        for old_name in config.owned_fields():
+            head, dot, name = old_name.rpartition(".")
+            if name.startswith(key + "_") and fieldpaths.exists(dataset, old_name):
+                new_name = head + dot + new_key + name[len(key):]
+                if fieldpaths.exists(dataset, new_name):
+                    raise GridError("Field %r already exists on dataset %r"
+                                    % (new_name, dataset.name))
+                renamed[old_name] = new_name
+        fieldpaths.rename(dataset, renamed)
+        config.fields = {k: renamed.get(f, f) for k, f in config.fields.items()}
+        if config.embeddings_field in renamed:
+            for other in dataset.list_runs(method=METHOD):  # runs that share them
+                rec = record(dataset, other) if other != key else None
+                if rec is not None and rec.embeddings_field == config.embeddings_field:
+                    rec.embeddings_field = renamed[config.embeddings_field]
+                    dataset.update_run_config(other, rec)
+            config.embeddings_field = renamed[config.embeddings_field]
+        if config.brain_key in dataset.list_brain_runs():
+            dataset.rename_brain_run(config.brain_key, new_key)
+            config.brain_key = new_key
+        params = dict(config.params)
+        params["key"] = new_key
+        config.params = params
+        new_dir = os.path.join(os.path.dirname(config.run_dir), new_key)
+        if os.path.isdir(config.run_dir) and not os.path.exists(new_dir):
+            os.rename(config.run_dir, new_dir)
+            files.write_json_atomic(os.path.join(new_dir, files.MARKER), {
+                "dataset_id": str(dataset._doc.id), "dataset": dataset.name, "key": new_key})
+            results = dataset.load_run_results(key, cache=False, load_view=False)
+            for name in ("mosaic_path", "tiles_path", "layout_path", "skipped_path"):
+                path = getattr(results, name, None)
+                if path and path.startswith(config.run_dir + os.sep):
+                    setattr(results, name, new_dir + path[len(config.run_dir):])
+            dataset.save_run_results(key, results, cache=False)
+            config.run_dir = new_dir
+        dataset.update_run_config(key, config)
+
+
 class GridResults:
     """What a grid run produced, loaded from its record."""
 
@@ -179,6 +189,8 @@ class GridResults:
     layout_path = property(lambda self: self._results["layout_path"])
     skipped_path = property(lambda self: self._results["skipped_path"])
     n_samples = property(lambda self: self._results["n_samples"])
+    # the items of the run's view when it was computed (placed and skipped)
+    n_total = property(lambda self: self._results["n_total"])
     skipped = property(lambda self: self._results["skipped"] or [])
     # seconds per stage of the compute run; regrid_timings: the last regrid's
     timings = property(lambda self: self._results["timings"] or {})
@@ -204,6 +216,12 @@ class GridResults:
     @property
     def fields(self):
         return dict(self.record.fields)
+
+    def record_attributes(self):
+        """The record's own attributes, as a new write of the run starts from
+        them (FiftyOne's and the writer's left out)."""
+        return {k: v for k, v in self.record.serialize().items()
+                if k not in ("cls", "type", "method", "version")}
 
     @property
     def kind(self):

@@ -17,7 +17,7 @@ A shard whose operation raises is queued again alone, at most
 reason. A worker that dies mid-shard stops its shard's heartbeat (written with
 every batch): the next look at the run (``grid_status``, the panel's run list,
 a shard finishing) finds a running shard with no heartbeat for
-:data:`STALE_SECONDS`, marks its operation failed and queues the shard again;
+:func:`stale_seconds`, marks its operation failed and queues the shard again;
 its finished batches are not embedded again.
 """
 
@@ -30,13 +30,21 @@ import socket
 import numpy as np
 
 from gridtsne.config import GridConfig, GridError
+from gridtsne.fo import operations, uris
 
 logger = logging.getLogger(__name__)
 
 COLLECTION = "gridtsne_sharded_runs"
-SHARD_OPERATOR = "@gridtsne/gridded-tsne/embed_shard"
+
 MAX_ATTEMPTS = 3
-STALE_SECONDS = float(os.environ.get("GRIDTSNE_STALE_SECONDS", "180"))
+DEFAULT_STALE_SECONDS = 180
+
+
+def stale_seconds():
+    """How long a running shard may go without a heartbeat:
+    ``$GRIDTSNE_STALE_SECONDS``, read on every look (default 180)."""
+    return float(os.environ.get("GRIDTSNE_STALE_SECONDS") or DEFAULT_STALE_SECONDS)
+
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 
 
@@ -119,7 +127,7 @@ def _requeue(doc, k, previous, reason=None):
     if not claimed.modified_count:
         return  # another look queued it
     op = DelegatedOperationService().queue_operation(
-        SHARD_OPERATOR, label="gridtsne %s: embed shard %d of %d" % (
+        uris.EMBED_SHARD, label="gridtsne %s: embed shard %d of %d" % (
             doc["key"], k + 1, len(doc["shards"])),
         context=_context(doc, {"run_id": str(doc["_id"]), "shard": k}))
     _runs().update_one({"_id": doc["_id"]}, {"$set": {"shards.%d.op_id" % k: str(op.id)}})
@@ -235,7 +243,6 @@ def reconcile(run_id):
     from fiftyone.operators.delegated import DelegatedOperationService
     from fiftyone.operators.executor import ExecutionResult, ExecutionRunState
 
-    from gridtsne.fo.delegated import last_line
 
     doc = _load(run_id)
     if doc["state"] != RUNNING or doc["layout_op"]:
@@ -251,28 +258,28 @@ def reconcile(run_id):
         # the last sign of life: its heartbeat, or when a worker took it
         alive_at = shard["beat"] if shard["state"] == RUNNING else (
             getattr(op, "started_at", None) if op_state == ExecutionRunState.RUNNING else None)
-        if alive_at is not None and (now - alive_at).total_seconds() > STALE_SECONDS:
+        stale = stale_seconds()
+        if alive_at is not None and (now - alive_at).total_seconds() > stale:
             who = shard["worker"] if shard["state"] == RUNNING else None
             reason = ("its worker (%s, pid %s) made no progress for %d s"
-                      % (who["host"], who["pid"], STALE_SECONDS) if who else
-                      "the worker that took it never started it (%d s)" % STALE_SECONDS)
+                      % (who["host"], who["pid"], stale) if who else
+                      "the worker that took it never started it (%d s)" % stale)
             if op_state == ExecutionRunState.RUNNING:
                 service.set_failed(op.id, result=ExecutionResult(error=reason),
                                    required_state=ExecutionRunState.RUNNING)
             _requeue(doc, k, previous=op_id, reason=reason)
         elif op is None or op_state == ExecutionRunState.FAILED:
             error = (op.result.error if op is not None and op.result is not None else None)
-            _requeue(doc, k, previous=op_id, reason=last_line(error or "its operation "
+            _requeue(doc, k, previous=op_id, reason=operations.last_line(error or "its operation "
                                                               "was deleted"))
     doc = _load(run_id)
     if doc["state"] == RUNNING and all(s["state"] == DONE for s in doc["shards"]):
         claimed = _runs().update_one({"_id": doc["_id"], "layout_op": None},
                                      {"$set": {"layout_op": "queuing"}})
         if claimed.modified_count:
-            from gridtsne.fo.delegated import OPERATOR_URI
 
             op = service.queue_operation(
-                OPERATOR_URI, label="gridtsne %s: layout" % doc["key"],
+                uris.COMPUTE_GRID, label="gridtsne %s: layout" % doc["key"],
                 context=_context(doc, dict(doc["params"], shard_run=str(doc["_id"]))))
             _runs().update_one({"_id": doc["_id"]}, {"$set": {"layout_op": str(op.id)}})
         doc = _load(run_id)
@@ -317,7 +324,6 @@ def finish(run_id):
 def status(run_id):
     """The whole run: per-shard state, progress, attempts and worker, then
     the layout's (see ``grid_status``)."""
-    from gridtsne.fo import delegated
 
     doc = reconcile(run_id)
     shards = [{"index": s["index"], "state": s["state"], "progress": s["progress"],
@@ -331,7 +337,7 @@ def status(run_id):
     if doc["state"] == FAILED:
         out.update(state="failed", error=doc["error"])
     elif doc["layout_op"] and doc["layout_op"] != "queuing":
-        layout = delegated.operation_status(doc["layout_op"])
+        layout = operations.operation_status(doc["layout_op"])
         out["layout"] = layout
         out.update({k: layout[k] for k in ("state", "outputs", "mosaic_path", "error")
                     if k in layout})

@@ -36,7 +36,8 @@ import numpy as np
 import fiftyone.core.runs as fors
 
 from gridtsne.config import GridError
-from gridtsne.fo import fieldpaths, files, runs
+from gridtsne.fo import fieldpaths, files, records
+from gridtsne.fo.items import Target
 from gridtsne.fo.lock import dataset_lock
 
 JOURNAL = "gridtsne_journal"
@@ -45,32 +46,9 @@ CHUNK = 100_000
 
 logger = logging.getLogger(__name__)
 
-# Test hook: called with the name of each write step (see tests/hold.py);
-# production never sets it.
-on_step = None
-
-
 class InterruptedAfterSave(KeyboardInterrupt):
     """Ctrl-C (or SIGTERM) arrived while the run was being committed; the
     commit was finished first, so the new run is saved."""
-
-
-@dataclass
-class Items:
-    """What a run lays out, and so how its values reach the dataset.
-
-    ``kind`` "samples": ids are sample ids and fields are sample fields;
-    "labels": ids are label ids of the list ``path`` (e.g.
-    ``ground_truth.detections``), ``sample_ids`` their samples, and fields are
-    label attributes; "frames": ids are frame ids, written through the frames
-    view ``view`` (FiftyOne copies them to the videos' frames).
-    """
-
-    kind: str = "samples"
-    path: str = None
-    sample_ids: list = None
-    view: object = None
-    patches_field: str = None
 
 
 @dataclass
@@ -81,7 +59,8 @@ class RunWrite:
     register_on: object  # the dataset or view the record is registered on
     ids: list
     values: dict  # final field path -> values, in the order of ids
-    record: dict  # GridRunConfig attributes (the writer adds the version)
+    record: dict  # the record's attributes (the writer adds the version)
+    record_cls: type  # the record's class (gridtsne.fo.runs.GridRunConfig)
     results: dict
     staging: files.Staging
     brain_points: object = None  # (N, 2) t-SNE points: (re)write the brain run
@@ -91,13 +70,14 @@ class RunWrite:
     # FiftyOne field types, declared before writing (values may all be None,
     # and label attributes must be declared), e.g. {"grid_row": fo.IntField}
     field_types: dict = field(default_factory=dict)
-    items: Items = field(default_factory=Items)
+    items: Target = field(default_factory=Target)
     journaled: bool = False  # set once a commit journal refers to the staging
 
 
 def _step(name):
-    if on_step is not None:
-        on_step(name)
+    """Marks the named steps of a write (``journal_written``, ``fields_moved``,
+    ...): the points where the fault tests kill, signal or fail a process by
+    replacing this function (tests/hold.py). Nothing happens here."""
 
 
 def _journal():
@@ -107,15 +87,15 @@ def _journal():
 
 
 def _backup(path, token):
-    return fieldpaths.sibling(path, "%s%s_" % (runs.BACKUP_PREFIX, token))
+    return fieldpaths.sibling(path, "%s%s_" % (records.BACKUP_PREFIX, token))
 
 
 def _temporary(path, token):
-    return fieldpaths.sibling(path, "%s%s_" % (runs.TMP_PREFIX, token))
+    return fieldpaths.sibling(path, "%s%s_" % (records.TMP_PREFIX, token))
 
 
 def _backup_key(token):
-    return "%s%s" % (runs.BACKUP_PREFIX, token)
+    return "%s%s" % (records.BACKUP_PREFIX, token)
 
 
 def write_run(dataset, w, progress=None):
@@ -128,7 +108,7 @@ def write_run(dataset, w, progress=None):
         _step("computed")
         with dataset_lock(dataset) as lock:
             dataset.reload()
-            _recover_locked(dataset)
+            recover_locked(dataset)
             files.sweep_stale_staging(w.staging.run_dir, keep={w.staging.path})
             old = _check_replace(dataset, w)
             token = uuid.uuid4().hex[:12]
@@ -155,10 +135,10 @@ def write_run(dataset, w, progress=None):
 def _check_replace(dataset, w):
     """The old record of ``w.key`` (or None), if ``w`` may replace it; checked
     again under the lock, since another process may have written meanwhile."""
-    if w.key in dataset.list_runs() and runs.record(dataset, w.key) is None:
+    if w.key in dataset.list_runs() and records.record(dataset, w.key) is None:
         raise GridError("Dataset %r has a run %r that is not a grid run; choose another "
                         "<key>" % (dataset.name, w.key))
-    old = runs.record(dataset, w.key)
+    old = records.record(dataset, w.key)
     if w.expected_version is not None:
         if old is None or old.version != w.expected_version:
             raise GridError(
@@ -221,10 +201,10 @@ def _write_temp_fields(dataset, w, tmp, progress):
 
 def _set_sample_columns(dataset, ids, columns):
     """Sets several int/float/None fields of the samples ``ids`` in one update
-    per sample. ``set_values`` updates one field per pass over the samples:
-    at 100,000 samples x, y, row and col took 46 s that way and 10 s this way.
-    The values are plain Python numbers or None (see outputs.layout_values),
-    which MongoDB stores as set_values would; FiftyOne's own bulk writer
+    per sample: ``set_values`` makes one pass over the samples per field, and
+    a pass is what costs (docs/benchmarks.md, 1,000,000 images). The values
+    are plain Python numbers or None (see output_fields.layout_values), which
+    MongoDB stores as set_values would; FiftyOne's own bulk writer
     refreshes the samples loaded in memory."""
     import datetime
 
@@ -245,7 +225,7 @@ def _commit(dataset, lock, w, old, token, tmp):
     jc = _journal()
     old_owned = old.owned_fields() if old is not None else []
     # what the old run owned and the new one does not: set aside, then deleted
-    keep = set(w.keep_fields) | set(runs.GridRunConfig(**w.record).owned_fields())
+    keep = set(w.keep_fields) | set(records.owned_fields(w.record))
     dropped = [f for f in old_owned
                if f not in w.values and f not in keep and fieldpaths.exists(dataset, f)]
     old_results = (dataset.load_run_results(w.key, cache=False, load_view=False)
@@ -286,7 +266,7 @@ def _commit(dataset, lock, w, old, token, tmp):
             fors.Run.update_run_key(dataset, w.key, _backup_key(token))
         record = dict(w.record, version=token)
         results = _installed_results(w, j)
-        config = runs.GridRunConfig(**record)
+        config = w.record_cls(**record)
         register_on.register_run(
             w.key, config, results=fors.RunResults(register_on, config, w.key, **results),
             cache=False)
@@ -437,7 +417,7 @@ def _undo(dataset, j):
             fors.Run.delete_run(dataset, j["key"], cleanup=False)
         fors.Run.update_run_key(dataset, backup_key, j["key"])
     elif not j["had_record"] and j["key"] in dataset.list_runs():
-        new = runs.record(dataset, j["key"])
+        new = records.record(dataset, j["key"])
         if new is not None and new.version == token:
             fors.Run.delete_run(dataset, j["key"], cleanup=False)
 
@@ -470,8 +450,9 @@ def _finish(dataset, j):
     _journal().delete_one({"_id": j["_id"], "token": token})
 
 
-def _recover_locked(dataset):
-    """Undoes or finishes writes that died; drops their leftovers. Needs the lock."""
+def recover_locked(dataset):
+    """Undoes or finishes writes that died; drops their leftovers. Needs the
+    lock (anything that changes a run's fields holds it and calls this first)."""
     for j in list(_journal().find({"dataset_id": str(dataset._doc.id)})):
         logger.warning("Recovering the interrupted write of grid run %r on dataset %r",
                        j["key"], dataset.name)
@@ -479,14 +460,14 @@ def _recover_locked(dataset):
             _finish(dataset, j)
         else:
             _undo(dataset, j)
-    prefixes = (runs.TMP_PREFIX, runs.BACKUP_PREFIX)
+    prefixes = (records.TMP_PREFIX, records.BACKUP_PREFIX)
     _drop_fields(dataset, [p for p in fieldpaths.all_paths(dataset)
                            if fieldpaths.leaf(p).startswith(prefixes)])
     for key in dataset.list_brain_runs():
-        if key.startswith(runs.BACKUP_PREFIX):
+        if key.startswith(records.BACKUP_PREFIX):
             dataset.delete_brain_run(key)
     for key in dataset.list_runs():
-        if key.startswith(runs.BACKUP_PREFIX):
+        if key.startswith(records.BACKUP_PREFIX):
             fors.Run.delete_run(dataset, key, cleanup=False)
 
 
@@ -497,7 +478,7 @@ def update_results(dataset, key, version, **changes):
     try:
         with dataset_lock(dataset):
             dataset.reload()
-            current = runs.record(dataset, key)
+            current = records.record(dataset, key)
             if current is None or current.version != version:
                 return
             stored = dataset.load_run_results(key, cache=False, load_view=False)
@@ -514,53 +495,4 @@ def recover(dataset, timeout=120):
         return
     with dataset_lock(dataset, timeout=timeout):
         dataset.reload()
-        _recover_locked(dataset)
-
-
-def rename_run(dataset, key, new_key, config):
-    """Renames a grid run's fields, brain run and folder (``dataset.rename_run``)."""
-    import os
-
-    runs_ = dataset.list_runs()
-    if new_key in runs_:
-        raise GridError("Dataset %r already has a run %r" % (dataset.name, new_key))
-    with dataset_lock(dataset):
-        dataset.reload()
-        _recover_locked(dataset)
-        renamed = {}
-        for old_name in config.owned_fields():
-            head, dot, name = old_name.rpartition(".")
-            if name.startswith(key + "_") and fieldpaths.exists(dataset, old_name):
-                new_name = head + dot + new_key + name[len(key):]
-                if fieldpaths.exists(dataset, new_name):
-                    raise GridError("Field %r already exists on dataset %r"
-                                    % (new_name, dataset.name))
-                renamed[old_name] = new_name
-        fieldpaths.rename(dataset, renamed)
-        config.fields = {k: renamed.get(f, f) for k, f in config.fields.items()}
-        if config.embeddings_field in renamed:
-            for other in dataset.list_runs(method=runs.METHOD):  # runs that share them
-                rec = runs.record(dataset, other) if other != key else None
-                if rec is not None and rec.embeddings_field == config.embeddings_field:
-                    rec.embeddings_field = renamed[config.embeddings_field]
-                    dataset.update_run_config(other, rec)
-            config.embeddings_field = renamed[config.embeddings_field]
-        if config.brain_key in dataset.list_brain_runs():
-            dataset.rename_brain_run(config.brain_key, new_key)
-            config.brain_key = new_key
-        params = dict(config.params)
-        params["key"] = new_key
-        config.params = params
-        new_dir = os.path.join(os.path.dirname(config.run_dir), new_key)
-        if os.path.isdir(config.run_dir) and not os.path.exists(new_dir):
-            os.rename(config.run_dir, new_dir)
-            files.write_json_atomic(os.path.join(new_dir, files.MARKER), {
-                "dataset_id": str(dataset._doc.id), "dataset": dataset.name, "key": new_key})
-            results = dataset.load_run_results(key, cache=False, load_view=False)
-            for name in ("mosaic_path", "tiles_path", "layout_path", "skipped_path"):
-                path = getattr(results, name, None)
-                if path and path.startswith(config.run_dir + os.sep):
-                    setattr(results, name, new_dir + path[len(config.run_dir):])
-            dataset.save_run_results(key, results, cache=False)
-            config.run_dir = new_dir
-        dataset.update_run_config(key, config)
+        recover_locked(dataset)
