@@ -135,7 +135,9 @@ def panel_part(page, since="viewAsked"):
     """Milliseconds from the App having the new view (the panel asks for its
     cells then; ``since="viewPushed"``: from the App pushing it into the
     history) to the panel drawing them: the panel's share of a view change."""
-    marks = page.evaluate("() => window.__gridtsneMarks")
+    from browser import MARKS
+
+    marks = page.evaluate(MARKS)
     return marks["viewDrawn"] - marks.get(since, float("nan"))
 
 
@@ -243,7 +245,7 @@ def main(argv=None):
                                 " === '0'" % args.n, app.open_panel, timeout=300000)
             out["open_s"], out["open_seen_s"] = round(drawn / 1000, 3), round(seen / 1000, 3)
             # where the time went, in the page (ms after the component mounted)
-            marks = page.evaluate("() => window.__gridtsneMarks")
+            marks = app.marks()
             out["open_marks_ms"] = {k: round(v - marks["mounted"]) for k, v in marks.items()}
             app.wait_drawn()
 

@@ -20,6 +20,322 @@
   }
   const recoil__namespace = /* @__PURE__ */ _interopNamespaceDefault(recoil);
   const fos__namespace = /* @__PURE__ */ _interopNamespaceDefault(fos);
+  const BUTTON = {
+    background: "#333",
+    color: "#ddd",
+    border: "1px solid #555",
+    borderRadius: 4,
+    padding: "2px 8px",
+    cursor: "pointer",
+    fontSize: 13
+  };
+  const ONE_LINE = { whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis" };
+  function readSafely(get, state) {
+    if (!state) return null;
+    try {
+      return get(state);
+    } catch (e) {
+      if (e && typeof e.then === "function") throw e;
+      return null;
+    }
+  }
+  function safe(name, state) {
+    return recoil__namespace.selector({ key: `gridtsne-safe-${name}`, get: ({ get }) => readSafely(get, state) });
+  }
+  const MODAL_SAMPLE_ID = safe("modal-sample-id", fos__namespace.currentSampleId || fos__namespace.modalSampleId);
+  const COLOR_SCHEME = safe("color-scheme", fos__namespace.colorScheme);
+  const COLOR_MAP = safe("color-map", fos__namespace.colorMap);
+  const VIEW_KEY = recoil__namespace.selector({
+    key: "gridtsne-view-key",
+    get: ({ get }) => JSON.stringify([fos__namespace.view, fos__namespace.extendedStages, fos__namespace.filters, fos__namespace.viewName].map((state) => readSafely(get, state)))
+  });
+  function selectedIds(selected) {
+    if (!selected) return [];
+    if (Array.isArray(selected)) return selected.map((label) => label.labelId);
+    return selected instanceof Map ? Array.from(selected.keys()) : Array.from(selected);
+  }
+  function mediaUrl(path, version) {
+    const url = fos__namespace.getSampleSrc ? fos__namespace.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
+    return version ? url + (url.includes("?") ? "&" : "?") + "v=" + encodeURIComponent(version) : url;
+  }
+  function focusModalLooker(deadline = performance.now() + 1e4) {
+    const looker = document.querySelector("[data-cy=modal-looker-container] [class*=looker]");
+    if (looker && typeof looker.focus === "function") {
+      if (!looker.hasAttribute("tabindex")) looker.setAttribute("tabindex", "-1");
+      looker.focus({ preventScroll: true });
+      if (document.activeElement === looker) return;
+    }
+    if (performance.now() < deadline) setTimeout(() => focusModalLooker(deadline), 100);
+  }
+  function lruGet(cache, key, make, limit) {
+    let value = cache.get(key);
+    if (value !== void 0) {
+      cache.delete(key);
+      cache.set(key, value);
+      return value;
+    }
+    value = make();
+    cache.set(key, value);
+    while (cache.size > limit) {
+      const [, old] = cache.entries().next().value;
+      if (old && old.src !== void 0) old.src = "";
+      cache.delete(cache.keys().next().value);
+    }
+    return value;
+  }
+  function fmt(v) {
+    if (v === null || v === void 0 || !Number.isFinite(v)) return "";
+    const a = Math.abs(v);
+    return a !== 0 && (a < 0.01 || a >= 1e5) ? v.toExponential(2) : String(Math.round(v * 1e3) / 1e3);
+  }
+  const PREFIX = "gridtsne:";
+  const once = /* @__PURE__ */ new Set();
+  function mark(name) {
+    performance.mark(PREFIX + name);
+  }
+  function markOnce(name) {
+    if (once.has(name)) return;
+    once.add(name);
+    mark(name);
+  }
+  function resetMarks() {
+    once.clear();
+    mark("mounted");
+  }
+  const debugOn = () => Boolean(window.__GRIDTSNE_DEBUG__);
+  function expose(element, facts) {
+    if (element && debugOn()) Object.assign(element.dataset, facts);
+  }
+  const DEFAULT_POOL = [
+    "#ee0000",
+    "#ee6600",
+    "#993300",
+    "#996633",
+    "#999900",
+    "#009900",
+    "#003300",
+    "#009999",
+    "#000099",
+    "#0066ff",
+    "#6600ff",
+    "#cc33cc",
+    "#777799"
+  ];
+  function categoryColors(scheme, colorMap, fieldPath, categories, counts) {
+    const configured = valueColorsFor(scheme, fieldPath);
+    const order = categories.map((_, k) => k).sort((a, b) => counts[b] - counts[a] || (categories[a] < categories[b] ? -1 : 1));
+    const out = new Array(categories.length);
+    for (const k of order) {
+      const name = categories[k];
+      out[k] = configured.get(name) || (colorMap ? colorMap(name) : fallbackColor(scheme, name));
+    }
+    return out;
+  }
+  function valueColorsFor(scheme, fieldPath) {
+    const out = /* @__PURE__ */ new Map();
+    const fields = scheme && scheme.fields || [];
+    const parts = (fieldPath || "").split(".");
+    const leaf = parts[parts.length - 1];
+    const entry = fields.find((f) => f.path === fieldPath) || fields.find((f) => f.path === parts[0] && (f.colorByAttribute || "label") === leaf);
+    for (const v of entry && entry.valueColors || []) if (v && v.color) out.set(String(v.value), v.color);
+    return out;
+  }
+  function fallbackColor(scheme, value) {
+    const pool = scheme && scheme.colorPool && scheme.colorPool.length && scheme.colorPool || DEFAULT_POOL;
+    return pool[Math.abs(hashString(String(value))) % pool.length];
+  }
+  function hashString(str) {
+    let hash = 0;
+    for (let i = 0; i < str.length; i++) {
+      hash = (hash << 5) - hash + str.charCodeAt(i);
+      hash |= 0;
+    }
+    return hash;
+  }
+  function rgbOf(color) {
+    if (color.startsWith("#")) {
+      const hex = color.length === 4 ? color.slice(1).replace(/./g, (c) => c + c) : color.slice(1, 7);
+      return [0, 2, 4].map((k) => parseInt(hex.slice(k, k + 2), 16));
+    }
+    const m = color.match(/\d+(\.\d+)?/g) || [0, 0, 0];
+    return m.slice(0, 3).map(Number);
+  }
+  const VIRIDIS = [
+    [68, 1, 84],
+    [71, 44, 122],
+    [59, 81, 139],
+    [44, 113, 142],
+    [33, 144, 141],
+    [39, 173, 129],
+    [92, 200, 99],
+    [170, 220, 50],
+    [253, 231, 37]
+  ];
+  function viridis(t) {
+    const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (VIRIDIS.length - 1);
+    const k = Math.min(VIRIDIS.length - 2, Math.floor(x));
+    const f = x - k;
+    return VIRIDIS[k].map((a, j) => Math.round(a + (VIRIDIS[k + 1][j] - a) * f));
+  }
+  function viridisGradient() {
+    return `linear-gradient(to right, ${VIRIDIS.map((c) => `rgb(${c.join(",")})`).join(", ")})`;
+  }
+  function Legend({ coloring, colorData, hiddenCats, setHiddenCats, range, setRange }) {
+    if (!coloring) return null;
+    if (coloring.kind === "continuous") {
+      const [lo, hi] = range || [colorData.min, colorData.max];
+      const input = (value, index) => /* @__PURE__ */ React.createElement(
+        "input",
+        {
+          type: "number",
+          step: "any",
+          value: value === null || value === void 0 ? "" : value,
+          onChange: (e) => {
+            const v = Number(e.target.value);
+            if (!Number.isFinite(v)) return;
+            setRange(index === 0 ? [v, hi] : [lo, v]);
+          },
+          style: { ...BUTTON, width: 80, padding: "1px 4px" },
+          "data-testid": index === 0 ? "gridtsne-range-min" : "gridtsne-range-max"
+        }
+      );
+      return /* @__PURE__ */ React.createElement("div", { style: { display: "flex", gap: 8, alignItems: "center", paddingTop: 4 }, "data-testid": "gridtsne-colorbar" }, /* @__PURE__ */ React.createElement("span", null, colorData.field), input(fmt(lo) === "" ? lo : Number(fmt(lo)), 0), /* @__PURE__ */ React.createElement(
+        "span",
+        {
+          "data-testid": "gridtsne-colorbar-gradient",
+          style: { display: "inline-block", width: 200, height: 12, background: viridisGradient(), border: "1px solid #555" }
+        }
+      ), input(fmt(hi) === "" ? hi : Number(fmt(hi)), 1), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => setRange([colorData.min, colorData.max]) }, "reset"));
+    }
+    const toggle = (k) => setHiddenCats((old) => {
+      const next = new Set(old);
+      next.has(k) ? next.delete(k) : next.add(k);
+      return next;
+    });
+    return /* @__PURE__ */ React.createElement("div", { style: { display: "flex", gap: 10, flexWrap: "wrap", paddingTop: 4 }, "data-testid": "gridtsne-legend" }, colorData.categories.map((name, k) => /* @__PURE__ */ React.createElement(
+      "span",
+      {
+        key: name,
+        onClick: () => toggle(k),
+        title: "click to hide or show these cells",
+        style: { cursor: "pointer", opacity: hiddenCats.has(k) ? 0.4 : 1, userSelect: "none" },
+        "data-testid": "gridtsne-legend-entry",
+        "data-name": name,
+        "data-color": coloring.colors[k],
+        "data-hidden": hiddenCats.has(k) ? "true" : "false"
+      },
+      /* @__PURE__ */ React.createElement(
+        "span",
+        {
+          style: { display: "inline-block", width: 10, height: 10, border: `3px solid ${coloring.colors[k]}`, marginRight: 4 }
+        }
+      ),
+      name,
+      " (",
+      colorData.counts[k],
+      ")"
+    )));
+  }
+  function RunPicker({ keys, pending, value, trigger }) {
+    return /* @__PURE__ */ React.createElement(
+      "select",
+      {
+        value: value || "",
+        onChange: (e) => trigger("on_change_key", { value: e.target.value }),
+        onFocus: () => trigger("on_refresh", {}),
+        style: { ...BUTTON, padding: "2px 4px" },
+        "data-testid": "gridtsne-key"
+      },
+      keys.map((k) => /* @__PURE__ */ React.createElement("option", { key: k, value: k }, k)),
+      pending.map((p) => /* @__PURE__ */ React.createElement("option", { key: p.id, value: `pending:${p.id}`, disabled: true, "data-testid": "gridtsne-pending-run", "data-state": p.state }, p.key, " — ", p.state, p.state === "running" && p.progress != null ? ` ${Math.round(p.progress * 100)}%` : ""))
+    );
+  }
+  function PendingLine({ pending }) {
+    if (!pending.length) return null;
+    return /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-pending", style: { ...ONE_LINE, color: "#aaa" } }, pending.map(
+      (p) => `${p.key}: ${p.state}` + (p.state === "running" && p.progress != null ? ` ${Math.round(p.progress * 100)}%` : "") + (p.label ? ` (${p.label})` : "")
+    ).join(" | "));
+  }
+  function EmptyState({ pending, trigger }) {
+    return /* @__PURE__ */ React.createElement("div", { style: { padding: 16, color: "#bbb" }, "data-testid": "gridtsne-empty" }, pending.length ? /* @__PURE__ */ React.createElement(PendingLine, { pending }) : /* @__PURE__ */ React.createElement("span", null, "No grid runs on this dataset yet. Run ", /* @__PURE__ */ React.createElement("b", null, "Gridded t-SNE: compute similarity grid"), " from the operator menu.", " "), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_refresh", {}), "data-testid": "gridtsne-refresh" }, "Look again"));
+  }
+  function Toolbar({ runPicker, mode, setMode, zoom, fit, clear, trigger, colorField, colorFields }) {
+    return /* @__PURE__ */ React.createElement("div", { style: { display: "flex", gap: 6, alignItems: "center", flexWrap: "wrap", padding: "4px 0" } }, runPicker, /* @__PURE__ */ React.createElement(
+      "button",
+      {
+        style: BUTTON,
+        onClick: () => trigger("on_refresh", {}),
+        title: "look for runs added, deleted or recomputed since the panel opened",
+        "data-testid": "gridtsne-refresh"
+      },
+      "↻"
+    ), ["pan", "box", "lasso"].map((m) => /* @__PURE__ */ React.createElement(
+      "button",
+      {
+        key: m,
+        style: { ...BUTTON, background: mode === m ? "#555" : BUTTON.background, borderColor: mode === m ? "#ddd" : "#555" },
+        onClick: () => setMode(m),
+        title: m === "pan" ? "drag to pan (shift-drag: box select)" : `drag to ${m}-select`,
+        "data-testid": `gridtsne-mode-${m}`,
+        "data-active": mode === m ? "true" : "false"
+      },
+      m
+    )), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => zoom(1.5), "data-testid": "gridtsne-zoom-in" }, "+"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => zoom(1 / 1.5), "data-testid": "gridtsne-zoom-out" }, "-"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: fit }, "fit"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_selection_to_view", {}), "data-testid": "gridtsne-to-view" }, "Selection to view"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: clear }, "Clear selection"), /* @__PURE__ */ React.createElement("label", { style: { display: "flex", gap: 4, alignItems: "center" } }, "colour by", /* @__PURE__ */ React.createElement(
+      "select",
+      {
+        value: colorField,
+        onChange: (e) => trigger("on_color_by", { field: e.target.value }),
+        style: { ...BUTTON, padding: "2px 4px" },
+        "data-testid": "gridtsne-color-by"
+      },
+      /* @__PURE__ */ React.createElement("option", { value: "" }, "none"),
+      colorFields.map((f) => /* @__PURE__ */ React.createElement("option", { key: f.path, value: f.path }, f.path))
+    )));
+  }
+  function StatusBar({ summary, appSelection, selectionText }) {
+    return /* @__PURE__ */ React.createElement(React.Fragment, null, /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-summary", style: { height: 20, lineHeight: "20px", ...ONE_LINE }, title: summary }, summary), /* @__PURE__ */ React.createElement(
+      "div",
+      {
+        "data-testid": "gridtsne-selection",
+        "data-app-selection": appSelection.sort().join(","),
+        style: { height: 20, lineHeight: "20px", ...ONE_LINE }
+      },
+      selectionText
+    ));
+  }
+  const TIP_WIDTH = 180;
+  function HoverCard({ hover, info, size, value, colorField }) {
+    const left = Math.min(hover.x + 14, size.width - TIP_WIDTH - 4);
+    const top = hover.y + 150 > size.height ? Math.max(0, hover.y - 150) : hover.y + 14;
+    return /* @__PURE__ */ React.createElement(
+      "div",
+      {
+        "data-testid": "gridtsne-hover",
+        style: {
+          position: "absolute",
+          left: Math.max(0, left),
+          top,
+          width: TIP_WIDTH,
+          background: "rgba(20,20,20,0.92)",
+          border: "1px solid #555",
+          padding: 4,
+          pointerEvents: "none",
+          boxSizing: "border-box"
+        }
+      },
+      info && info.filepath && /* @__PURE__ */ React.createElement(
+        "img",
+        {
+          src: mediaUrl(info.filepath),
+          alt: "",
+          "data-testid": "gridtsne-hover-thumb",
+          style: { display: "block", maxWidth: "100%", maxHeight: 110, margin: "0 auto 2px" }
+        }
+      ),
+      /* @__PURE__ */ React.createElement("div", { style: ONE_LINE }, info ? `${info.name}${info.label != null ? ` | ${info.label}` : ""}` : "…"),
+      value !== null && value !== void 0 && /* @__PURE__ */ React.createElement("div", { style: ONE_LINE }, colorField, ": ", fmt(value))
+    );
+  }
   const cellFiles = /* @__PURE__ */ new Map();
   const MAX_FILES = 4;
   const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
@@ -108,79 +424,507 @@
     const b = bytesOf(b64);
     return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
   }
-  const DEFAULT_POOL = [
-    "#ee0000",
-    "#ee6600",
-    "#993300",
-    "#996633",
-    "#999900",
-    "#009900",
-    "#003300",
-    "#009999",
-    "#000099",
-    "#0066ff",
-    "#6600ff",
-    "#cc33cc",
-    "#777799"
-  ];
-  function categoryColors(scheme, colorMap, fieldPath, categories, counts) {
-    const configured = valueColorsFor(scheme, fieldPath);
-    const order = categories.map((_, k) => k).sort((a, b) => counts[b] - counts[a] || (categories[a] < categories[b] ? -1 : 1));
-    const out = new Array(categories.length);
-    for (const k of order) {
-      const name = categories[k];
-      out[k] = configured.get(name) || (colorMap ? colorMap(name) : fallbackColor(scheme, name));
+  function useColoring({ data, version, grid, objects, nCells, cells, colorScheme, colorMap }) {
+    const [hiddenCats, setHiddenCats] = React.useState(() => /* @__PURE__ */ new Set());
+    const [range, setRange] = React.useState(null);
+    const colorData = data.color && data.color.version === version ? data.color : null;
+    const colorField = colorData ? colorData.field : null;
+    React.useEffect(() => {
+      setHiddenCats(/* @__PURE__ */ new Set());
+      setRange(colorData && colorData.kind === "continuous" ? [colorData.min, colorData.max] : null);
+    }, [colorField, colorData && colorData.min, colorData && colorData.max, version]);
+    const continuous = Boolean(colorData && colorData.kind === "continuous");
+    const colorPayload = colorData && colorData.field ? continuous ? colorData.values : colorData.codes : null;
+    const decoded = React.useMemo(
+      () => colorPayload == null ? null : continuous ? decodeValues(colorPayload) : decodeCodes(colorPayload),
+      [colorPayload, continuous]
+    );
+    const colors = colorData && colorData.field && !continuous ? categoryColors(
+      colorScheme,
+      colorMap,
+      grid && objects ? `${grid.field}.${colorData.field}` : colorData.field,
+      colorData.categories,
+      colorData.counts
+    ) : null;
+    const colorsKey = colors ? colors.join(" ") : "";
+    const coloring = React.useMemo(() => {
+      if (!decoded || !nCells) return null;
+      if (continuous) return { kind: "continuous", values: decoded };
+      return { kind: "categorical", codes: decoded, colors, rgb: colors.map(rgbOf) };
+    }, [decoded, colorsKey, nCells]);
+    const layers = React.useMemo(() => {
+      if (!coloring || !cells) return { fill: null, hidden: null, nHidden: 0 };
+      const fill = new Uint8ClampedArray(nCells * 4);
+      const hidden = new Uint8Array(nCells);
+      const [lo, hi] = range || [0, 1];
+      const span = hi > lo ? hi - lo : 1;
+      for (let c = 0; c < nCells; c++) {
+        if (!cells.occupied[c]) continue;
+        let rgb = null;
+        if (coloring.kind === "categorical") {
+          const code = coloring.codes[c];
+          if (code !== NO_CATEGORY) {
+            if (hiddenCats.has(code)) hidden[c] = 1;
+            rgb = coloring.rgb[code];
+          }
+        } else {
+          const v = coloring.values[c];
+          if (Number.isFinite(v)) {
+            if (range && (v < lo || v > hi)) hidden[c] = 1;
+            rgb = viridis((v - lo) / span);
+          }
+        }
+        if (rgb) {
+          fill.set(rgb, c * 4);
+          fill[c * 4 + 3] = 255;
+        }
+      }
+      return { fill, hidden, nHidden: hidden.reduce((a, b) => a + b, 0) };
+    }, [coloring, cells, nCells, hiddenCats, range]);
+    const colorOf = React.useCallback(
+      (c) => {
+        const f = layers.fill;
+        if (!f || !f[c * 4 + 3] || layers.hidden && layers.hidden[c]) return null;
+        return `rgb(${f[c * 4]},${f[c * 4 + 1]},${f[c * 4 + 2]})`;
+      },
+      [layers]
+    );
+    return { colorData, colorField, decoded, coloring, hiddenCats, setHiddenCats, range, setRange, layers, colorOf };
+  }
+  const ASK_AGAIN_MS = 3e3;
+  function useRunCells({ grid, objects, data, trigger, redrawRef, onNewRun }) {
+    const [cells, setCells] = React.useState(null);
+    const [cellsError, setCellsError] = React.useState(null);
+    const [info, setInfo] = React.useState(() => /* @__PURE__ */ new Map());
+    const asked = React.useRef(/* @__PURE__ */ new Map());
+    const version = grid ? grid.version : null;
+    React.useEffect(() => {
+      setCells(null);
+      setCellsError(null);
+      setInfo(/* @__PURE__ */ new Map());
+      asked.current = /* @__PURE__ */ new Map();
+      onNewRun();
+      if (!grid) return void 0;
+      let live = true;
+      fetchCells(mediaUrl(grid.cells_path, grid.version), grid.rows * grid.cols, objects).then((c) => {
+        if (!live) return;
+        markOnce("cells");
+        setCells(c);
+        (window.requestIdleCallback || setTimeout)(() => c.cellOf(""));
+      }).catch((e) => live && setCellsError(String(e)));
+      return () => {
+        live = false;
+      };
+    }, [grid && grid.cells_path, version]);
+    React.useEffect(() => {
+      const got = data.info;
+      if (!got || got.version !== version || !got.cells) return;
+      setInfo((old) => {
+        const next = new Map(old);
+        for (const [cell, value] of Object.entries(got.cells)) next.set(Number(cell), value);
+        return next;
+      });
+    }, [data.info]);
+    const askInfo = React.useCallback(
+      (wanted) => {
+        const now = performance.now();
+        const missing = wanted.filter((c) => !(now - (asked.current.get(c) || -1e9) < ASK_AGAIN_MS));
+        if (!missing.length) return;
+        missing.forEach((c) => asked.current.set(c, now));
+        trigger("on_cells_info", { cells: missing, version });
+        setTimeout(() => redrawRef.current(), ASK_AGAIN_MS + 100);
+      },
+      [trigger, version]
+    );
+    return { cells, cellsError, info, askInfo };
+  }
+  const DIM = [0, 0, 0, 184];
+  const SELECTED = [255, 255, 255, 150];
+  const HIDDEN = [24, 24, 24, 255];
+  const FILL_ALPHA = 120;
+  const BORDER_FROM_PX = 10;
+  function fitView(width, height, rows, cols) {
+    const scale = Math.max(1e-6, Math.min(width / cols, height / rows));
+    return { scale, x: (width - cols * scale) / 2, y: (height - rows * scale) / 2 };
+  }
+  function resizeView(view, oldSize, newSize) {
+    if (!view) return view;
+    return {
+      scale: view.scale,
+      x: view.x + (newSize.width - oldSize.width) / 2,
+      y: view.y + (newSize.height - oldSize.height) / 2
+    };
+  }
+  function zoomAt(view, factor, sx, sy, minScale, maxScale) {
+    const scale = Math.min(maxScale, Math.max(minScale, view.scale * factor));
+    const k = scale / view.scale;
+    return { scale, x: sx - (sx - view.x) * k, y: sy - (sy - view.y) * k };
+  }
+  function toGrid(view, sx, sy) {
+    return [(sx - view.x) / view.scale, (sy - view.y) / view.scale];
+  }
+  function hit(view, occupied, rows, cols, sx, sy) {
+    const [gx, gy] = toGrid(view, sx, sy);
+    const c = Math.floor(gx);
+    const r = Math.floor(gy);
+    if (r < 0 || c < 0 || r >= rows || c >= cols) return -1;
+    const cell = r * cols + c;
+    return occupied && occupied[cell] ? cell : -1;
+  }
+  function inPolygon(view, occupied, rows, cols, polygon) {
+    const pts = polygon.map(([sx, sy]) => toGrid(view, sx, sy));
+    const xs = pts.map((p) => p[0]);
+    const ys = pts.map((p) => p[1]);
+    const c0 = Math.max(0, Math.floor(Math.min(...xs)));
+    const c1 = Math.min(cols - 1, Math.ceil(Math.max(...xs)));
+    const r0 = Math.max(0, Math.floor(Math.min(...ys)));
+    const r1 = Math.min(rows - 1, Math.ceil(Math.max(...ys)));
+    const out = [];
+    for (let r = r0; r <= r1; r++) {
+      for (let c = c0; c <= c1; c++) {
+        const cell = r * cols + c;
+        if (!occupied[cell]) continue;
+        const x = c + 0.5;
+        const y = r + 0.5;
+        let inside = false;
+        for (let a = 0, b = pts.length - 1; a < pts.length; b = a++) {
+          const [xa, ya] = pts[a];
+          const [xb, yb] = pts[b];
+          if (ya > y !== yb > y && x < (xb - xa) * (y - ya) / (yb - ya) + xa) inside = !inside;
+        }
+        if (inside) out.push(cell);
+      }
     }
     return out;
   }
-  function valueColorsFor(scheme, fieldPath) {
-    const out = /* @__PURE__ */ new Map();
-    const fields = scheme && scheme.fields || [];
-    const parts = (fieldPath || "").split(".");
-    const leaf = parts[parts.length - 1];
-    const entry = fields.find((f) => f.path === fieldPath) || fields.find((f) => f.path === parts[0] && (f.colorByAttribute || "label") === leaf);
-    for (const v of entry && entry.valueColors || []) if (v && v.color) out.set(String(v.value), v.color);
-    return out;
+  function visibleCells(view, rows, cols, width, height) {
+    const [gx0, gy0] = toGrid(view, 0, 0);
+    const [gx1, gy1] = toGrid(view, width, height);
+    return {
+      r0: Math.max(0, Math.floor(gy0)),
+      r1: Math.min(rows - 1, Math.floor(gy1)),
+      c0: Math.max(0, Math.floor(gx0)),
+      c1: Math.min(cols - 1, Math.floor(gx1))
+    };
   }
-  function fallbackColor(scheme, value) {
-    const pool = scheme && scheme.colorPool && scheme.colorPool.length && scheme.colorPool || DEFAULT_POOL;
-    return pool[Math.abs(hashString(String(value))) % pool.length];
-  }
-  function hashString(str) {
-    let hash = 0;
-    for (let i = 0; i < str.length; i++) {
-      hash = (hash << 5) - hash + str.charCodeAt(i);
-      hash |= 0;
+  function overlayCanvas(rows, cols, occupied, { fill, hidden, inView }) {
+    const canvas = document.createElement("canvas");
+    canvas.width = cols;
+    canvas.height = rows;
+    const ctx = canvas.getContext("2d");
+    const image = ctx.createImageData(cols, rows);
+    const px = image.data;
+    const put = (cell, [r, g, b, a]) => {
+      const o = cell * 4;
+      const ao = px[o + 3] / 255;
+      const an = a / 255;
+      const out = an + ao * (1 - an);
+      if (out <= 0) return;
+      px[o] = (r * an + px[o] * ao * (1 - an)) / out;
+      px[o + 1] = (g * an + px[o + 1] * ao * (1 - an)) / out;
+      px[o + 2] = (b * an + px[o + 2] * ao * (1 - an)) / out;
+      px[o + 3] = out * 255;
+    };
+    const n = rows * cols;
+    for (let cell = 0; cell < n; cell++) {
+      if (!occupied[cell]) continue;
+      if (hidden && hidden[cell]) {
+        put(cell, HIDDEN);
+        continue;
+      }
+      if (fill) {
+        const o = cell * 4;
+        if (fill[o + 3]) put(cell, [fill[o], fill[o + 1], fill[o + 2], FILL_ALPHA]);
+      }
+      if (inView && !inView[cell]) put(cell, DIM);
     }
-    return hash;
+    ctx.putImageData(image, 0, 0);
+    return canvas;
   }
-  function rgbOf(color) {
-    if (color.startsWith("#")) {
-      const hex = color.length === 4 ? color.slice(1).replace(/./g, (c) => c + c) : color.slice(1, 7);
-      return [0, 2, 4].map((k) => parseInt(hex.slice(k, k + 2), 16));
+  function pickLevel(tiles, cellPx, wanted) {
+    const top = tiles.levels - 1;
+    for (let lv = 0; lv <= top; lv++) {
+      if (cellPx / 2 ** (top - lv) >= wanted) return lv;
     }
-    const m = color.match(/\d+(\.\d+)?/g) || [0, 0, 0];
-    return m.slice(0, 3).map(Number);
+    return top;
   }
-  const VIRIDIS = [
-    [68, 1, 84],
-    [71, 44, 122],
-    [59, 81, 139],
-    [44, 113, 142],
-    [33, 144, 141],
-    [39, 173, 129],
-    [92, 200, 99],
-    [170, 220, 50],
-    [253, 231, 37]
-  ];
-  function viridis(t) {
-    const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (VIRIDIS.length - 1);
-    const k = Math.min(VIRIDIS.length - 2, Math.floor(x));
-    const f = x - k;
-    return VIRIDIS[k].map((a, j) => Math.round(a + (VIRIDIS[k + 1][j] - a) * f));
+  function draw(ctx, width, height, view, grid, overview, overlay, getTile, beforeOverlay) {
+    ctx.clearRect(0, 0, width, height);
+    const gw = grid.cols * view.scale;
+    const gh = grid.rows * view.scale;
+    ctx.imageSmoothingEnabled = true;
+    if (overview && overview.complete && overview.naturalWidth) {
+      ctx.drawImage(overview, view.x, view.y, gw, gh);
+    }
+    let loading = 0;
+    const tiles = grid.tiles;
+    const dpr = window.devicePixelRatio || 1;
+    const overviewPx = overview && overview.naturalWidth ? overview.naturalWidth / grid.cols : 0;
+    if (tiles && view.scale * dpr > overviewPx * 1.05) {
+      const lv = pickLevel(tiles, grid.cell_px, view.scale * dpr);
+      const top = tiles.levels - 1;
+      const f = 2 ** (top - lv);
+      const levelPxPerCell = grid.cell_px / f;
+      const toScreen = view.scale / levelPxPerCell;
+      const lw = Math.ceil(tiles.width / f);
+      const lh = Math.ceil(tiles.height / f);
+      const t = tiles.tile;
+      const x0 = Math.max(0, Math.floor(-view.x / toScreen / t));
+      const y0 = Math.max(0, Math.floor(-view.y / toScreen / t));
+      const x1 = Math.min(Math.ceil(lw / t) - 1, Math.floor((width - view.x) / toScreen / t));
+      const y1 = Math.min(Math.ceil(lh / t) - 1, Math.floor((height - view.y) / toScreen / t));
+      for (let ty = y0; ty <= y1; ty++) {
+        for (let tx = x0; tx <= x1; tx++) {
+          const img = getTile(lv, tx, ty);
+          if (img && img.complete && img.naturalWidth) {
+            ctx.drawImage(
+              img,
+              view.x + tx * t * toScreen,
+              view.y + ty * t * toScreen,
+              img.naturalWidth * toScreen,
+              img.naturalHeight * toScreen
+            );
+          } else {
+            loading++;
+          }
+        }
+      }
+    }
+    if (beforeOverlay) loading += beforeOverlay();
+    if (overlay) {
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(overlay, view.x, view.y, gw, gh);
+    }
+    return loading;
   }
-  function viridisGradient() {
-    return `linear-gradient(to right, ${VIRIDIS.map((c) => `rgb(${c.join(",")})`).join(", ")})`;
+  function cellRect(view, cols, cell) {
+    const r = Math.floor(cell / cols);
+    const c = cell - r * cols;
+    return [view.x + c * view.scale, view.y + r * view.scale, view.scale];
+  }
+  function drawSharp(ctx, view, cols, cells, imageOf) {
+    let missing = 0;
+    ctx.imageSmoothingEnabled = true;
+    for (const cell of cells) {
+      const got = imageOf(cell);
+      if (!got) {
+        missing++;
+        continue;
+      }
+      if (got.skip) continue;
+      const { img, box } = got;
+      const [x, y, s] = cellRect(view, cols, cell);
+      let sx = 0;
+      let sy = 0;
+      let sw = img.naturalWidth;
+      let sh = img.naturalHeight;
+      if (box) {
+        sx = box[0] * sw;
+        sy = box[1] * sh;
+        sw = (box[2] - box[0]) * sw;
+        sh = (box[3] - box[1]) * sh;
+      }
+      const side = Math.min(sw, sh);
+      ctx.drawImage(img, sx + (sw - side) / 2, sy + (sh - side) / 2, side, side, x, y, s, s);
+    }
+    return missing;
+  }
+  function drawBorders(ctx, view, cols, cells, colorOf) {
+    const lw = Math.max(2, view.scale * 0.08);
+    ctx.lineWidth = lw;
+    for (const cell of cells) {
+      const color = colorOf(cell);
+      if (!color) continue;
+      const [x, y, s] = cellRect(view, cols, cell);
+      ctx.strokeStyle = color;
+      ctx.strokeRect(x + lw / 2, y + lw / 2, s - lw, s - lw);
+    }
+  }
+  function fillSelected(ctx, view, cols, cells, hidden) {
+    ctx.fillStyle = `rgba(${SELECTED[0]},${SELECTED[1]},${SELECTED[2]},${SELECTED[3] / 255})`;
+    const s = Math.max(1, view.scale);
+    for (const cell of cells) {
+      if (hidden && hidden[cell]) continue;
+      const [x, y] = cellRect(view, cols, cell);
+      ctx.fillRect(x, y, s, s);
+    }
+  }
+  function drawSelected(ctx, view, cols, cells) {
+    const lw = Math.max(2, view.scale * 0.06);
+    ctx.lineWidth = lw;
+    ctx.strokeStyle = "#ffffff";
+    for (const cell of cells) {
+      const [x, y, s] = cellRect(view, cols, cell);
+      ctx.strokeRect(x + lw * 1.5, y + lw * 1.5, s - lw * 3, s - lw * 3);
+    }
+  }
+  function drawCurrent(ctx, view, cols, cell) {
+    const [x, y, s] = cellRect(view, cols, cell);
+    const size = Math.max(14, s + 6);
+    const cx = x + s / 2;
+    const cy = y + s / 2;
+    ctx.lineWidth = 4;
+    ctx.strokeStyle = "#000000";
+    ctx.strokeRect(cx - size / 2, cy - size / 2, size, size);
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = "#ffffff";
+    ctx.setLineDash([4, 3]);
+    ctx.strokeRect(cx - size / 2, cy - size / 2, size, size);
+    ctx.setLineDash([]);
+  }
+  function usePointerTools({
+    ready,
+    grid,
+    cells,
+    objects,
+    mode,
+    size,
+    viewRef,
+    canvasRef,
+    dragRef,
+    userMoved,
+    redraw,
+    selectedCells,
+    appSelected,
+    setSelected,
+    hidden,
+    askInfo,
+    setHover,
+    trigger
+  }) {
+    const limits = () => {
+      const fit = fitView(size.width, size.height, grid.rows, grid.cols).scale;
+      return [fit / 2, Math.max(fit * 2, 512)];
+    };
+    const zoom = (factor, sx = size.width / 2, sy = size.height / 2) => {
+      const [lo, hi] = limits();
+      userMoved.current = true;
+      viewRef.current = zoomAt(viewRef.current, factor, sx, sy, lo, hi);
+      redraw();
+    };
+    const pointer = (e) => {
+      const r = canvasRef.current.getBoundingClientRect();
+      return [e.clientX - r.left, e.clientY - r.top];
+    };
+    const onWheel = (e) => {
+      e.preventDefault();
+      if (!ready) return;
+      const [sx, sy] = pointer(e);
+      zoom(Math.exp(-e.deltaY * 15e-4), sx, sy);
+    };
+    const wheelRef = React.useRef(onWheel);
+    wheelRef.current = onWheel;
+    React.useEffect(() => {
+      const canvas = canvasRef.current;
+      if (!canvas) return void 0;
+      const listener = (e) => wheelRef.current(e);
+      canvas.addEventListener("wheel", listener, { passive: false });
+      return () => canvas.removeEventListener("wheel", listener);
+    }, [Boolean(grid)]);
+    const asSelection = (cellList, current) => {
+      if (objects) {
+        return cellList.map((c) => ({
+          labelId: cells.idAt(c),
+          sampleId: cells.sampleIdAt(c),
+          field: grid.field,
+          type: "default"
+        }));
+      }
+      const ids = cellList.map((c) => cells.idAt(c));
+      return current instanceof Set ? new Set(ids) : new Map(ids.map((id) => [id, "default"]));
+    };
+    const select = (cellList, additive) => {
+      const next = new Set(additive ? selectedCells : []);
+      if (additive) for (const c of cellList) next.has(c) ? next.delete(c) : next.add(c);
+      else cellList.forEach((c) => next.add(c));
+      setSelected(asSelection(Array.from(next), appSelected));
+    };
+    const selectable = (c) => c >= 0 && !(hidden && hidden[c]);
+    const beforeClick = React.useRef(null);
+    const onMouseDown = (e) => {
+      if (!ready) return;
+      canvasRef.current.focus({ preventScroll: true });
+      const p = pointer(e);
+      dragRef.current = { start: p, last: p, path: [p], moved: false };
+    };
+    const onMouseMove = (e) => {
+      if (!ready) return;
+      const p = pointer(e);
+      const d = dragRef.current;
+      if (d) {
+        if (Math.abs(p[0] - d.start[0]) + Math.abs(p[1] - d.start[1]) > 3) d.moved = true;
+        if (mode === "pan" && !e.shiftKey) {
+          userMoved.current = true;
+          viewRef.current = { ...viewRef.current, x: viewRef.current.x + p[0] - d.last[0], y: viewRef.current.y + p[1] - d.last[1] };
+          redraw();
+        } else {
+          d.path.push(p);
+          drawSelectionShape(d, e.shiftKey && mode === "pan" ? "box" : mode);
+        }
+        d.last = p;
+        return;
+      }
+      const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, p[0], p[1]);
+      if (selectable(c)) {
+        askInfo([c]);
+        setHover({ cell: c, x: p[0], y: p[1] });
+      } else setHover(null);
+    };
+    const drawSelectionShape = (d, shape) => {
+      redraw();
+      requestAnimationFrame(() => {
+        const ctx = canvasRef.current.getContext("2d");
+        ctx.strokeStyle = "#ffffff";
+        ctx.lineWidth = 1.5;
+        ctx.setLineDash([5, 3]);
+        ctx.beginPath();
+        if (shape === "box") {
+          const [x0, y0] = d.start;
+          const [x1, y1] = d.last;
+          ctx.rect(x0, y0, x1 - x0, y1 - y0);
+        } else {
+          d.path.forEach(([x, y], k) => k ? ctx.lineTo(x, y) : ctx.moveTo(x, y));
+          ctx.closePath();
+        }
+        ctx.stroke();
+        ctx.setLineDash([]);
+      });
+    };
+    const onMouseUp = (e) => {
+      const d = dragRef.current;
+      dragRef.current = null;
+      if (!d || !ready) return;
+      const p = pointer(e);
+      const shape = e.shiftKey && mode === "pan" ? "box" : mode;
+      if (!d.moved) {
+        if (e.detail >= 2) {
+          if (beforeClick.current) setSelected(beforeClick.current);
+          return;
+        }
+        beforeClick.current = appSelected;
+        const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, p[0], p[1]);
+        if (selectable(c)) select([c], e.ctrlKey || e.metaKey);
+        else if (!(e.ctrlKey || e.metaKey)) setSelected(asSelection([], appSelected));
+        return;
+      }
+      if (shape === "pan") return;
+      const [x0, y0] = d.start;
+      const polygon = shape === "box" ? [[x0, y0], [p[0], y0], [p[0], p[1]], [x0, p[1]]] : d.path.concat([p]);
+      select(
+        inPolygon(viewRef.current, cells.occupied, grid.rows, grid.cols, polygon).filter(selectable),
+        e.ctrlKey || e.metaKey
+      );
+    };
+    const onDoubleClick = (e) => {
+      if (!ready) return;
+      const [sx, sy] = pointer(e);
+      const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, sx, sy);
+      if (!selectable(c)) return;
+      canvasRef.current.blur();
+      trigger("on_open_sample", { id: objects ? cells.sampleIdAt(c) : cells.idAt(c) });
+      focusModalLooker();
+    };
+    return { zoom, asSelection, onMouseDown, onMouseMove, onMouseUp, onDoubleClick };
   }
   const listeners = /* @__PURE__ */ new Set();
   let wrapped = false;
@@ -425,7 +1169,7 @@
   const CONFIRM_MS = 1e3;
   const BASE_MASKS = 8;
   const hasKeys = (o) => Boolean(o && Object.keys(o).length);
-  function useViewCells({ data, version, nCells, cells, items, viewKey, datasetName, colorData, codes, trigger, marks }) {
+  function useViewCells({ data, version, nCells, cells, items, viewKey, datasetName, colorData, codes, trigger }) {
     const serverView = data.in_view && data.in_view.version === version ? data.in_view : null;
     const serverMask = React.useMemo(
       () => serverView && nCells ? decodeMask(serverView.mask, nCells) : null,
@@ -477,7 +1221,7 @@
         const [now, extended, filters] = JSON.parse(key);
         if (JSON.stringify(now || []) === JSON.stringify(stages) || hasKeys(filters) || hasKeys(extended)) return;
         setPushed({ stages, before: key });
-        if (marks.current) marks.current.viewPushed = performance.now();
+        mark("viewPushed");
       }),
       // eslint-disable-next-line react-hooks/exhaustive-deps
       [datasetName]
@@ -559,315 +1303,12 @@
     };
     return { shownView, inViewHash, columns, askView };
   }
-  const DIM = [0, 0, 0, 184];
-  const SELECTED = [255, 255, 255, 150];
-  const HIDDEN = [24, 24, 24, 255];
-  const FILL_ALPHA = 120;
-  const BORDER_FROM_PX = 10;
-  function fitView(width, height, rows, cols) {
-    const scale = Math.max(1e-6, Math.min(width / cols, height / rows));
-    return { scale, x: (width - cols * scale) / 2, y: (height - rows * scale) / 2 };
-  }
-  function resizeView(view, oldSize, newSize) {
-    if (!view) return view;
-    return {
-      scale: view.scale,
-      x: view.x + (newSize.width - oldSize.width) / 2,
-      y: view.y + (newSize.height - oldSize.height) / 2
-    };
-  }
-  function zoomAt(view, factor, sx, sy, minScale, maxScale) {
-    const scale = Math.min(maxScale, Math.max(minScale, view.scale * factor));
-    const k = scale / view.scale;
-    return { scale, x: sx - (sx - view.x) * k, y: sy - (sy - view.y) * k };
-  }
-  function toGrid(view, sx, sy) {
-    return [(sx - view.x) / view.scale, (sy - view.y) / view.scale];
-  }
-  function hit(view, occupied, rows, cols, sx, sy) {
-    const [gx, gy] = toGrid(view, sx, sy);
-    const c = Math.floor(gx);
-    const r = Math.floor(gy);
-    if (r < 0 || c < 0 || r >= rows || c >= cols) return -1;
-    const cell = r * cols + c;
-    return occupied && occupied[cell] ? cell : -1;
-  }
-  function inPolygon(view, occupied, rows, cols, polygon) {
-    const pts = polygon.map(([sx, sy]) => toGrid(view, sx, sy));
-    const xs = pts.map((p) => p[0]);
-    const ys = pts.map((p) => p[1]);
-    const c0 = Math.max(0, Math.floor(Math.min(...xs)));
-    const c1 = Math.min(cols - 1, Math.ceil(Math.max(...xs)));
-    const r0 = Math.max(0, Math.floor(Math.min(...ys)));
-    const r1 = Math.min(rows - 1, Math.ceil(Math.max(...ys)));
-    const out = [];
-    for (let r = r0; r <= r1; r++) {
-      for (let c = c0; c <= c1; c++) {
-        const cell = r * cols + c;
-        if (!occupied[cell]) continue;
-        const x = c + 0.5;
-        const y = r + 0.5;
-        let inside = false;
-        for (let a = 0, b = pts.length - 1; a < pts.length; b = a++) {
-          const [xa, ya] = pts[a];
-          const [xb, yb] = pts[b];
-          if (ya > y !== yb > y && x < (xb - xa) * (y - ya) / (yb - ya) + xa) inside = !inside;
-        }
-        if (inside) out.push(cell);
-      }
-    }
-    return out;
-  }
-  function visibleCells(view, rows, cols, width, height) {
-    const [gx0, gy0] = toGrid(view, 0, 0);
-    const [gx1, gy1] = toGrid(view, width, height);
-    return {
-      r0: Math.max(0, Math.floor(gy0)),
-      r1: Math.min(rows - 1, Math.floor(gy1)),
-      c0: Math.max(0, Math.floor(gx0)),
-      c1: Math.min(cols - 1, Math.floor(gx1))
-    };
-  }
-  function overlayCanvas(rows, cols, occupied, { fill, hidden, inView }) {
-    const canvas = document.createElement("canvas");
-    canvas.width = cols;
-    canvas.height = rows;
-    const ctx = canvas.getContext("2d");
-    const image = ctx.createImageData(cols, rows);
-    const px = image.data;
-    const put = (cell, [r, g, b, a]) => {
-      const o = cell * 4;
-      const ao = px[o + 3] / 255;
-      const an = a / 255;
-      const out = an + ao * (1 - an);
-      if (out <= 0) return;
-      px[o] = (r * an + px[o] * ao * (1 - an)) / out;
-      px[o + 1] = (g * an + px[o + 1] * ao * (1 - an)) / out;
-      px[o + 2] = (b * an + px[o + 2] * ao * (1 - an)) / out;
-      px[o + 3] = out * 255;
-    };
-    const n = rows * cols;
-    for (let cell = 0; cell < n; cell++) {
-      if (!occupied[cell]) continue;
-      if (hidden && hidden[cell]) {
-        put(cell, HIDDEN);
-        continue;
-      }
-      if (fill) {
-        const o = cell * 4;
-        if (fill[o + 3]) put(cell, [fill[o], fill[o + 1], fill[o + 2], FILL_ALPHA]);
-      }
-      if (inView && !inView[cell]) put(cell, DIM);
-    }
-    ctx.putImageData(image, 0, 0);
-    return canvas;
-  }
-  function pickLevel(tiles, cellPx, wanted) {
-    const top = tiles.levels - 1;
-    for (let lv = 0; lv <= top; lv++) {
-      if (cellPx / 2 ** (top - lv) >= wanted) return lv;
-    }
-    return top;
-  }
-  function draw(ctx, width, height, view, grid, overview, overlay, getTile, beforeOverlay) {
-    ctx.clearRect(0, 0, width, height);
-    const gw = grid.cols * view.scale;
-    const gh = grid.rows * view.scale;
-    ctx.imageSmoothingEnabled = true;
-    if (overview && overview.complete && overview.naturalWidth) {
-      ctx.drawImage(overview, view.x, view.y, gw, gh);
-    }
-    let loading = 0;
-    const tiles = grid.tiles;
-    const dpr = window.devicePixelRatio || 1;
-    const overviewPx = overview && overview.naturalWidth ? overview.naturalWidth / grid.cols : 0;
-    if (tiles && view.scale * dpr > overviewPx * 1.05) {
-      const lv = pickLevel(tiles, grid.cell_px, view.scale * dpr);
-      const top = tiles.levels - 1;
-      const f = 2 ** (top - lv);
-      const levelPxPerCell = grid.cell_px / f;
-      const toScreen = view.scale / levelPxPerCell;
-      const lw = Math.ceil(tiles.width / f);
-      const lh = Math.ceil(tiles.height / f);
-      const t = tiles.tile;
-      const x0 = Math.max(0, Math.floor(-view.x / toScreen / t));
-      const y0 = Math.max(0, Math.floor(-view.y / toScreen / t));
-      const x1 = Math.min(Math.ceil(lw / t) - 1, Math.floor((width - view.x) / toScreen / t));
-      const y1 = Math.min(Math.ceil(lh / t) - 1, Math.floor((height - view.y) / toScreen / t));
-      for (let ty = y0; ty <= y1; ty++) {
-        for (let tx = x0; tx <= x1; tx++) {
-          const img = getTile(lv, tx, ty);
-          if (img && img.complete && img.naturalWidth) {
-            ctx.drawImage(
-              img,
-              view.x + tx * t * toScreen,
-              view.y + ty * t * toScreen,
-              img.naturalWidth * toScreen,
-              img.naturalHeight * toScreen
-            );
-          } else {
-            loading++;
-          }
-        }
-      }
-    }
-    if (beforeOverlay) loading += beforeOverlay();
-    if (overlay) {
-      ctx.imageSmoothingEnabled = false;
-      ctx.drawImage(overlay, view.x, view.y, gw, gh);
-    }
-    return loading;
-  }
-  function cellRect(view, cols, cell) {
-    const r = Math.floor(cell / cols);
-    const c = cell - r * cols;
-    return [view.x + c * view.scale, view.y + r * view.scale, view.scale];
-  }
-  function drawSharp(ctx, view, cols, cells, imageOf) {
-    let missing = 0;
-    ctx.imageSmoothingEnabled = true;
-    for (const cell of cells) {
-      const got = imageOf(cell);
-      if (!got) {
-        missing++;
-        continue;
-      }
-      if (got.skip) continue;
-      const { img, box } = got;
-      const [x, y, s] = cellRect(view, cols, cell);
-      let sx = 0;
-      let sy = 0;
-      let sw = img.naturalWidth;
-      let sh = img.naturalHeight;
-      if (box) {
-        sx = box[0] * sw;
-        sy = box[1] * sh;
-        sw = (box[2] - box[0]) * sw;
-        sh = (box[3] - box[1]) * sh;
-      }
-      const side = Math.min(sw, sh);
-      ctx.drawImage(img, sx + (sw - side) / 2, sy + (sh - side) / 2, side, side, x, y, s, s);
-    }
-    return missing;
-  }
-  function drawBorders(ctx, view, cols, cells, colorOf) {
-    const lw = Math.max(2, view.scale * 0.08);
-    ctx.lineWidth = lw;
-    for (const cell of cells) {
-      const color = colorOf(cell);
-      if (!color) continue;
-      const [x, y, s] = cellRect(view, cols, cell);
-      ctx.strokeStyle = color;
-      ctx.strokeRect(x + lw / 2, y + lw / 2, s - lw, s - lw);
-    }
-  }
-  function fillSelected(ctx, view, cols, cells, hidden) {
-    ctx.fillStyle = `rgba(${SELECTED[0]},${SELECTED[1]},${SELECTED[2]},${SELECTED[3] / 255})`;
-    const s = Math.max(1, view.scale);
-    for (const cell of cells) {
-      if (hidden && hidden[cell]) continue;
-      const [x, y] = cellRect(view, cols, cell);
-      ctx.fillRect(x, y, s, s);
-    }
-  }
-  function drawSelected(ctx, view, cols, cells) {
-    const lw = Math.max(2, view.scale * 0.06);
-    ctx.lineWidth = lw;
-    ctx.strokeStyle = "#ffffff";
-    for (const cell of cells) {
-      const [x, y, s] = cellRect(view, cols, cell);
-      ctx.strokeRect(x + lw * 1.5, y + lw * 1.5, s - lw * 3, s - lw * 3);
-    }
-  }
-  function drawCurrent(ctx, view, cols, cell) {
-    const [x, y, s] = cellRect(view, cols, cell);
-    const size = Math.max(14, s + 6);
-    const cx = x + s / 2;
-    const cy = y + s / 2;
-    ctx.lineWidth = 4;
-    ctx.strokeStyle = "#000000";
-    ctx.strokeRect(cx - size / 2, cy - size / 2, size, size);
-    ctx.lineWidth = 2;
-    ctx.strokeStyle = "#ffffff";
-    ctx.setLineDash([4, 3]);
-    ctx.strokeRect(cx - size / 2, cy - size / 2, size, size);
-    ctx.setLineDash([]);
-  }
   const { useRecoilState, useRecoilValue } = recoil__namespace;
   const HEIGHT = 560;
   const MAX_TILES = 400;
   const MAX_SHARP = 300;
   const MAX_IMAGES = 600;
   const POLL_MS = 2e3;
-  const ASK_AGAIN_MS = 3e3;
-  const BUTTON = {
-    background: "#333",
-    color: "#ddd",
-    border: "1px solid #555",
-    borderRadius: 4,
-    padding: "2px 8px",
-    cursor: "pointer",
-    fontSize: 13
-  };
-  const ONE_LINE = { whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis" };
-  function readSafely(get, state) {
-    if (!state) return null;
-    try {
-      return get(state);
-    } catch (e) {
-      if (e && typeof e.then === "function") throw e;
-      return null;
-    }
-  }
-  function safe(name, state) {
-    return recoil__namespace.selector({ key: `gridtsne-safe-${name}`, get: ({ get }) => readSafely(get, state) });
-  }
-  const MODAL_SAMPLE_ID = safe("modal-sample-id", fos__namespace.currentSampleId || fos__namespace.modalSampleId);
-  const COLOR_SCHEME = safe("color-scheme", fos__namespace.colorScheme);
-  const COLOR_MAP = safe("color-map", fos__namespace.colorMap);
-  const VIEW_KEY = recoil__namespace.selector({
-    key: "gridtsne-view-key",
-    get: ({ get }) => JSON.stringify([fos__namespace.view, fos__namespace.extendedStages, fos__namespace.filters, fos__namespace.viewName].map((state) => readSafely(get, state)))
-  });
-  function selectedIds(selected) {
-    if (!selected) return [];
-    if (Array.isArray(selected)) return selected.map((label) => label.labelId);
-    return selected instanceof Map ? Array.from(selected.keys()) : Array.from(selected);
-  }
-  function mediaUrl(path, version) {
-    const url = fos__namespace.getSampleSrc ? fos__namespace.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
-    return version ? url + (url.includes("?") ? "&" : "?") + "v=" + encodeURIComponent(version) : url;
-  }
-  function focusModalLooker(deadline = performance.now() + 1e4) {
-    const looker = document.querySelector("[data-cy=modal-looker-container] [class*=looker]");
-    if (looker && typeof looker.focus === "function") {
-      if (!looker.hasAttribute("tabindex")) looker.setAttribute("tabindex", "-1");
-      looker.focus({ preventScroll: true });
-      if (document.activeElement === looker) return;
-    }
-    if (performance.now() < deadline) setTimeout(() => focusModalLooker(deadline), 100);
-  }
-  function lruGet(cache, key, make, limit) {
-    let value = cache.get(key);
-    if (value !== void 0) {
-      cache.delete(key);
-      cache.set(key, value);
-      return value;
-    }
-    value = make();
-    cache.set(key, value);
-    while (cache.size > limit) {
-      const [, old] = cache.entries().next().value;
-      if (old && old.src !== void 0) old.src = "";
-      cache.delete(cache.keys().next().value);
-    }
-    return value;
-  }
-  function fmt(v) {
-    if (v === null || v === void 0 || !Number.isFinite(v)) return "";
-    const a = Math.abs(v);
-    return a !== 0 && (a < 0.01 || a >= 1e5) ? v.toExponential(2) : String(Math.round(v * 1e3) / 1e3);
-  }
   function GridMosaicView(props) {
     const { data = {}, schema = {} } = props;
     const callbacks = schema.view || {};
@@ -888,12 +1329,6 @@
     const [mode, setMode] = React.useState("pan");
     const [hover, setHover] = React.useState(null);
     const [size, setSize] = React.useState({ width: 640, height: HEIGHT });
-    const [lastMs, setLastMs] = React.useState(null);
-    const [cells, setCells] = React.useState(null);
-    const [cellsError, setCellsError] = React.useState(null);
-    const [hiddenCats, setHiddenCats] = React.useState(() => /* @__PURE__ */ new Set());
-    const [range, setRange] = React.useState(null);
-    const [info, setInfo] = React.useState(() => /* @__PURE__ */ new Map());
     const canvasRef = React.useRef(null);
     const boxRef = React.useRef(null);
     const viewRef = React.useRef(null);
@@ -901,11 +1336,11 @@
     const dragRef = React.useRef(null);
     const tileCache = React.useRef(/* @__PURE__ */ new Map());
     const imageCache = React.useRef(/* @__PURE__ */ new Map());
-    const asked = React.useRef(/* @__PURE__ */ new Map());
     const frame = React.useRef(0);
     const redrawRef = React.useRef(() => {
     });
-    const [drawnView, setDrawnView] = React.useState(0);
+    const drawCount = React.useRef(0);
+    const lastInView = React.useRef(null);
     const trigger = React.useCallback(
       (name, params) => {
         if (callbacks[name]) triggerEvent(panelId, { operator: callbacks[name], params });
@@ -920,74 +1355,25 @@
       const timer = setInterval(() => trigger("on_refresh", {}), POLL_MS);
       return () => clearInterval(timer);
     }, [pending.length, trigger]);
-    const marks = React.useRef(null);
-    if (!marks.current) marks.current = window.__gridtsneMarks = { mounted: performance.now() };
-    if (grid && !marks.current.grid) marks.current.grid = performance.now();
+    const mounted = React.useRef(false);
+    if (!mounted.current) {
+      mounted.current = true;
+      resetMarks();
+    }
+    if (grid) markOnce("grid");
     const version = grid ? grid.version : null;
-    React.useEffect(() => {
-      setCells(null);
-      setCellsError(null);
-      setInfo(/* @__PURE__ */ new Map());
-      asked.current = /* @__PURE__ */ new Map();
-      if (!grid) return void 0;
-      let live = true;
-      fetchCells(mediaUrl(grid.cells_path, grid.version), grid.rows * grid.cols, objects).then((c) => {
-        if (!live) return;
-        marks.current.cells = performance.now();
-        setCells(c);
-        (window.requestIdleCallback || setTimeout)(() => c.cellOf(""));
-      }).catch((e) => live && setCellsError(String(e)));
-      return () => {
-        live = false;
-      };
-    }, [grid && grid.cells_path, version]);
+    const { cells, cellsError, info, askInfo } = useRunCells({
+      grid,
+      objects,
+      data,
+      trigger,
+      redrawRef,
+      // nothing of a new run is drawn yet (what tests wait on: see redraw)
+      onNewRun: () => expose(canvasRef.current, { renderMs: "" })
+    });
     const ready = Boolean(grid && cells);
     const nCells = grid ? grid.rows * grid.cols : 0;
-    React.useEffect(() => {
-      const got = data.info;
-      if (!got || got.version !== version || !got.cells) return;
-      setInfo((old) => {
-        const next = new Map(old);
-        for (const [cell, value] of Object.entries(got.cells)) next.set(Number(cell), value);
-        return next;
-      });
-    }, [data.info]);
-    const askInfo = React.useCallback(
-      (wanted) => {
-        const now = performance.now();
-        const missing = wanted.filter((c) => !(now - (asked.current.get(c) || -1e9) < ASK_AGAIN_MS));
-        if (!missing.length) return;
-        missing.forEach((c) => asked.current.set(c, now));
-        trigger("on_cells_info", { cells: missing, version });
-        setTimeout(() => redrawRef.current(), ASK_AGAIN_MS + 100);
-      },
-      [trigger, version]
-    );
-    const colorData = data.color && data.color.version === version ? data.color : null;
-    const colorField = colorData ? colorData.field : null;
-    React.useEffect(() => {
-      setHiddenCats(/* @__PURE__ */ new Set());
-      setRange(colorData && colorData.kind === "continuous" ? [colorData.min, colorData.max] : null);
-    }, [colorField, colorData && colorData.min, colorData && colorData.max, version]);
-    const continuous = Boolean(colorData && colorData.kind === "continuous");
-    const colorPayload = colorData && colorData.field ? continuous ? colorData.values : colorData.codes : null;
-    const decoded = React.useMemo(
-      () => colorPayload == null ? null : continuous ? decodeValues(colorPayload) : decodeCodes(colorPayload),
-      [colorPayload, continuous]
-    );
-    const colors = colorData && colorData.field && !continuous ? categoryColors(
-      colorScheme,
-      colorMap,
-      grid && objects ? `${grid.field}.${colorData.field}` : colorData.field,
-      colorData.categories,
-      colorData.counts
-    ) : null;
-    const colorsKey = colors ? colors.join(" ") : "";
-    const coloring = React.useMemo(() => {
-      if (!decoded || !nCells) return null;
-      if (continuous) return { kind: "continuous", values: decoded };
-      return { kind: "categorical", codes: decoded, colors, rgb: colors.map(rgbOf) };
-    }, [decoded, colorsKey, nCells]);
+    const { colorData, colorField, decoded, coloring, hiddenCats, setHiddenCats, range, setRange, layers, colorOf } = useColoring({ data, version, grid, objects, nCells, cells, colorScheme, colorMap });
     const { shownView, inViewHash, columns, askView } = useViewCells({
       data,
       version,
@@ -998,8 +1384,7 @@
       datasetName: appDataset ? appDataset.name : null,
       colorData,
       codes: decoded,
-      trigger,
-      marks
+      trigger
     });
     const inView = shownView ? shownView.mask : null;
     const seen = React.useRef({ dataset: null, viewKey: null });
@@ -1008,50 +1393,13 @@
       const sameDataset = was.dataset && appDataset && was.dataset.name === appDataset.name;
       if (sameDataset && viewKey !== null && was.viewKey !== null && viewKey !== was.viewKey) {
         askView(viewKey);
-        if (marks.current) marks.current.viewAsked = performance.now();
+        mark("viewAsked");
       } else if (sameDataset && was.dataset !== appDataset) {
         trigger("on_refresh", {});
       }
       if (viewKey !== null) was.viewKey = viewKey;
       was.dataset = appDataset;
     }, [appDataset, viewKey]);
-    const layers = React.useMemo(() => {
-      if (!coloring || !cells) return { fill: null, hidden: null, nHidden: 0 };
-      const fill = new Uint8ClampedArray(nCells * 4);
-      const hidden = new Uint8Array(nCells);
-      const [lo, hi] = range || [0, 1];
-      const span = hi > lo ? hi - lo : 1;
-      for (let c = 0; c < nCells; c++) {
-        if (!cells.occupied[c]) continue;
-        let rgb = null;
-        if (coloring.kind === "categorical") {
-          const code = coloring.codes[c];
-          if (code !== NO_CATEGORY) {
-            if (hiddenCats.has(code)) hidden[c] = 1;
-            rgb = coloring.rgb[code];
-          }
-        } else {
-          const v = coloring.values[c];
-          if (Number.isFinite(v)) {
-            if (range && (v < lo || v > hi)) hidden[c] = 1;
-            rgb = viridis((v - lo) / span);
-          }
-        }
-        if (rgb) {
-          fill.set(rgb, c * 4);
-          fill[c * 4 + 3] = 255;
-        }
-      }
-      return { fill, hidden, nHidden: hidden.reduce((a, b) => a + b, 0) };
-    }, [coloring, cells, nCells, hiddenCats, range]);
-    const colorOf = React.useCallback(
-      (c) => {
-        const f = layers.fill;
-        if (!f || !f[c * 4 + 3] || layers.hidden && layers.hidden[c]) return null;
-        return `rgb(${f[c * 4]},${f[c * 4 + 1]},${f[c * 4 + 2]})`;
-      },
-      [layers]
-    );
     const selectedCells = React.useMemo(() => {
       if (!cells) return [];
       const out = [];
@@ -1078,12 +1426,19 @@
         plain: layers.fill ? overlayCanvas(grid.rows, grid.cols, cells.occupied, state) : null
       };
     }, [ready, layers, inView]);
-    const overview = React.useMemo(() => {
-      if (!grid) return null;
+    const [overview, setOverview] = React.useState(null);
+    React.useEffect(() => {
+      if (!grid) {
+        setOverview(null);
+        return void 0;
+      }
       const img = new Image();
       img.onload = () => redrawRef.current();
       img.src = mediaUrl(grid.mosaic_path, grid.version);
-      return img;
+      setOverview(img);
+      return () => {
+        img.onload = null;
+      };
     }, [grid && grid.mosaic_path, version]);
     const getTile = React.useCallback(
       (lv, tx, ty) => {
@@ -1127,67 +1482,112 @@
       },
       [info]
     );
+    const scene = React.useRef(null);
+    scene.current = {
+      ready,
+      grid,
+      cells,
+      overview,
+      overlays,
+      getTile,
+      sharpImage,
+      info,
+      askInfo,
+      colorOf,
+      selectedCells,
+      currentCells,
+      shownView,
+      inViewHash,
+      columns,
+      layers,
+      coloring,
+      colorField
+    };
     const redraw = React.useCallback(() => {
       cancelAnimationFrame(frame.current);
       frame.current = requestAnimationFrame(() => {
+        const {
+          ready: ready2,
+          grid: grid2,
+          cells: cells2,
+          overview: overview2,
+          overlays: overlays2,
+          getTile: getTile2,
+          sharpImage: sharpImage2,
+          info: info2,
+          askInfo: askInfo2,
+          colorOf: colorOf2,
+          selectedCells: selectedCells2,
+          currentCells: currentCells2,
+          shownView: shownView2,
+          inViewHash: inViewHash2,
+          columns: columns2,
+          layers: layers2,
+          coloring: coloring2,
+          colorField: colorField2
+        } = scene.current;
         const canvas = canvasRef.current;
         const view = viewRef.current;
-        if (!canvas || !ready || !view) return;
+        if (!canvas || !ready2 || !view) return;
         const t0 = performance.now();
         const ctx = canvas.getContext("2d");
         const { width, height } = canvas;
         const big = view.scale >= BORDER_FROM_PX;
-        const vis = visibleCells(view, grid.rows, grid.cols, width, height);
+        const vis = visibleCells(view, grid2.rows, grid2.cols, width, height);
         const visible = [];
         if (big) {
           for (let r = vis.r0; r <= vis.r1; r++) {
             for (let c = vis.c0; c <= vis.c1; c++) {
-              const cell = r * grid.cols + c;
-              if (cells.occupied[cell]) visible.push(cell);
+              const cell = r * grid2.cols + c;
+              if (cells2.occupied[cell]) visible.push(cell);
             }
           }
         }
-        const sourcePx = grid.tiles ? grid.cell_px : overview && overview.naturalWidth / grid.cols;
+        const sourcePx = grid2.tiles ? grid2.cell_px : overview2 && overview2.naturalWidth / grid2.cols;
         const dpr = window.devicePixelRatio || 1;
         const sharp = big && visible.length <= MAX_SHARP && view.scale * dpr > (sourcePx || 64) * 1.25;
-        if (sharp) askInfo(visible.filter((c) => !info.has(c)));
-        const overlay = big && overlays.plain ? overlays.plain : overlays.filled;
+        if (sharp) askInfo2(visible.filter((c) => !info2.has(c)));
+        const overlay = big && overlays2.plain ? overlays2.plain : overlays2.filled;
         const loading = draw(
           ctx,
           width,
           height,
           view,
-          grid,
-          overview,
+          grid2,
+          overview2,
           overlay,
-          getTile,
-          () => sharp ? drawSharp(ctx, view, grid.cols, visible, sharpImage) : 0
+          getTile2,
+          () => sharp ? drawSharp(ctx, view, grid2.cols, visible, sharpImage2) : 0
         );
         if (big) {
-          drawBorders(ctx, view, grid.cols, visible, colorOf);
+          drawBorders(ctx, view, grid2.cols, visible, colorOf2);
           const shown = new Set(visible);
-          drawSelected(ctx, view, grid.cols, selectedCells.filter((c) => shown.has(c)));
+          drawSelected(ctx, view, grid2.cols, selectedCells2.filter((c) => shown.has(c)));
         } else {
-          fillSelected(ctx, view, grid.cols, selectedCells, layers.hidden);
+          fillSelected(ctx, view, grid2.cols, selectedCells2, layers2.hidden);
         }
-        for (const c of currentCells) drawCurrent(ctx, view, grid.cols, c);
-        canvas.dataset.tilesLoading = String(loading);
-        canvas.dataset.scale = String(view.scale);
-        canvas.dataset.sharp = String(sharp);
-        const inViewDrawn = shownView ? String(shownView.count) : "";
-        if (canvas.dataset.inViewDrawn !== inViewDrawn) marks.current.viewDrawn = performance.now();
-        canvas.dataset.inViewDrawn = inViewDrawn;
-        canvas.dataset.inViewSource = shownView ? shownView.source : "";
-        canvas.dataset.inViewHash = inViewHash;
-        canvas.dataset.columns = Array.from(columns.keys()).join(",");
-        canvas.dataset.selectedDrawn = selectedCells.slice(0, 8).join(",");
-        canvas.dataset.hiddenDrawn = String(layers.nHidden);
-        canvas.dataset.colorDrawn = coloring && colorField || "";
-        setLastMs(performance.now() - t0);
-        if (!marks.current.drawn && overview && overview.naturalWidth) marks.current.drawn = performance.now();
-        setDrawnView((n) => n + 1);
+        for (const c of currentCells2) drawCurrent(ctx, view, grid2.cols, c);
+        const inViewDrawn = shownView2 ? String(shownView2.count) : "";
+        if (lastInView.current !== inViewDrawn) mark("viewDrawn");
+        lastInView.current = inViewDrawn;
+        drawCount.current += 1;
+        if (overview2 && overview2.naturalWidth) markOnce("drawn");
+        expose(canvas, {
+          tilesLoading: String(loading),
+          scale: String(view.scale),
+          sharp: String(sharp),
+          inViewDrawn,
+          inViewSource: shownView2 ? shownView2.source : "",
+          inViewHash: inViewHash2,
+          columns: Array.from(columns2.keys()).join(","),
+          selectedDrawn: selectedCells2.slice(0, 8).join(","),
+          hiddenDrawn: String(layers2.nHidden),
+          colorDrawn: coloring2 && colorField2 || "",
+          renderMs: (performance.now() - t0).toFixed(2),
+          drawn: String(drawCount.current)
+        });
       });
-    }, [ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf, selectedCells, currentCells, shownView, inViewHash, columns, layers, coloring, colorField]);
+    }, []);
     redrawRef.current = redraw;
     React.useEffect(() => {
       const box = boxRef.current;
@@ -1211,215 +1611,74 @@
     }, [grid && grid.key, version, grid && grid.rows, grid && grid.cols]);
     React.useEffect(() => {
       redraw();
-    }, [redraw, size]);
-    const limits = () => {
-      const fit = fitView(size.width, size.height, grid.rows, grid.cols).scale;
-      return [fit / 2, Math.max(fit * 2, 512)];
-    };
-    const zoom = (factor, sx = size.width / 2, sy = size.height / 2) => {
-      const [lo, hi] = limits();
-      userMoved.current = true;
-      viewRef.current = zoomAt(viewRef.current, factor, sx, sy, lo, hi);
-      redraw();
-    };
-    const pointer = (e) => {
-      const r = canvasRef.current.getBoundingClientRect();
-      return [e.clientX - r.left, e.clientY - r.top];
-    };
-    const onWheel = (e) => {
-      e.preventDefault();
-      if (!ready) return;
-      const [sx, sy] = pointer(e);
-      zoom(Math.exp(-e.deltaY * 15e-4), sx, sy);
-    };
-    React.useEffect(() => {
-      const canvas = canvasRef.current;
-      if (!canvas) return void 0;
-      canvas.addEventListener("wheel", onWheel, { passive: false });
-      return () => canvas.removeEventListener("wheel", onWheel);
+    }, [
+      ready,
+      grid,
+      cells,
+      overview,
+      overlays,
+      getTile,
+      sharpImage,
+      info,
+      askInfo,
+      colorOf,
+      selectedCells,
+      currentCells,
+      shownView,
+      inViewHash,
+      columns,
+      layers,
+      coloring,
+      colorField,
+      size
+    ]);
+    const { zoom, asSelection, onMouseDown, onMouseMove, onMouseUp, onDoubleClick } = usePointerTools({
+      ready,
+      grid,
+      cells,
+      objects,
+      mode,
+      size,
+      viewRef,
+      canvasRef,
+      dragRef,
+      userMoved,
+      redraw,
+      selectedCells,
+      appSelected,
+      setSelected,
+      hidden: layers.hidden,
+      askInfo,
+      setHover,
+      trigger
     });
-    const asSelection = (cellList, current) => {
-      if (objects) {
-        return cellList.map((c) => ({
-          labelId: cells.idAt(c),
-          sampleId: cells.sampleIdAt(c),
-          field: grid.field,
-          type: "default"
-        }));
-      }
-      const ids = cellList.map((c) => cells.idAt(c));
-      return current instanceof Set ? new Set(ids) : new Map(ids.map((id) => [id, "default"]));
-    };
-    const select = (cellList, additive) => {
-      const next = new Set(additive ? selectedCells : []);
-      if (additive) for (const c of cellList) next.has(c) ? next.delete(c) : next.add(c);
-      else cellList.forEach((c) => next.add(c));
-      setSelected(asSelection(Array.from(next), appSelected));
-    };
-    const selectable = (c) => c >= 0 && !(layers.hidden && layers.hidden[c]);
-    const beforeClick = React.useRef(null);
-    const onMouseDown = (e) => {
-      if (!ready) return;
-      canvasRef.current.focus({ preventScroll: true });
-      const p = pointer(e);
-      dragRef.current = { start: p, last: p, path: [p], moved: false };
-    };
-    const onMouseMove = (e) => {
-      if (!ready) return;
-      const p = pointer(e);
-      const d = dragRef.current;
-      if (d) {
-        if (Math.abs(p[0] - d.start[0]) + Math.abs(p[1] - d.start[1]) > 3) d.moved = true;
-        if (mode === "pan" && !e.shiftKey) {
-          userMoved.current = true;
-          viewRef.current = { ...viewRef.current, x: viewRef.current.x + p[0] - d.last[0], y: viewRef.current.y + p[1] - d.last[1] };
-          redraw();
-        } else {
-          d.path.push(p);
-          drawSelectionShape(d, e.shiftKey && mode === "pan" ? "box" : mode);
-        }
-        d.last = p;
-        return;
-      }
-      const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, p[0], p[1]);
-      if (selectable(c)) {
-        askInfo([c]);
-        setHover({ cell: c, x: p[0], y: p[1] });
-      } else setHover(null);
-    };
-    const drawSelectionShape = (d, shape) => {
-      redraw();
-      requestAnimationFrame(() => {
-        const ctx = canvasRef.current.getContext("2d");
-        ctx.strokeStyle = "#ffffff";
-        ctx.lineWidth = 1.5;
-        ctx.setLineDash([5, 3]);
-        ctx.beginPath();
-        if (shape === "box") {
-          const [x0, y0] = d.start;
-          const [x1, y1] = d.last;
-          ctx.rect(x0, y0, x1 - x0, y1 - y0);
-        } else {
-          d.path.forEach(([x, y], k) => k ? ctx.lineTo(x, y) : ctx.moveTo(x, y));
-          ctx.closePath();
-        }
-        ctx.stroke();
-        ctx.setLineDash([]);
-      });
-    };
-    const onMouseUp = (e) => {
-      const d = dragRef.current;
-      dragRef.current = null;
-      if (!d || !ready) return;
-      const p = pointer(e);
-      const shape = e.shiftKey && mode === "pan" ? "box" : mode;
-      if (!d.moved) {
-        if (e.detail >= 2) {
-          if (beforeClick.current) setSelected(beforeClick.current);
-          return;
-        }
-        beforeClick.current = appSelected;
-        const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, p[0], p[1]);
-        if (selectable(c)) select([c], e.ctrlKey || e.metaKey);
-        else if (!(e.ctrlKey || e.metaKey)) setSelected(asSelection([], appSelected));
-        return;
-      }
-      if (shape === "pan") return;
-      const [x0, y0] = d.start;
-      const polygon = shape === "box" ? [[x0, y0], [p[0], y0], [p[0], p[1]], [x0, p[1]]] : d.path.concat([p]);
-      select(
-        inPolygon(viewRef.current, cells.occupied, grid.rows, grid.cols, polygon).filter(selectable),
-        e.ctrlKey || e.metaKey
-      );
-    };
-    const onDoubleClick = (e) => {
-      if (!ready) return;
-      const [sx, sy] = pointer(e);
-      const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, sx, sy);
-      if (!selectable(c)) return;
-      canvasRef.current.blur();
-      trigger("on_open_sample", { id: objects ? cells.sampleIdAt(c) : cells.idAt(c) });
-      focusModalLooker();
-    };
-    const runList = /* @__PURE__ */ React.createElement(
-      "select",
-      {
-        value: key || "",
-        onChange: (e) => trigger("on_change_key", { value: e.target.value }),
-        onFocus: () => trigger("on_refresh", {}),
-        style: { ...BUTTON, padding: "2px 4px" },
-        "data-testid": "gridtsne-key"
-      },
-      keys.map((k) => /* @__PURE__ */ React.createElement("option", { key: k, value: k }, k)),
-      pending.map((p) => /* @__PURE__ */ React.createElement("option", { key: p.id, value: `pending:${p.id}`, disabled: true, "data-testid": "gridtsne-pending-run", "data-state": p.state }, p.key, " — ", p.state, p.state === "running" && p.progress != null ? ` ${Math.round(p.progress * 100)}%` : ""))
-    );
-    const pendingLine = pending.length ? /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-pending", style: { ...ONE_LINE, color: "#aaa" } }, pending.map(
-      (p) => `${p.key}: ${p.state}` + (p.state === "running" && p.progress != null ? ` ${Math.round(p.progress * 100)}%` : "") + (p.label ? ` (${p.label})` : "")
-    ).join(" | ")) : null;
-    if (!keys.length) {
-      return /* @__PURE__ */ React.createElement("div", { style: { padding: 16, color: "#bbb" }, "data-testid": "gridtsne-empty" }, pending.length ? pendingLine : /* @__PURE__ */ React.createElement("span", null, "No grid runs on this dataset yet. Run ", /* @__PURE__ */ React.createElement("b", null, "Gridded t-SNE: compute similarity grid"), " from the operator menu.", " "), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_refresh", {}), "data-testid": "gridtsne-refresh" }, "Look again"));
-    }
+    if (!keys.length) return /* @__PURE__ */ React.createElement(EmptyState, { pending, trigger });
     const nSelected = selectedCells.length;
     const hoverInfo = hover ? info.get(hover.cell) : null;
     const selectionText = nSelected === 1 ? `Selected: ${(info.get(selectedCells[0]) || {}).name || "1 " + (objects ? "object" : "sample")}` : nSelected ? `${nSelected} selected` : "";
     const total = grid ? grid.n : 0;
     const nInView = shownView ? shownView.count : total;
     const summary = grid ? `${key}: ${grid.rows} x ${grid.cols}, ${total} ${{ labels: "objects", frames: "frames" }[grid.items] || "samples"}, ${nInView} in view` + (grid.metrics ? ` | ${grid.metrics}` : "") : "";
-    const colorFields = grid && grid.color_fields || [];
-    const tipW = 180;
-    const tipLeft = hover ? Math.min(hover.x + 14, size.width - tipW - 4) : 0;
-    const tipTop = hover ? hover.y + 150 > size.height ? Math.max(0, hover.y - 150) : hover.y + 14 : 0;
-    return /* @__PURE__ */ React.createElement("div", { style: { width: "100%", color: "#ddd", fontSize: 13 }, "data-testid": "gridtsne-view" }, /* @__PURE__ */ React.createElement("div", { style: { display: "flex", gap: 6, alignItems: "center", flexWrap: "wrap", padding: "4px 0" } }, runList, /* @__PURE__ */ React.createElement(
-      "button",
+    const fit = () => {
+      if (!ready) return;
+      userMoved.current = false;
+      viewRef.current = fitView(size.width, size.height, grid.rows, grid.cols);
+      redraw();
+    };
+    return /* @__PURE__ */ React.createElement("div", { style: { width: "100%", color: "#ddd", fontSize: 13 }, "data-testid": "gridtsne-view" }, /* @__PURE__ */ React.createElement(
+      Toolbar,
       {
-        style: BUTTON,
-        onClick: () => trigger("on_refresh", {}),
-        title: "look for runs added, deleted or recomputed since the panel opened",
-        "data-testid": "gridtsne-refresh"
-      },
-      "↻"
-    ), ["pan", "box", "lasso"].map((m) => /* @__PURE__ */ React.createElement(
-      "button",
-      {
-        key: m,
-        style: { ...BUTTON, background: mode === m ? "#555" : BUTTON.background, borderColor: mode === m ? "#ddd" : "#555" },
-        onClick: () => setMode(m),
-        title: m === "pan" ? "drag to pan (shift-drag: box select)" : `drag to ${m}-select`,
-        "data-testid": `gridtsne-mode-${m}`,
-        "data-active": mode === m ? "true" : "false"
-      },
-      m
-    )), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => ready && zoom(1.5), "data-testid": "gridtsne-zoom-in" }, "+"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => ready && zoom(1 / 1.5), "data-testid": "gridtsne-zoom-out" }, "-"), /* @__PURE__ */ React.createElement(
-      "button",
-      {
-        style: BUTTON,
-        onClick: () => {
-          if (!ready) return;
-          userMoved.current = false;
-          viewRef.current = fitView(size.width, size.height, grid.rows, grid.cols);
-          redraw();
-        }
-      },
-      "fit"
-    ), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_selection_to_view", {}), "data-testid": "gridtsne-to-view" }, "Selection to view"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => ready && setSelected(asSelection([], appSelected)) }, "Clear selection"), /* @__PURE__ */ React.createElement("label", { style: { display: "flex", gap: 4, alignItems: "center" } }, "colour by", /* @__PURE__ */ React.createElement(
-      "select",
-      {
-        value: data.color && data.color.field || "",
-        onChange: (e) => trigger("on_color_by", { field: e.target.value }),
-        style: { ...BUTTON, padding: "2px 4px" },
-        "data-testid": "gridtsne-color-by"
-      },
-      /* @__PURE__ */ React.createElement("option", { value: "" }, "none"),
-      colorFields.map((f) => /* @__PURE__ */ React.createElement("option", { key: f.path, value: f.path }, f.path))
-    ))), pendingLine, /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-summary", style: { height: 20, lineHeight: "20px", ...ONE_LINE }, title: summary }, summary), /* @__PURE__ */ React.createElement(
-      "div",
-      {
-        "data-testid": "gridtsne-selection",
-        "data-app-selection": selectedIds(appSelected).sort().join(","),
-        style: { height: 20, lineHeight: "20px", ...ONE_LINE }
-      },
-      selectionText
-    ), /* @__PURE__ */ React.createElement("div", { ref: boxRef, style: { position: "relative", width: "100%", height: size.height, overflow: "hidden" } }, /* @__PURE__ */ React.createElement(
+        runPicker: /* @__PURE__ */ React.createElement(RunPicker, { keys, pending, value: key, trigger }),
+        mode,
+        setMode,
+        zoom: (factor) => ready && zoom(factor),
+        fit,
+        clear: () => ready && setSelected(asSelection([], appSelected)),
+        trigger,
+        colorField: data.color && data.color.field || "",
+        colorFields: grid && grid.color_fields || []
+      }
+    ), /* @__PURE__ */ React.createElement(PendingLine, { pending }), /* @__PURE__ */ React.createElement(StatusBar, { summary, appSelection: selectedIds(appSelected), selectionText }), /* @__PURE__ */ React.createElement("div", { ref: boxRef, style: { position: "relative", width: "100%", height: size.height, overflow: "hidden" } }, /* @__PURE__ */ React.createElement(
       "canvas",
       {
         ref: canvasRef,
@@ -1435,11 +1694,9 @@
         },
         "data-testid": "gridtsne-canvas",
         tabIndex: 0,
-        "data-render-ms": lastMs === null || !ready ? "" : lastMs.toFixed(2),
         "data-in-view": shownView ? String(shownView.count) : "",
         "data-selected": String(nSelected),
         "data-current-cells": currentCells.join(","),
-        "data-drawn": String(drawnView),
         onMouseDown,
         onMouseMove,
         onMouseUp,
@@ -1450,32 +1707,14 @@
         onDoubleClick
       }
     ), !ready && grid && /* @__PURE__ */ React.createElement("div", { style: { position: "absolute", left: 12, top: 12, color: "#aaa" }, "data-testid": "gridtsne-loading" }, cellsError ? `Could not load the run's cells: ${cellsError}` : "Loading the run..."), hover && ready && /* @__PURE__ */ React.createElement(
-      "div",
+      HoverCard,
       {
-        "data-testid": "gridtsne-hover",
-        style: {
-          position: "absolute",
-          left: Math.max(0, tipLeft),
-          top: tipTop,
-          width: tipW,
-          background: "rgba(20,20,20,0.92)",
-          border: "1px solid #555",
-          padding: 4,
-          pointerEvents: "none",
-          boxSizing: "border-box"
-        }
-      },
-      hoverInfo && hoverInfo.filepath && /* @__PURE__ */ React.createElement(
-        "img",
-        {
-          src: mediaUrl(hoverInfo.filepath),
-          alt: "",
-          "data-testid": "gridtsne-hover-thumb",
-          style: { display: "block", maxWidth: "100%", maxHeight: 110, margin: "0 auto 2px" }
-        }
-      ),
-      /* @__PURE__ */ React.createElement("div", { style: ONE_LINE }, hoverInfo ? `${hoverInfo.name}${hoverInfo.label != null ? ` | ${hoverInfo.label}` : ""}` : "…"),
-      coloring && coloring.kind === "continuous" && /* @__PURE__ */ React.createElement("div", { style: ONE_LINE }, colorField, ": ", fmt(coloring.values[hover.cell]))
+        hover,
+        info: hoverInfo,
+        size,
+        value: coloring && coloring.kind === "continuous" ? coloring.values[hover.cell] : null,
+        colorField
+      }
     )), /* @__PURE__ */ React.createElement(
       Legend,
       {
@@ -1487,62 +1726,6 @@
         setRange
       }
     ));
-  }
-  function Legend({ coloring, colorData, hiddenCats, setHiddenCats, range, setRange }) {
-    if (!coloring) return null;
-    if (coloring.kind === "continuous") {
-      const [lo, hi] = range || [colorData.min, colorData.max];
-      const input = (value, index) => /* @__PURE__ */ React.createElement(
-        "input",
-        {
-          type: "number",
-          step: "any",
-          value: value === null || value === void 0 ? "" : value,
-          onChange: (e) => {
-            const v = Number(e.target.value);
-            if (!Number.isFinite(v)) return;
-            setRange(index === 0 ? [v, hi] : [lo, v]);
-          },
-          style: { ...BUTTON, width: 80, padding: "1px 4px" },
-          "data-testid": index === 0 ? "gridtsne-range-min" : "gridtsne-range-max"
-        }
-      );
-      return /* @__PURE__ */ React.createElement("div", { style: { display: "flex", gap: 8, alignItems: "center", paddingTop: 4 }, "data-testid": "gridtsne-colorbar" }, /* @__PURE__ */ React.createElement("span", null, colorData.field), input(fmt(lo) === "" ? lo : Number(fmt(lo)), 0), /* @__PURE__ */ React.createElement(
-        "span",
-        {
-          "data-testid": "gridtsne-colorbar-gradient",
-          style: { display: "inline-block", width: 200, height: 12, background: viridisGradient(), border: "1px solid #555" }
-        }
-      ), input(fmt(hi) === "" ? hi : Number(fmt(hi)), 1), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => setRange([colorData.min, colorData.max]) }, "reset"));
-    }
-    const toggle = (k) => setHiddenCats((old) => {
-      const next = new Set(old);
-      next.has(k) ? next.delete(k) : next.add(k);
-      return next;
-    });
-    return /* @__PURE__ */ React.createElement("div", { style: { display: "flex", gap: 10, flexWrap: "wrap", paddingTop: 4 }, "data-testid": "gridtsne-legend" }, colorData.categories.map((name, k) => /* @__PURE__ */ React.createElement(
-      "span",
-      {
-        key: name,
-        onClick: () => toggle(k),
-        title: "click to hide or show these cells",
-        style: { cursor: "pointer", opacity: hiddenCats.has(k) ? 0.4 : 1, userSelect: "none" },
-        "data-testid": "gridtsne-legend-entry",
-        "data-name": name,
-        "data-color": coloring.colors[k],
-        "data-hidden": hiddenCats.has(k) ? "true" : "false"
-      },
-      /* @__PURE__ */ React.createElement(
-        "span",
-        {
-          style: { display: "inline-block", width: 10, height: 10, border: `3px solid ${coloring.colors[k]}`, marginRight: 4 }
-        }
-      ),
-      name,
-      " (",
-      colorData.counts[k],
-      ")"
-    )));
   }
   plugins.registerComponent({
     name: "GridMosaicView",

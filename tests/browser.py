@@ -61,6 +61,18 @@ def shot_rgb(locator, name):
     return path
 
 
+# the panel's "gridtsne:<what>" performance marks since it last mounted: the
+# latest time of each, in ms (js/src/debug.js)
+MARKS = """() => { let out = {};
+  for (const e of performance.getEntriesByType("mark")) {
+    if (!e.name.startsWith("gridtsne:")) continue;
+    const what = e.name.slice("gridtsne:".length);
+    if (what === "mounted") out = {};
+    out[what] = e.startTime;
+  }
+  return out; }"""
+
+
 class App:
     """The App on a dataset in headless Chromium, with the grid_mosaic panel open."""
 
@@ -76,6 +88,8 @@ class App:
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("console", lambda m: self.console.append("%s: %s" % (m.type, m.text)))
         self.page.on("pageerror", lambda e: self.console.append("pageerror: %s" % e))
+        # the panel writes what it drew onto its canvas only with this flag (js/src/debug.js)
+        self.page.add_init_script("window.__GRIDTSNE_DEBUG__ = true;")
         self.page.goto("http://127.0.0.1:%d/datasets/%s" % (port, dataset.name))
         self.page.wait_for_selector("[data-cy=new-panel-btn]", timeout=120000)
         self.page.wait_for_timeout(1500)
@@ -104,6 +118,9 @@ class App:
                 self.page.keyboard.press("Escape")
         self.page.screenshot(path=os.path.join(ARTIFACTS, "failed-open-panel.png"))
         raise AssertionError("the grid_mosaic panel did not open")
+
+    def marks(self):
+        return self.page.evaluate(MARKS)
 
     def canvas_data(self):
         """The data attributes the panel's canvas sets when it has drawn."""

@@ -93,6 +93,13 @@ def test_no_module_is_over_500_lines():
     assert long == {}
 
 
+def test_no_panel_source_file_is_over_450_lines():
+    src = os.path.join(REPO, "js", "src")
+    long = {name: n for name in os.listdir(src)
+            if (n := sum(1 for _ in open(os.path.join(src, name)))) > 450}
+    assert long == {}
+
+
 def test_options_doc_is_generated_from_the_config():
     proc = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "options_doc.py"),
                            "--check"], capture_output=True, text=True)

@@ -1,19 +1,31 @@
 // The grid_mosaic panel's view: a canvas mosaic that pans and zooms on the
-// client, loads Deep Zoom tiles (or, zoomed further, the images themselves)
-// lazily, colours cells by any field, and reads/writes the App's selection
-// directly (no round trip to Python).
-//
-// The Python panel supplies, as panel data: the run (`grid`, with the URL of
-// its binary cell file), the cells in the current view (`in_view`, a bitmask),
-// the values of the "colour by" field (`color`) and, on request, names and
-// file paths of cells (`info`). Everything is indexed by grid cell.
+// client, loads Deep Zoom tiles (or, zoomed further, the images) lazily,
+// colours cells by any field, and reads/writes the App's selection directly.
+// Panel data from Python, indexed by grid cell: the run (`grid`, with its binary
+// cell file's URL), the cells in the view (`in_view`), "colour by" values
+// (`color`) and, on request, cells' names and paths (`info`). The parts are in
+// docs/development.md; what stays here: the App's selection and modal sample
+// as cells, and drawing them from refs (one frame per change, no re-render).
 import React, { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import * as recoil from "recoil";
 import * as fos from "@fiftyone/state";
 import { usePanelEvent } from "@fiftyone/operators";
 import { usePanelId } from "@fiftyone/spaces";
-import { decodeCodes, decodeValues, fetchCells, NO_CATEGORY } from "./cells";
-import { categoryColors, rgbOf, viridis, viridisGradient } from "./colors";
+import {
+  COLOR_MAP,
+  COLOR_SCHEME,
+  lruGet,
+  mediaUrl,
+  MODAL_SAMPLE_ID,
+  selectedIds,
+  VIEW_KEY,
+} from "./appState";
+import { expose, mark, markOnce, resetMarks } from "./debug";
+import Legend from "./Legend";
+import { EmptyState, HoverCard, PendingLine, RunPicker, StatusBar, Toolbar } from "./PanelParts";
+import { useColoring } from "./useColoring";
+import { useRunCells } from "./useRunCells";
+import { usePointerTools } from "./usePointerTools";
 import { useViewCells } from "./viewCells";
 import {
   BORDER_FROM_PX,
@@ -24,12 +36,9 @@ import {
   drawSharp,
   fillSelected,
   fitView,
-  hit,
-  inPolygon,
   overlayCanvas,
   resizeView,
   visibleCells,
-  zoomAt,
 } from "./viewer";
 
 const { useRecoilState, useRecoilValue } = recoil;
@@ -38,99 +47,6 @@ const MAX_TILES = 400; // tiles kept in memory
 const MAX_SHARP = 300; // visible cells up to which full images are drawn
 const MAX_IMAGES = 600; // full images kept in memory
 const POLL_MS = 2000; // run list refresh while a run is queued or running
-const ASK_AGAIN_MS = 3000; // a cell's info not come by then is asked for again
-const BUTTON = {
-  background: "#333",
-  color: "#ddd",
-  border: "1px solid #555",
-  borderRadius: 4,
-  padding: "2px 8px",
-  cursor: "pointer",
-  fontSize: 13,
-};
-// text lines above the canvas never wrap: a wrap would move the canvas under the pointer
-const ONE_LINE = { whiteSpace: "nowrap", overflow: "hidden", textOverflow: "ellipsis" };
-
-// App state a plugin reads; names differ between App versions
-// (read through selectors that give null where the App's own one throws, as
-// its modal sample id does while no sample is open)
-function readSafely(get, state) {
-  if (!state) return null;
-  try {
-    return get(state);
-  } catch (e) {
-    if (e && typeof e.then === "function") throw e; // still loading
-    return null;
-  }
-}
-function safe(name, state) {
-  return recoil.selector({ key: `gridtsne-safe-${name}`, get: ({ get }) => readSafely(get, state) });
-}
-const MODAL_SAMPLE_ID = safe("modal-sample-id", fos.currentSampleId || fos.modalSampleId);
-const COLOR_SCHEME = safe("color-scheme", fos.colorScheme);
-const COLOR_MAP = safe("color-map", fos.colorMap);
-// What a panel event's view is made of (the App's view, its sidebar filters,
-// extended stages and saved view name), as one string that changes only when
-// one of them really does.
-const VIEW_KEY = recoil.selector({
-  key: "gridtsne-view-key",
-  get: ({ get }) =>
-    JSON.stringify([fos.view, fos.extendedStages, fos.filters, fos.viewName].map((state) => readSafely(get, state))),
-});
-
-// The App keeps its selected samples as a Map from sample id to selection
-// type (FiftyOne >= 1.x; older Apps used a Set of ids) and its selected labels
-// (objects) as an array of {labelId, sampleId, field, frameNumber}.
-function selectedIds(selected) {
-  if (!selected) return [];
-  if (Array.isArray(selected)) return selected.map((label) => label.labelId);
-  return selected instanceof Map ? Array.from(selected.keys()) : Array.from(selected);
-}
-
-// the App's URL for a local file (honours a server path prefix / proxy)
-function mediaUrl(path, version) {
-  const url = fos.getSampleSrc ? fos.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
-  // a re-gridded run rewrites the same files: the version defeats the browser cache
-  return version ? url + (url.includes("?") ? "&" : "?") + "v=" + encodeURIComponent(version) : url;
-}
-
-/** The App's modal handles its keys (Escape closes it) in its looker, which
- * takes the focus only when the pointer enters it; a double-click in the
- * panel leaves the pointer wherever the cell was, so hand it the focus once
- * it is there. */
-function focusModalLooker(deadline = performance.now() + 10000) {
-  const looker = document.querySelector("[data-cy=modal-looker-container] [class*=looker]");
-  if (looker && typeof looker.focus === "function") {
-    if (!looker.hasAttribute("tabindex")) looker.setAttribute("tabindex", "-1");
-    looker.focus({ preventScroll: true });
-    if (document.activeElement === looker) return;
-  }
-  if (performance.now() < deadline) setTimeout(() => focusModalLooker(deadline), 100);
-}
-
-/** A Map with a size limit: the oldest entries go first. */
-function lruGet(cache, key, make, limit) {
-  let value = cache.get(key);
-  if (value !== undefined) {
-    cache.delete(key);
-    cache.set(key, value);
-    return value;
-  }
-  value = make();
-  cache.set(key, value);
-  while (cache.size > limit) {
-    const [, old] = cache.entries().next().value;
-    if (old && old.src !== undefined) old.src = "";
-    cache.delete(cache.keys().next().value);
-  }
-  return value;
-}
-
-function fmt(v) {
-  if (v === null || v === undefined || !Number.isFinite(v)) return "";
-  const a = Math.abs(v);
-  return a !== 0 && (a < 0.01 || a >= 1e5) ? v.toExponential(2) : String(Math.round(v * 1000) / 1000);
-}
 
 export default function GridMosaicView(props) {
   const { data = {}, schema = {} } = props;
@@ -148,22 +64,13 @@ export default function GridMosaicView(props) {
   const modalSampleId = useRecoilValue(MODAL_SAMPLE_ID);
   const colorScheme = useRecoilValue(COLOR_SCHEME);
   const colorMap = useRecoilValue(COLOR_MAP);
-  // A click sets the App's selection at once, in the same render as the
-  // panel's own drawing of it (handing it over after the panel had painted
-  // cost the App a frame and a timer: 42-55 ms to the App's selection at
-  // 100,000 cells instead of 20). Selection changes redraw only the selected
-  // cells.
+  // A click sets the App's selection at once, in the render that draws it (later
+  // costs the App a frame and a timer); selection changes redraw only its cells.
   const selected = appSelected;
   const setSelected = setAppSelected;
   const [mode, setMode] = useState("pan");
   const [hover, setHover] = useState(null);
   const [size, setSize] = useState({ width: 640, height: HEIGHT });
-  const [lastMs, setLastMs] = useState(null);
-  const [cells, setCells] = useState(null);
-  const [cellsError, setCellsError] = useState(null);
-  const [hiddenCats, setHiddenCats] = useState(() => new Set());
-  const [range, setRange] = useState(null);
-  const [info, setInfo] = useState(() => new Map());
   const canvasRef = useRef(null);
   const boxRef = useRef(null);
   const viewRef = useRef(null);
@@ -171,10 +78,10 @@ export default function GridMosaicView(props) {
   const dragRef = useRef(null);
   const tileCache = useRef(new Map());
   const imageCache = useRef(new Map());
-  const asked = useRef(new Map()); // cell -> when its info was asked for
   const frame = useRef(0);
   const redrawRef = useRef(() => {});
-  const [drawnView, setDrawnView] = useState(0);
+  const drawCount = useRef(0);
+  const lastInView = useRef(null);
 
   const trigger = useCallback(
     (name, params) => {
@@ -192,102 +99,31 @@ export default function GridMosaicView(props) {
     return () => clearInterval(timer);
   }, [pending.length, trigger]);
 
-  // when things arrived (performance.now()), for benchmarks/bench_panel.py
-  const marks = useRef(null);
-  if (!marks.current) marks.current = window.__gridtsneMarks = { mounted: performance.now() };
-  if (grid && !marks.current.grid) marks.current.grid = performance.now();
+  // when things arrived, as performance marks (debug.js), for benchmarks/bench_panel.py
+  const mounted = useRef(false);
+  if (!mounted.current) {
+    mounted.current = true;
+    resetMarks();
+  }
+  if (grid) markOnce("grid");
 
-  // the run's cells: one binary file per run version
+  // the run's cells (one binary file per run version) and, on request, names and paths
   const version = grid ? grid.version : null;
-  useEffect(() => {
-    setCells(null);
-    setCellsError(null);
-    setInfo(new Map());
-    asked.current = new Map();
-    if (!grid) return undefined;
-    let live = true;
-    fetchCells(mediaUrl(grid.cells_path, grid.version), grid.rows * grid.cols, objects)
-      .then((c) => {
-        if (!live) return;
-        marks.current.cells = performance.now();
-        setCells(c);
-        // the id -> cell map the App's selection is read through, built while idle
-        (window.requestIdleCallback || setTimeout)(() => c.cellOf(""));
-      })
-      .catch((e) => live && setCellsError(String(e)));
-    return () => {
-      live = false;
-    };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [grid && grid.cells_path, version]);
+  const { cells, cellsError, info, askInfo } = useRunCells({
+    grid, objects, data, trigger, redrawRef,
+    // nothing of a new run is drawn yet (what tests wait on: see redraw)
+    onNewRun: () => expose(canvasRef.current, { renderMs: "" }),
+  });
   const ready = Boolean(grid && cells);
   const nCells = grid ? grid.rows * grid.cols : 0;
 
-  // names, labels and paths arrive on request (hover, sharp zoom)
-  useEffect(() => {
-    const got = data.info;
-    if (!got || got.version !== version || !got.cells) return;
-    setInfo((old) => {
-      const next = new Map(old);
-      for (const [cell, value] of Object.entries(got.cells)) next.set(Number(cell), value);
-      return next;
-    });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [data.info]);
-  // (asked again after a while: a request can be dropped while the panel
-  // changes run or dataset; the redraw after that while asks for what the
-  // canvas still lacks, even if nothing else happens meanwhile)
-  const askInfo = useCallback(
-    (wanted) => {
-      const now = performance.now();
-      const missing = wanted.filter((c) => !(now - (asked.current.get(c) || -1e9) < ASK_AGAIN_MS));
-      if (!missing.length) return;
-      missing.forEach((c) => asked.current.set(c, now));
-      trigger("on_cells_info", { cells: missing, version });
-      setTimeout(() => redrawRef.current(), ASK_AGAIN_MS + 100);
-    },
-    [trigger, version]
-  );
-
-  // colour by
-  const colorData = data.color && data.color.version === version ? data.color : null;
-  const colorField = colorData ? colorData.field : null;
-  useEffect(() => {
-    setHiddenCats(new Set());
-    setRange(colorData && colorData.kind === "continuous" ? [colorData.min, colorData.max] : null);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [colorField, colorData && colorData.min, colorData && colorData.max, version]);
-  // Keyed by content, not by object: the App hands the panel a new data object
-  // on every update (a hovered cell's name arriving, say), and decoding the
-  // values and filling the layers of 100,000 cells took ~60 ms of each click.
-  const continuous = Boolean(colorData && colorData.kind === "continuous");
-  const colorPayload = colorData && colorData.field ? (continuous ? colorData.values : colorData.codes) : null;
-  const decoded = useMemo(
-    () => (colorPayload == null ? null : continuous ? decodeValues(colorPayload) : decodeCodes(colorPayload)),
-    [colorPayload, continuous]
-  );
-  const colors =
-    colorData && colorData.field && !continuous
-      ? categoryColors(
-          colorScheme,
-          colorMap,
-          grid && objects ? `${grid.field}.${colorData.field}` : colorData.field,
-          colorData.categories,
-          colorData.counts
-        )
-      : null;
-  const colorsKey = colors ? colors.join(" ") : "";
-  const coloring = useMemo(() => {
-    if (!decoded || !nCells) return null;
-    if (continuous) return { kind: "continuous", values: decoded };
-    return { kind: "categorical", codes: decoded, colors, rgb: colors.map(rgbOf) };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [decoded, colorsKey, nCells]);
+  const { colorData, colorField, decoded, coloring, hiddenCats, setHiddenCats, range, setRange, layers, colorOf } =
+    useColoring({ data, version, grid, objects, nCells, cells, colorScheme, colorMap });
 
   // the cells in the App's view (viewCells.js), and asking the server for them
   const { shownView, inViewHash, columns, askView } = useViewCells({
     data, version, nCells, cells, items: grid ? grid.items : null, viewKey,
-    datasetName: appDataset ? appDataset.name : null, colorData, codes: decoded, trigger, marks,
+    datasetName: appDataset ? appDataset.name : null, colorData, codes: decoded, trigger,
   });
   const inView = shownView ? shownView.mask : null;
   // A new view or sidebar filter: ask for its cells as soon as the App has it.
@@ -302,7 +138,7 @@ export default function GridMosaicView(props) {
     const sameDataset = was.dataset && appDataset && was.dataset.name === appDataset.name;
     if (sameDataset && viewKey !== null && was.viewKey !== null && viewKey !== was.viewKey) {
       askView(viewKey);
-      if (marks.current) marks.current.viewAsked = performance.now();
+      mark("viewAsked");
     } else if (sameDataset && was.dataset !== appDataset) {
       trigger("on_refresh", {});
     }
@@ -310,45 +146,6 @@ export default function GridMosaicView(props) {
     was.dataset = appDataset;
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [appDataset, viewKey]);
-  // per cell: RGBA of its colour (alpha 0: none), and whether it is hidden
-  const layers = useMemo(() => {
-    if (!coloring || !cells) return { fill: null, hidden: null, nHidden: 0 };
-    const fill = new Uint8ClampedArray(nCells * 4);
-    const hidden = new Uint8Array(nCells);
-    const [lo, hi] = range || [0, 1];
-    const span = hi > lo ? hi - lo : 1;
-    for (let c = 0; c < nCells; c++) {
-      if (!cells.occupied[c]) continue;
-      let rgb = null;
-      if (coloring.kind === "categorical") {
-        const code = coloring.codes[c];
-        if (code !== NO_CATEGORY) {
-          if (hiddenCats.has(code)) hidden[c] = 1;
-          rgb = coloring.rgb[code];
-        }
-      } else {
-        const v = coloring.values[c];
-        if (Number.isFinite(v)) {
-          if (range && (v < lo || v > hi)) hidden[c] = 1;
-          rgb = viridis((v - lo) / span);
-        }
-      }
-      if (rgb) {
-        fill.set(rgb, c * 4);
-        fill[c * 4 + 3] = 255;
-      }
-    }
-    return { fill, hidden, nHidden: hidden.reduce((a, b) => a + b, 0) };
-  }, [coloring, cells, nCells, hiddenCats, range]);
-  const colorOf = useCallback(
-    (c) => {
-      const f = layers.fill;
-      if (!f || !f[c * 4 + 3] || (layers.hidden && layers.hidden[c])) return null;
-      return `rgb(${f[c * 4]},${f[c * 4 + 1]},${f[c * 4 + 2]})`;
-    },
-    [layers]
-  );
-
   // the App's selection, and the sample open in the modal, as cells
   const selectedCells = useMemo(() => {
     if (!cells) return [];
@@ -382,12 +179,20 @@ export default function GridMosaicView(props) {
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [ready, layers, inView]);
-  const overview = useMemo(() => {
-    if (!grid) return null;
+  // the mosaic (or the pyramid's overview), loaded once per run version
+  const [overview, setOverview] = useState(null);
+  useEffect(() => {
+    if (!grid) {
+      setOverview(null);
+      return undefined;
+    }
     const img = new Image();
     img.onload = () => redrawRef.current();
     img.src = mediaUrl(grid.mosaic_path, grid.version);
-    return img;
+    setOverview(img);
+    return () => {
+      img.onload = null;
+    };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [grid && grid.mosaic_path, version]);
 
@@ -436,9 +241,20 @@ export default function GridMosaicView(props) {
     [info]
   );
 
+  // What a drawing reads, always the latest, through a ref: `redraw` is one
+  // stable function that draws whatever is current at the next frame.
+  const scene = useRef(null);
+  scene.current = {
+    ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf,
+    selectedCells, currentCells, shownView, inViewHash, columns, layers, coloring, colorField,
+  };
   const redraw = useCallback(() => {
     cancelAnimationFrame(frame.current);
     frame.current = requestAnimationFrame(() => {
+      const {
+        ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf,
+        selectedCells, currentCells, shownView, inViewHash, columns, layers, coloring, colorField,
+      } = scene.current;
       const canvas = canvasRef.current;
       const view = viewRef.current;
       if (!canvas || !ready || !view) return;
@@ -473,24 +289,28 @@ export default function GridMosaicView(props) {
         fillSelected(ctx, view, grid.cols, selectedCells, layers.hidden);
       }
       for (const c of currentCells) drawCurrent(ctx, view, grid.cols, c);
-      canvas.dataset.tilesLoading = String(loading);
-      canvas.dataset.scale = String(view.scale);
-      canvas.dataset.sharp = String(sharp);
-      // what this drawing shows, for tests and benchmarks to wait on
+      // what this drawing shows, for tests and benchmarks to wait on (debug.js)
       const inViewDrawn = shownView ? String(shownView.count) : "";
-      if (canvas.dataset.inViewDrawn !== inViewDrawn) marks.current.viewDrawn = performance.now();
-      canvas.dataset.inViewDrawn = inViewDrawn;
-      canvas.dataset.inViewSource = shownView ? shownView.source : "";
-      canvas.dataset.inViewHash = inViewHash;
-      canvas.dataset.columns = Array.from(columns.keys()).join(",");
-      canvas.dataset.selectedDrawn = selectedCells.slice(0, 8).join(",");
-      canvas.dataset.hiddenDrawn = String(layers.nHidden);
-      canvas.dataset.colorDrawn = (coloring && colorField) || "";
-      setLastMs(performance.now() - t0);
-      if (!marks.current.drawn && overview && overview.naturalWidth) marks.current.drawn = performance.now();
-      setDrawnView((n) => n + 1);
+      if (lastInView.current !== inViewDrawn) mark("viewDrawn");
+      lastInView.current = inViewDrawn;
+      drawCount.current += 1;
+      if (overview && overview.naturalWidth) markOnce("drawn");
+      expose(canvas, {
+        tilesLoading: String(loading),
+        scale: String(view.scale),
+        sharp: String(sharp),
+        inViewDrawn,
+        inViewSource: shownView ? shownView.source : "",
+        inViewHash,
+        columns: Array.from(columns.keys()).join(","),
+        selectedDrawn: selectedCells.slice(0, 8).join(","),
+        hiddenDrawn: String(layers.nHidden),
+        colorDrawn: (coloring && colorField) || "",
+        renderMs: (performance.now() - t0).toFixed(2),
+        drawn: String(drawCount.current),
+      });
     });
-  }, [ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf, selectedCells, currentCells, shownView, inViewHash, columns, layers, coloring, colorField]);
+  }, []);
   redrawRef.current = redraw;
 
   // size the canvas to the panel's width; a new size keeps the zoom
@@ -522,214 +342,21 @@ export default function GridMosaicView(props) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [grid && grid.key, version, grid && grid.rows, grid && grid.cols]);
 
+  // a new scene or size: draw it
   useEffect(() => {
     redraw();
-  }, [redraw, size]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [
+    ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf,
+    selectedCells, currentCells, shownView, inViewHash, columns, layers, coloring, colorField, size,
+  ]);
 
-  const limits = () => {
-    const fit = fitView(size.width, size.height, grid.rows, grid.cols).scale;
-    return [fit / 2, Math.max(fit * 2, 512)];
-  };
-
-  const zoom = (factor, sx = size.width / 2, sy = size.height / 2) => {
-    const [lo, hi] = limits();
-    userMoved.current = true;
-    viewRef.current = zoomAt(viewRef.current, factor, sx, sy, lo, hi);
-    redraw();
-  };
-
-  const pointer = (e) => {
-    const r = canvasRef.current.getBoundingClientRect();
-    return [e.clientX - r.left, e.clientY - r.top];
-  };
-
-  const onWheel = (e) => {
-    e.preventDefault();
-    if (!ready) return;
-    const [sx, sy] = pointer(e);
-    zoom(Math.exp(-e.deltaY * 0.0015), sx, sy);
-  };
-
-  useEffect(() => {
-    const canvas = canvasRef.current;
-    if (!canvas) return undefined;
-    canvas.addEventListener("wheel", onWheel, { passive: false });
-    return () => canvas.removeEventListener("wheel", onWheel);
+  const { zoom, asSelection, onMouseDown, onMouseMove, onMouseUp, onDoubleClick } = usePointerTools({
+    ready, grid, cells, objects, mode, size, viewRef, canvasRef, dragRef, userMoved, redraw,
+    selectedCells, appSelected, setSelected, hidden: layers.hidden, askInfo, setHover, trigger,
   });
 
-  /** `cellList` as a selection of the kind the App holds. */
-  const asSelection = (cellList, current) => {
-    if (objects) {
-      // as the App makes them: the selection type is required by the
-      // Python session (it drops its connection on a label without one)
-      return cellList.map((c) => ({
-        labelId: cells.idAt(c),
-        sampleId: cells.sampleIdAt(c),
-        field: grid.field,
-        type: "default",
-      }));
-    }
-    const ids = cellList.map((c) => cells.idAt(c));
-    return current instanceof Set ? new Set(ids) : new Map(ids.map((id) => [id, "default"]));
-  };
-
-  const select = (cellList, additive) => {
-    const next = new Set(additive ? selectedCells : []);
-    if (additive) for (const c of cellList) next.has(c) ? next.delete(c) : next.add(c);
-    else cellList.forEach((c) => next.add(c));
-    setSelected(asSelection(Array.from(next), appSelected));
-  };
-  // hidden cells (a legend entry or range switched off) are not selectable
-  const selectable = (c) => c >= 0 && !(layers.hidden && layers.hidden[c]);
-
-  // The selection before the first click of a double-click: a double-click
-  // opens the sample and leaves the selection as it was.
-  const beforeClick = useRef(null);
-
-  const onMouseDown = (e) => {
-    if (!ready) return;
-    // Take the keyboard focus from whatever had it (the run <select>, a sidebar
-    // search box): the App ignores its shortcuts, Escape included, while a
-    // select or text input is focused.
-    canvasRef.current.focus({ preventScroll: true });
-    const p = pointer(e);
-    dragRef.current = { start: p, last: p, path: [p], moved: false };
-  };
-
-  const onMouseMove = (e) => {
-    if (!ready) return;
-    const p = pointer(e);
-    const d = dragRef.current;
-    if (d) {
-      if (Math.abs(p[0] - d.start[0]) + Math.abs(p[1] - d.start[1]) > 3) d.moved = true;
-      if (mode === "pan" && !e.shiftKey) {
-        userMoved.current = true;
-        viewRef.current = { ...viewRef.current, x: viewRef.current.x + p[0] - d.last[0], y: viewRef.current.y + p[1] - d.last[1] };
-        redraw();
-      } else {
-        d.path.push(p);
-        drawSelectionShape(d, e.shiftKey && mode === "pan" ? "box" : mode);
-      }
-      d.last = p;
-      return;
-    }
-    const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, p[0], p[1]);
-    if (selectable(c)) {
-      askInfo([c]);
-      setHover({ cell: c, x: p[0], y: p[1] });
-    } else setHover(null);
-  };
-
-  const drawSelectionShape = (d, shape) => {
-    redraw();
-    requestAnimationFrame(() => {
-      const ctx = canvasRef.current.getContext("2d");
-      ctx.strokeStyle = "#ffffff";
-      ctx.lineWidth = 1.5;
-      ctx.setLineDash([5, 3]);
-      ctx.beginPath();
-      if (shape === "box") {
-        const [x0, y0] = d.start;
-        const [x1, y1] = d.last;
-        ctx.rect(x0, y0, x1 - x0, y1 - y0);
-      } else {
-        d.path.forEach(([x, y], k) => (k ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
-        ctx.closePath();
-      }
-      ctx.stroke();
-      ctx.setLineDash([]);
-    });
-  };
-
-  const onMouseUp = (e) => {
-    const d = dragRef.current;
-    dragRef.current = null;
-    if (!d || !ready) return;
-    const p = pointer(e);
-    const shape = e.shiftKey && mode === "pan" ? "box" : mode;
-    if (!d.moved) {
-      if (e.detail >= 2) {
-        // the second click of a double-click, which opens the sample: put the
-        // selection back as it was before the first click, before the modal opens
-        if (beforeClick.current) setSelected(beforeClick.current);
-        return;
-      }
-      beforeClick.current = appSelected;
-      const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, p[0], p[1]);
-      if (selectable(c)) select([c], e.ctrlKey || e.metaKey);
-      else if (!(e.ctrlKey || e.metaKey)) setSelected(asSelection([], appSelected));
-      return;
-    }
-    if (shape === "pan") return;
-    const [x0, y0] = d.start;
-    const polygon =
-      shape === "box" ? [[x0, y0], [p[0], y0], [p[0], p[1]], [x0, p[1]]] : d.path.concat([p]);
-    select(
-      inPolygon(viewRef.current, cells.occupied, grid.rows, grid.cols, polygon).filter(selectable),
-      e.ctrlKey || e.metaKey
-    );
-  };
-
-  const onDoubleClick = (e) => {
-    if (!ready) return;
-    const [sx, sy] = pointer(e);
-    const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, sx, sy);
-    if (!selectable(c)) return;
-    canvasRef.current.blur();
-    trigger("on_open_sample", { id: objects ? cells.sampleIdAt(c) : cells.idAt(c) });
-    focusModalLooker();
-  };
-
-  const runList = (
-    <select
-      value={key || ""}
-      onChange={(e) => trigger("on_change_key", { value: e.target.value })}
-      onFocus={() => trigger("on_refresh", {})}
-      style={{ ...BUTTON, padding: "2px 4px" }}
-      data-testid="gridtsne-key"
-    >
-      {keys.map((k) => (
-        <option key={k} value={k}>
-          {k}
-        </option>
-      ))}
-      {pending.map((p) => (
-        <option key={p.id} value={`pending:${p.id}`} disabled data-testid="gridtsne-pending-run" data-state={p.state}>
-          {p.key} — {p.state}
-          {p.state === "running" && p.progress != null ? ` ${Math.round(p.progress * 100)}%` : ""}
-        </option>
-      ))}
-    </select>
-  );
-  const pendingLine = pending.length ? (
-    <div data-testid="gridtsne-pending" style={{ ...ONE_LINE, color: "#aaa" }}>
-      {pending
-        .map(
-          (p) =>
-            `${p.key}: ${p.state}` +
-            (p.state === "running" && p.progress != null ? ` ${Math.round(p.progress * 100)}%` : "") +
-            (p.label ? ` (${p.label})` : "")
-        )
-        .join(" | ")}
-    </div>
-  ) : null;
-
-  if (!keys.length) {
-    return (
-      <div style={{ padding: 16, color: "#bbb" }} data-testid="gridtsne-empty">
-        {pending.length ? (
-          pendingLine
-        ) : (
-          <span>
-            No grid runs on this dataset yet. Run <b>Gridded t-SNE: compute similarity grid</b> from the operator menu.{" "}
-          </span>
-        )}
-        <button style={BUTTON} onClick={() => trigger("on_refresh", {})} data-testid="gridtsne-refresh">
-          Look again
-        </button>
-      </div>
-    );
-  }
+  if (!keys.length) return <EmptyState pending={pending} trigger={trigger} />;
 
   const nSelected = selectedCells.length;
   const hoverInfo = hover ? info.get(hover.cell) : null;
@@ -746,82 +373,28 @@ export default function GridMosaicView(props) {
         { labels: "objects", frames: "frames" }[grid.items] || "samples"
       }, ${nInView} in view` + (grid.metrics ? ` | ${grid.metrics}` : "")
     : "";
-  const colorFields = (grid && grid.color_fields) || [];
-  const tipW = 180;
-  const tipLeft = hover ? Math.min(hover.x + 14, size.width - tipW - 4) : 0;
-  const tipTop = hover ? (hover.y + 150 > size.height ? Math.max(0, hover.y - 150) : hover.y + 14) : 0;
+  const fit = () => {
+    if (!ready) return;
+    userMoved.current = false;
+    viewRef.current = fitView(size.width, size.height, grid.rows, grid.cols);
+    redraw();
+  };
 
   return (
     <div style={{ width: "100%", color: "#ddd", fontSize: 13 }} data-testid="gridtsne-view">
-      <div style={{ display: "flex", gap: 6, alignItems: "center", flexWrap: "wrap", padding: "4px 0" }}>
-        {runList}
-        <button
-          style={BUTTON}
-          onClick={() => trigger("on_refresh", {})}
-          title="look for runs added, deleted or recomputed since the panel opened"
-          data-testid="gridtsne-refresh"
-        >
-          ↻
-        </button>
-        {["pan", "box", "lasso"].map((m) => (
-          <button
-            key={m}
-            style={{ ...BUTTON, background: mode === m ? "#555" : BUTTON.background, borderColor: mode === m ? "#ddd" : "#555" }}
-            onClick={() => setMode(m)}
-            title={m === "pan" ? "drag to pan (shift-drag: box select)" : `drag to ${m}-select`}
-            data-testid={`gridtsne-mode-${m}`}
-            data-active={mode === m ? "true" : "false"}
-          >
-            {m}
-          </button>
-        ))}
-        <button style={BUTTON} onClick={() => ready && zoom(1.5)} data-testid="gridtsne-zoom-in">+</button>
-        <button style={BUTTON} onClick={() => ready && zoom(1 / 1.5)} data-testid="gridtsne-zoom-out">-</button>
-        <button
-          style={BUTTON}
-          onClick={() => {
-            if (!ready) return;
-            userMoved.current = false;
-            viewRef.current = fitView(size.width, size.height, grid.rows, grid.cols);
-            redraw();
-          }}
-        >
-          fit
-        </button>
-        <button style={BUTTON} onClick={() => trigger("on_selection_to_view", {})} data-testid="gridtsne-to-view">
-          Selection to view
-        </button>
-        <button style={BUTTON} onClick={() => ready && setSelected(asSelection([], appSelected))}>
-          Clear selection
-        </button>
-        <label style={{ display: "flex", gap: 4, alignItems: "center" }}>
-          colour by
-          <select
-            value={(data.color && data.color.field) || ""}
-            onChange={(e) => trigger("on_color_by", { field: e.target.value })}
-            style={{ ...BUTTON, padding: "2px 4px" }}
-            data-testid="gridtsne-color-by"
-          >
-            <option value="">none</option>
-            {colorFields.map((f) => (
-              <option key={f.path} value={f.path}>
-                {f.path}
-              </option>
-            ))}
-          </select>
-        </label>
-      </div>
-      {pendingLine}
-      <div data-testid="gridtsne-summary" style={{ height: 20, lineHeight: "20px", ...ONE_LINE }} title={summary}>
-        {summary}
-      </div>
-      <div
-        data-testid="gridtsne-selection"
-        data-app-selection={selectedIds(appSelected).sort().join(",")}
-        style={{ height: 20, lineHeight: "20px", ...ONE_LINE }}
-      >
-        {selectionText}
-      </div>
+      <Toolbar
+        runPicker={<RunPicker keys={keys} pending={pending} value={key} trigger={trigger} />}
+        mode={mode}
+        setMode={setMode}
+        zoom={(factor) => ready && zoom(factor)}
+        fit={fit}
+        clear={() => ready && setSelected(asSelection([], appSelected))}
+        trigger={trigger}
+        colorField={(data.color && data.color.field) || ""}
+        colorFields={(grid && grid.color_fields) || []}
+      />
+      <PendingLine pending={pending} />
+      <StatusBar summary={summary} appSelection={selectedIds(appSelected)} selectionText={selectionText} />
       <div ref={boxRef} style={{ position: "relative", width: "100%", height: size.height, overflow: "hidden" }}>
         <canvas
           ref={canvasRef}
@@ -837,11 +410,9 @@ export default function GridMosaicView(props) {
           }}
           data-testid="gridtsne-canvas"
           tabIndex={0}
-          data-render-ms={lastMs === null || !ready ? "" : lastMs.toFixed(2)}
           data-in-view={shownView ? String(shownView.count) : ""}
           data-selected={String(nSelected)}
           data-current-cells={currentCells.join(",")}
-          data-drawn={String(drawnView)}
           onMouseDown={onMouseDown}
           onMouseMove={onMouseMove}
           onMouseUp={onMouseUp}
@@ -857,39 +428,13 @@ export default function GridMosaicView(props) {
           </div>
         )}
         {hover && ready && (
-          <div
-            data-testid="gridtsne-hover"
-            style={{
-              position: "absolute",
-              left: Math.max(0, tipLeft),
-              top: tipTop,
-              width: tipW,
-              background: "rgba(20,20,20,0.92)",
-              border: "1px solid #555",
-              padding: 4,
-              pointerEvents: "none",
-              boxSizing: "border-box",
-            }}
-          >
-            {hoverInfo && hoverInfo.filepath && (
-              <img
-                src={mediaUrl(hoverInfo.filepath)}
-                alt=""
-                data-testid="gridtsne-hover-thumb"
-                style={{ display: "block", maxWidth: "100%", maxHeight: 110, margin: "0 auto 2px" }}
-              />
-            )}
-            <div style={ONE_LINE}>
-              {hoverInfo
-                ? `${hoverInfo.name}${hoverInfo.label != null ? ` | ${hoverInfo.label}` : ""}`
-                : "…"}
-            </div>
-            {coloring && coloring.kind === "continuous" && (
-              <div style={ONE_LINE}>
-                {colorField}: {fmt(coloring.values[hover.cell])}
-              </div>
-            )}
-          </div>
+          <HoverCard
+            hover={hover}
+            info={hoverInfo}
+            size={size}
+            value={coloring && coloring.kind === "continuous" ? coloring.values[hover.cell] : null}
+            colorField={colorField}
+          />
         )}
       </div>
       <Legend
@@ -900,69 +445,6 @@ export default function GridMosaicView(props) {
         range={range}
         setRange={setRange}
       />
-    </div>
-  );
-}
-
-/** What the colours mean: categories that toggle, or a colour bar with its range. */
-function Legend({ coloring, colorData, hiddenCats, setHiddenCats, range, setRange }) {
-  if (!coloring) return null;
-  if (coloring.kind === "continuous") {
-    const [lo, hi] = range || [colorData.min, colorData.max];
-    const input = (value, index) => (
-      <input
-        type="number"
-        step="any"
-        value={value === null || value === undefined ? "" : value}
-        onChange={(e) => {
-          const v = Number(e.target.value);
-          if (!Number.isFinite(v)) return;
-          setRange(index === 0 ? [v, hi] : [lo, v]);
-        }}
-        style={{ ...BUTTON, width: 80, padding: "1px 4px" }}
-        data-testid={index === 0 ? "gridtsne-range-min" : "gridtsne-range-max"}
-      />
-    );
-    return (
-      <div style={{ display: "flex", gap: 8, alignItems: "center", paddingTop: 4 }} data-testid="gridtsne-colorbar">
-        <span>{colorData.field}</span>
-        {input(fmt(lo) === "" ? lo : Number(fmt(lo)), 0)}
-        <span
-          data-testid="gridtsne-colorbar-gradient"
-          style={{ display: "inline-block", width: 200, height: 12, background: viridisGradient(), border: "1px solid #555" }}
-        />
-        {input(fmt(hi) === "" ? hi : Number(fmt(hi)), 1)}
-        <button style={BUTTON} onClick={() => setRange([colorData.min, colorData.max])}>
-          reset
-        </button>
-      </div>
-    );
-  }
-  const toggle = (k) =>
-    setHiddenCats((old) => {
-      const next = new Set(old);
-      next.has(k) ? next.delete(k) : next.add(k);
-      return next;
-    });
-  return (
-    <div style={{ display: "flex", gap: 10, flexWrap: "wrap", paddingTop: 4 }} data-testid="gridtsne-legend">
-      {colorData.categories.map((name, k) => (
-        <span
-          key={name}
-          onClick={() => toggle(k)}
-          title="click to hide or show these cells"
-          style={{ cursor: "pointer", opacity: hiddenCats.has(k) ? 0.4 : 1, userSelect: "none" }}
-          data-testid="gridtsne-legend-entry"
-          data-name={name}
-          data-color={coloring.colors[k]}
-          data-hidden={hiddenCats.has(k) ? "true" : "false"}
-        >
-          <span
-            style={{ display: "inline-block", width: 10, height: 10, border: `3px solid ${coloring.colors[k]}`, marginRight: 4 }}
-          />
-          {name} ({colorData.counts[k]})
-        </span>
-      ))}
     </div>
   );
 }

@@ -9,6 +9,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 
 import { onPushedView } from "./appHistory";
 import { decodeMask } from "./cells";
+import { mark } from "./debug";
 import { choosesSamplesOnly, columnFrom, countOf, maskHash, predictFilters, predictView } from "./predict";
 
 // a view the panel worked out itself is checked with the server this much later,
@@ -28,7 +29,7 @@ const hasKeys = (o) => Boolean(o && Object.keys(o).length);
  * columns, askView(key)}: `source` is "server" or "predicted"; `askView`
  * asks the server for a view's cells (later, when the panel worked them out).
  */
-export function useViewCells({ data, version, nCells, cells, items, viewKey, datasetName, colorData, codes, trigger, marks }) {
+export function useViewCells({ data, version, nCells, cells, items, viewKey, datasetName, colorData, codes, trigger }) {
   const serverView = data.in_view && data.in_view.version === version ? data.in_view : null;
   const serverMask = useMemo(
     () => (serverView && nCells ? decodeMask(serverView.mask, nCells) : null),
@@ -95,7 +96,7 @@ export function useViewCells({ data, version, nCells, cells, items, viewKey, dat
         const [now, extended, filters] = JSON.parse(key);
         if (JSON.stringify(now || []) === JSON.stringify(stages) || hasKeys(filters) || hasKeys(extended)) return;
         setPushed({ stages, before: key });
-        if (marks.current) marks.current.viewPushed = performance.now();
+        mark("viewPushed");
       }),
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [datasetName]
