@@ -111,6 +111,11 @@ def config_from_args(args, **extra):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("serve", "keys"):  # the web API (gridtsne.serve)
+        from gridtsne.serve import commands
+
+        return commands.main(argv)
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     try:

@@ -1,6 +1,18 @@
 """One FiftyOne delegated operation, as gridtsne reports it."""
 
 
+def find_operation(op_id):
+    """The delegated operation ``op_id``, or None when there is none (FiftyOne
+    raises for a missing id)."""
+    from bson import ObjectId
+    from fiftyone.operators.delegated import DelegatedOperationService
+
+    try:
+        return DelegatedOperationService().get(ObjectId(op_id))
+    except ValueError:
+        return None
+
+
 def operation_status(op_id):
     """A dict: id, state, progress (0-1 or None), label, key and, when it
     ended, its outputs and mosaic_path, or its error's last line."""
