@@ -16,12 +16,14 @@ def find_operation(op_id):
 def operation_status(op_id):
     """A dict: id, state, progress (0-1 or None), label, key and, when it
     ended, its outputs and mosaic_path, or its error's last line."""
-    from bson import ObjectId
-    from fiftyone.operators.delegated import DelegatedOperationService
-
-    doc = DelegatedOperationService().get(ObjectId(op_id))
+    doc = find_operation(op_id)
     if doc is None:
         raise ValueError("No delegated operation with id %s" % op_id)
+    return status_of(doc)
+
+
+def status_of(doc):
+    """:func:`operation_status` of an operation already read."""
     out = {
         "id": str(doc.id),
         "state": str(doc.run_state),

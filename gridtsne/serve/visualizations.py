@@ -142,8 +142,9 @@ def state(record):
     if op is None:
         return {"status": FAILED, "progress": None, "stage": None, "files": None,
                 "error": "its operation was deleted from FiftyOne's queue"}
-    worker.fail_if_orphaned(op)
-    now = operations.operation_status(record["_id"])
+    if worker.fail_if_orphaned(op):
+        op = operations.find_operation(record["_id"])  # now failed, with the reason
+    now = operations.status_of(op)
     status = STATES.get(now["state"], PENDING)
     out = {"status": status, "progress": now.get("progress"), "stage": now.get("label"),
            "error": now.get("error"), "files": None}
