@@ -32,6 +32,7 @@ _FIFTYONE_API = {
     "queue_grid": "gridtsne.fo.delegated",
     "grid_status": "gridtsne.fo.delegated",
     "run_queued": "gridtsne.fo.delegated",
+    "similar_samples": "gridtsne.fo.similarity",
 }
 
 # imported with the FiftyOne API: it registers what follows a saved run (the

@@ -128,6 +128,9 @@ class GridConfig:
         0.0, "outline (magenta) this fraction of images whose labels most disagree with "
         "their neighbours, e.g. 0.05", cli="--outline-suspicious",
         label="Outline suspicious labels (fraction)", min=0.0, max=1.0)
+    regions: bool = _option(
+        False, "draw the regions' outlines and names on the mosaic file (every run finds "
+        "its regions; this is for export)", cli="--regions", label="Draw regions on the mosaic")
     overwrite: bool = _option(False, "replace an existing run with the same key",
                               cli="--overwrite", label="Overwrite")
 
@@ -277,6 +280,7 @@ _TYPES = {
     "duplicate_threshold": float,
     "frames_fps": float,
     "outline_suspicious": float, "refine": bool, "curation": bool, "strict": bool, "overwrite": bool,
+    "regions": bool,
 }
 
 

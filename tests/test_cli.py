@@ -39,7 +39,7 @@ def test_folder_to_mosaic_and_layout(shapes_dir, tmp_path):
 
     assert Image.open(run_dir / "mosaic.jpg").size == (7 * 32, 6 * 32)
     rows = read_layout(run_dir)
-    assert list(rows[0]) == ["filepath", "label", "row", "col", "x", "y", "label_disagreement",
+    assert list(rows[0]) == ["filepath", "label", "row", "col", "x", "y", "region", "label_disagreement",
                              "duplicate_group", "duplicate_representative",
                              "duplicate_confidence", "outlier"]
     assert len(rows) == 40

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import curation, duplicates, grid, metrics, neighbours, reduce, refine
+from . import regions as core_regions
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ class Layout:
     outlier: np.ndarray = None
     # why curation scores are missing although labels were given, or None
     curation_skipped: str = None
+    # the region of each sample (an index into ``regions``) and the regions'
+    # descriptions (gridtsne.core.regions.describe), or None without regions
+    region: np.ndarray = None
+    regions: list = None
     timings: dict = field(default_factory=dict)
 
 
@@ -66,7 +71,8 @@ def compute_layout(features, rows, cols, *, perplexity=None,
                    metric=reduce.DEFAULT_METRIC, seed=0, assignment="auto",
                    refine_cells=True, labels=None, xy=None, cells=None,
                    curation=True, digests=None, load_image=None, sizes=None, thumbs=None,
-                   duplicate_threshold=duplicates.DEFAULT_THRESHOLD, progress=None):
+                   duplicate_threshold=duplicates.DEFAULT_THRESHOLD, regions=True,
+                   classify=None, progress=None):
     """t-SNE (unless ``xy`` is given), assignment (unless ``cells`` is given),
     refinement, curation scores and quality metrics.
 
@@ -88,6 +94,9 @@ def compute_layout(features, rows, cols, *, perplexity=None,
         thumbs: optional N ``duplicates.thumbnails`` made while embedding
             (the images need not be decoded twice; None entries are loaded)
         duplicate_threshold: see :mod:`gridtsne.core.duplicates`
+        regions: cut the grid into named regions (:mod:`gridtsne.core.regions`)
+        classify: optional ``classify(features)`` -> N class names, to name
+            the regions when there are no labels (the network's classes)
         progress: optional ``progress(stage, fraction)``
 
     Returns:
@@ -119,6 +128,13 @@ def compute_layout(features, rows, cols, *, perplexity=None,
                                                 found.representative.astype(np.int64))
         out.duplicate_confidence = found.confidence
     out.metrics = clock.run("metrics", quality, judged, cells, labels)
+    if regions:
+        names = None
+        if labels is None and classify is not None and features is not None:
+            names = classify(features)
+        found = clock.run("regions", core_regions.find_regions, xy, cells, rows, cols,
+                          features=judged, labels=labels, names=names, seed=seed)
+        out.region, out.regions = found.region, found.regions
     out.timings = clock.timings
     return out
 

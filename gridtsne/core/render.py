@@ -141,3 +141,43 @@ def save_image_atomic(img, path, quality=90):
             os.remove(tmp)
         raise
     return path
+
+
+REGION_LINE = (255, 255, 255)
+
+
+def draw_regions(img, cells, region, regions, rows, cols):
+    """Draws the regions' outlines (lines between cells of different regions)
+    and names (at each region's centre cell, on a dark box) over a mosaic of
+    ``rows`` x ``cols`` cells of any pixel size (an overview included)."""
+    import numpy as np
+    from PIL import ImageFont
+
+    sx, sy = img.width / float(cols), img.height / float(rows)
+    grid = np.full((rows, cols), -1, np.int64)
+    grid[cells[:, 0], cells[:, 1]] = region
+    draw = ImageDraw.Draw(img)
+    width = max(1, int(round(min(sx, sy) / 12)))
+    # vertical edges: between (r, c) and (r, c + 1); horizontal: (r, c) and (r + 1, c)
+    for r, c in np.argwhere((grid[:, :-1] != grid[:, 1:]) & ((grid[:, :-1] >= 0)
+                                                            | (grid[:, 1:] >= 0))):
+        x = (c + 1) * sx
+        draw.line([(x, r * sy), (x, (r + 1) * sy)], fill=REGION_LINE, width=width)
+    for r, c in np.argwhere((grid[:-1, :] != grid[1:, :]) & ((grid[:-1, :] >= 0)
+                                                            | (grid[1:, :] >= 0))):
+        y = (r + 1) * sy
+        draw.line([(c * sx, y), ((c + 1) * sx, y)], fill=REGION_LINE, width=width)
+    size = int(max(10, min(img.width, img.height) / 40))
+    try:
+        font = ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1 has one bitmap size
+        font = ImageFont.load_default()
+    for entry in regions:
+        r, c = entry["centre"]
+        x, y = (c + 0.5) * sx, (r + 0.5) * sy
+        box = draw.textbbox((x, y), entry["name"], font=font, anchor="mm")
+        pad = size // 4
+        draw.rectangle([box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad],
+                       fill=(0, 0, 0))
+        draw.text((x, y), entry["name"], fill=(255, 255, 255), font=font, anchor="mm")
+    return img

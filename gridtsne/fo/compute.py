@@ -24,7 +24,8 @@ from gridtsne.core import embed as core_embed
 from gridtsne.core import images as core_images
 from gridtsne.core import layout as core_layout
 from gridtsne.fo import (embedding, fieldpaths, files, items, output_fields, outputs, runs,
-                         writer)
+                         similarity, writer)
+from gridtsne.fo import regions as run_regions
 from gridtsne.fo.plan import checked_shape, plan_compute, vectors_from_values
 from gridtsne.fo.progress import StageProgress
 
@@ -111,7 +112,8 @@ def _compute(plan, stages, t_start):
         labels=kept.labels, digests=None if digests is None else [digests[i] for i in keep],
         sizes=[sizes[i] for i in keep], load_image=_loader(kept, config.max_pixels),
         thumbs=vectors.thumbs, curation=config.curation,
-        duplicate_threshold=config.duplicate_threshold, progress=stages.report)
+        duplicate_threshold=config.duplicate_threshold,
+        classify=run_regions.classifier(vectors.features_tag), progress=stages.report)
     stages.end()
     timings.update(layout.timings)
     return render_and_write(plan, len(its.ids), kept, vectors, layout, skipped, timings,
@@ -145,6 +147,7 @@ def render_and_write(plan, n_total, kept, vectors, layout, skipped, timings, sta
         plan.dataset, config.key, plan.run_dir, config, kept, layout, skipped,
         record=record, values=values, timings_as="timings",
         results={"n_total": n_total, "curation_skipped": layout.curation_skipped},
+        features=vectors.features,
         write=dict(register_on=plan.samples, brain_points=layout.xy,
                    overwrite=config.overwrite,
                    keep_fields=[vectors.field] if vectors.field else [],
@@ -173,6 +176,7 @@ class Save:
     results: dict  # figures beside those every write has (n_total, timings...)
     timings_as: str  # the results entry of this call's timings
     write: dict = dataclasses.field(default_factory=dict)  # more writer.RunWrite arguments
+    features: object = None  # the vectors, when no field holds them (for the similarity index)
 
 
 _after_save = []
@@ -201,16 +205,24 @@ def save_run(s, timings, stages, t_start):
     rows, cols = s.layout.rows, s.layout.cols
     results = dict(s.results, rows=rows, cols=cols, n_samples=len(s.its.ids),
                    skipped=s.skipped, metrics=s.layout.metrics, legend=legend,
+                   regions=run_regions.stored(s.its, s.layout),
                    cells_sha256=_cells_digest(s.its, s.layout.cells, rows, cols))
     results[s.timings_as] = timings
+    previous_index = (similarity.owned_key(s.dataset, s.key)
+                      if s.key in s.dataset.list_runs() else None)
     t = time.perf_counter()
     with stages.stage("save") as update:
         version = writer.write_run(s.dataset, writer.RunWrite(
             key=s.key, ids=s.its.ids, values=s.values, record=s.record,
             record_cls=runs.GridRunConfig, results=results, staging=staging, **s.write),
             progress=update)
-    timings.update(save=time.perf_counter() - t, total=time.perf_counter() - t_start)
-    writer.update_results(s.dataset, s.key, version, **{s.timings_as: timings})
+    timings.update(save=time.perf_counter() - t)
+    t = time.perf_counter()
+    index = similarity.index_saved_run(s.dataset, s.key, s.its, s.record.get("embeddings_field"),
+                                       s.features, previous_index)
+    timings.update(similarity=time.perf_counter() - t, total=time.perf_counter() - t_start)
+    writer.update_results(s.dataset, s.key, version, similarity_key=index,
+                          **{s.timings_as: timings})
     saved = runs.load_grid(s.dataset, s.key)
     for hook in list(_after_save):
         try:
@@ -242,7 +254,7 @@ def _skipped_line(s, noun):
 
 
 def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, refine=None,
-           mosaic_format=None, progress=None):
+           mosaic_format=None, regions=None, progress=None):
     """Lays an existing run out again: another grid shape, cell size, assignment
     or refinement, re-using its t-SNE coordinates (nothing is embedded or
     reduced again).
@@ -250,19 +262,22 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
     The new options replace only what you pass; the rest, the grid shape
     included, stay as the run had them. With the same shape and method the
     cells stay where they are and only the mosaic is drawn again (with
-    today's labels, so the legend matches it).
+    today's labels, so the legend matches it). The regions are found again
+    either way (``regions=True`` also draws them on the mosaic).
     """
     t_start = time.perf_counter()
     dataset = samples._root_dataset
     run = runs.load_grid(dataset, key)
     old = run.options
     config = old.replace(cell_px=cell_px, assignment=assignment, refine=refine,
-                         mosaic_format=mosaic_format)
+                         mosaic_format=mosaic_format, regions=regions)
     if rows is not None or cols is not None:  # a new shape: the other side follows
         config = dataclasses.replace(config, rows=rows, cols=cols)
     stages = StageProgress(progress)
     view, its = run.placed_items()
-    f = run.fields
+    f = dict(run.fields)  # a run made before regions existed gets its field now
+    f.setdefault("region", items.field_prefix(run.kind, its.list_path)
+                 + output_fields.field_name(key, "region"))
     n = len(its.ids)
     xs, ys, r, c = (items.values(view, its, f[name]) for name in ("x", "y", "row", "col"))
     shape = (run.rows, run.cols) if rows is None and cols is None else checked_shape(
@@ -282,7 +297,8 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
         features, *shape, metric=config.metric, seed=config.seed,
         assignment=config.assignment, refine_cells=config.refine, labels=its.labels,
         xy=np.stack([xs, ys], axis=1), cells=np.stack([r, c], axis=1) if keep_cells else None,
-        curation=False, progress=stages.report)
+        curation=False, progress=stages.report,
+        classify=run_regions.classifier(run.record_attributes().get("features_tag")))
     stages.end()
     if keep_cells and "dpq_16" in run.metrics:
         layout.metrics["dpq_16"] = run.metrics["dpq_16"]
@@ -294,6 +310,7 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
 
     record = run.record_attributes()
     record["params"] = config.to_dict()
+    record["fields"] = f
     return save_run(Save(
         dataset, key, run.run_dir, config, its, layout, run.skipped, record=record,
         values=output_fields.cell_values(f, layout), timings_as="regrid_timings",
@@ -371,7 +388,8 @@ def update_grid(samples, key, progress=None):
         features, rows, cols, metric=config.metric, seed=config.seed, labels=its.labels,
         xy=np.concatenate([old_xy, new_xy]), cells=cells, digests=digests, sizes=sizes,
         load_image=_loader(its, config.max_pixels), curation=config.curation,
-        duplicate_threshold=config.duplicate_threshold, progress=stages.report)
+        duplicate_threshold=config.duplicate_threshold,
+        classify=run_regions.classifier(getattr(record, "features_tag", None)), progress=stages.report)
     stages.end()
     timings.update(layout.timings)
 
@@ -384,7 +402,7 @@ def update_grid(samples, key, progress=None):
         values[config.store_embeddings_in] = list(features)
     return save_run(Save(
         dataset, key, run.run_dir, config, its, layout, run.skipped + skipped, record=rec,
-        values=values, timings_as="update_timings",
+        values=values, timings_as="update_timings", features=features,
         results={"n_total": run.n_total + len(candidates), "timings": run.timings,
                  "curation_skipped": layout.curation_skipped},
         write=dict(register_on=run.view, brain_points=layout.xy,

@@ -49,6 +49,7 @@ class OutputField:
 
 PLACEMENT = (OutputField("x", "float", False), OutputField("y", "float", False),
              OutputField("row", "int", False), OutputField("col", "int", False))
+REGIONS = (OutputField("region", "int", False),)
 CURATION = (
     OutputField("label_disagreement", "float", True),
     OutputField("duplicate_group", "int", True),
@@ -56,7 +57,7 @@ CURATION = (
     OutputField("duplicate_confidence", "float", True),
     OutputField("outlier", "float", True),
 )
-FIELDS = PLACEMENT + CURATION
+FIELDS = PLACEMENT + REGIONS + CURATION
 BY_NAME = {f.name: f for f in FIELDS}
 CURATION_NAMES = tuple(f.name for f in CURATION)
 
@@ -65,6 +66,8 @@ def layout_arrays(layout):
     """{name: array} of every output a layout has (None-valued ones left out)."""
     out = {"x": layout.xy[:, 0], "y": layout.xy[:, 1],
            "row": layout.cells[:, 0], "col": layout.cells[:, 1]}
+    if layout.region is not None:
+        out["region"] = layout.region
     for f in CURATION:
         values = getattr(layout, f.name)
         if values is not None:
@@ -83,10 +86,12 @@ def layout_values(key, layout):
 
 
 def cell_values(fields, layout):
-    """{stored field: plain values} of the grid cells alone (``fields``: the
-    run's {name: field}), for a regrid that moves cells and keeps the rest."""
+    """{stored field: plain values} of the grid cells and regions alone
+    (``fields``: the run's {name: field}), for a regrid that moves cells and
+    keeps the rest."""
     arrays = layout_arrays(layout)
-    return {fields[name]: BY_NAME[name].to_values(arrays[name]) for name in ("row", "col")}
+    return {fields[name]: BY_NAME[name].to_values(arrays[name])
+            for name in ("row", "col", "region") if name in arrays}
 
 
 def run_fields(key, layout):

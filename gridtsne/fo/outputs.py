@@ -27,6 +27,9 @@ def render(staging, config, its, layout, skipped, stages):
         else:
             mosaic = core_render.render_mosaic(its.filepaths, layout.cells, rows, cols,
                                                **kwargs)
+        if config.regions and layout.regions:
+            core_render.draw_regions(mosaic, layout.cells, layout.region, layout.regions,
+                                     rows, cols)
         core_render.save_image_atomic(mosaic, staging.new_path("mosaic." + config.mosaic_format))
 
     objects = its.kind == items.LABELS
@@ -34,6 +37,9 @@ def render(staging, config, its, layout, skipped, stages):
     header = ["filepath"] + (["label_id"] if objects else []) + [
         "label", "row", "col", "x", "y"]
     arrays = output_fields.layout_arrays(layout)
+    region = arrays.get("region")
+    if region is not None:
+        header.append("region")
     scores = [(output_fields.BY_NAME[name], values) for name, values in arrays.items()
               if output_fields.BY_NAME[name].curation]
     header += [f.name for f, _ in scores]
@@ -44,6 +50,8 @@ def render(staging, config, its, layout, skipped, stages):
             "" if labels is None or labels[i] is None else labels[i],
             int(layout.cells[i, 0]), int(layout.cells[i, 1]),
             "%.6g" % layout.xy[i, 0], "%.6g" % layout.xy[i, 1]]
+        if region is not None:
+            row.append(int(region[i]))
         row += [f.to_csv(values[i], missing[i]) for f, values, missing in scores]
         table.append(row)
     files.write_csv(staging.new_path("layout.csv"), header, table)

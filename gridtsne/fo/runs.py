@@ -17,7 +17,7 @@ import fiftyone as fo
 import fiftyone.core.runs as fors
 
 from gridtsne.config import GridConfig, GridError
-from gridtsne.fo import fieldpaths, files, output_fields, records, writer
+from gridtsne.fo import fieldpaths, files, output_fields, records, similarity, writer
 from gridtsne.fo.lock import dataset_lock
 from gridtsne.fo.records import (ARRAY, BACKUP_PREFIX, COMPUTED, FIELD, METHOD,  # noqa: F401
                                  RESULTS_LOCK, REUSED, TMP_PREFIX, is_grid_key, record)
@@ -114,6 +114,7 @@ def _remove_run(dataset, key, config):
     fieldpaths.delete(dataset, owned)
     if config.brain_key in dataset.list_brain_runs():
         dataset.delete_brain_run(config.brain_key)
+    similarity.remove(dataset, key)
     files.remove_run_files(config.run_dir)
 
 
@@ -150,17 +151,18 @@ def _rename_run(dataset, key, new_key, config):
         params["key"] = new_key
         config.params = params
         new_dir = os.path.join(os.path.dirname(config.run_dir), new_key)
+        results = dataset.load_run_results(key, cache=False, load_view=False)
+        similarity.renamed(dataset, key, new_key, results)
         if os.path.isdir(config.run_dir) and not os.path.exists(new_dir):
             os.rename(config.run_dir, new_dir)
             files.write_json_atomic(os.path.join(new_dir, files.MARKER), {
                 "dataset_id": str(dataset._doc.id), "dataset": dataset.name, "key": new_key})
-            results = dataset.load_run_results(key, cache=False, load_view=False)
             for name in ("mosaic_path", "tiles_path", "layout_path", "skipped_path"):
                 path = getattr(results, name, None)
                 if path and path.startswith(config.run_dir + os.sep):
                     setattr(results, name, new_dir + path[len(config.run_dir):])
-            dataset.save_run_results(key, results, cache=False)
             config.run_dir = new_dir
+        dataset.save_run_results(key, results, cache=False)
         dataset.update_run_config(key, config)
 
 
@@ -179,7 +181,8 @@ class GridResults:
         self._results = {k: getattr(stored, k, None) for k in (
             "rows", "cols", "mosaic_path", "tiles_path", "layout_path", "skipped_path",
             "n_samples", "n_total", "skipped", "timings", "regrid_timings",
-            "update_timings", "metrics", "legend", "curation_skipped", "cells_sha256")}
+            "update_timings", "metrics", "legend", "curation_skipped", "cells_sha256",
+            "regions", "similarity_key")}
 
     rows = property(lambda self: self._results["rows"])
     cols = property(lambda self: self._results["cols"])
@@ -200,6 +203,11 @@ class GridResults:
     # [label, [r, g, b]] of the cell borders as they were drawn in the mosaic
     legend = property(lambda self: self._results["legend"] or [])
     curation_skipped = property(lambda self: self._results["curation_skipped"])
+    # [{id, name, count, cells, label, label_share, representative, centre}]
+    # (gridtsne.core.regions); [] for a run made before regions existed
+    regions = property(lambda self: self._results["regions"] or [])
+    # the brain key of the run's similarity index (gridtsne.fo.similarity), or None
+    similarity_key = property(lambda self: self._results["similarity_key"])
     # SHA-256 of the run's cell table (gridtsne.core.celltable) as it was
     # written; None for runs made before it was recorded
     cells_digest = property(lambda self: self._results["cells_sha256"])

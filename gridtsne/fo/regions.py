@@ -1,0 +1,30 @@
+"""A run's regions as its results keep them, and what names them without labels
+(the regions themselves: gridtsne.core.regions)."""
+
+from gridtsne.fo import items
+
+
+def classifier(features_tag):
+    """Names regions by the default network's ImageNet classes, when the
+    vectors are that network's (other models' vectors mean nothing to its
+    classifier); None otherwise."""
+    if not features_tag:
+        return None
+    from gridtsne.core.network import imagenet_names
+
+    return imagenet_names
+
+
+def stored(its, layout):
+    """The layout's regions with the representative as a sample id (for
+    objects, its sample's, and the object as ``representative_label``)."""
+    if not layout.regions:
+        return None
+    ids = its.sample_ids if its.kind == items.LABELS else its.ids
+    out = []
+    for entry in layout.regions:
+        kept = dict(entry, representative=ids[entry["representative"]])
+        if its.kind == items.LABELS:
+            kept["representative_label"] = its.ids[entry["representative"]]
+        out.append(kept)
+    return out
