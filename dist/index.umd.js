@@ -259,7 +259,8 @@
   function EmptyState({ pending, trigger }) {
     return /* @__PURE__ */ React.createElement("div", { style: { padding: 16, color: "#bbb" }, "data-testid": "gridtsne-empty" }, pending.length ? /* @__PURE__ */ React.createElement(PendingLine, { pending }) : /* @__PURE__ */ React.createElement("span", null, "No grid runs on this dataset yet. Run ", /* @__PURE__ */ React.createElement("b", null, "Gridded t-SNE: compute similarity grid"), " from the operator menu.", " "), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_refresh", {}), "data-testid": "gridtsne-refresh" }, "Look again"));
   }
-  function Toolbar({ runPicker, mode, setMode, zoom, fit, clear, trigger, colorField, colorFields }) {
+  const REGION_MODES = { off: "outlines", outlines: "purity", purity: "off" };
+  function Toolbar({ runPicker, mode, setMode, zoom, fit, clear, trigger, colorField, colorFields, regionMode, setRegionMode }) {
     return /* @__PURE__ */ React.createElement("div", { style: { display: "flex", gap: 6, alignItems: "center", flexWrap: "wrap", padding: "4px 0" } }, runPicker, /* @__PURE__ */ React.createElement(
       "button",
       {
@@ -280,7 +281,18 @@
         "data-active": mode === m ? "true" : "false"
       },
       m
-    )), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => zoom(1.5), "data-testid": "gridtsne-zoom-in" }, "+"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => zoom(1 / 1.5), "data-testid": "gridtsne-zoom-out" }, "-"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: fit }, "fit"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_selection_to_view", {}), "data-testid": "gridtsne-to-view" }, "Selection to view"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: clear }, "Clear selection"), /* @__PURE__ */ React.createElement("label", { style: { display: "flex", gap: 4, alignItems: "center" } }, "colour by", /* @__PURE__ */ React.createElement(
+    )), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => zoom(1.5), "data-testid": "gridtsne-zoom-in" }, "+"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => zoom(1 / 1.5), "data-testid": "gridtsne-zoom-out" }, "-"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: fit }, "fit"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_selection_to_view", {}), "data-testid": "gridtsne-to-view" }, "Selection to view"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: clear }, "Clear selection"), regionMode !== null && /* @__PURE__ */ React.createElement(
+      "button",
+      {
+        style: { ...BUTTON, background: regionMode !== "off" ? "#555" : BUTTON.background },
+        onClick: () => setRegionMode(REGION_MODES[regionMode]),
+        title: "regions: off -> outlines and names -> coloured by label purity",
+        "data-testid": "gridtsne-regions-toggle",
+        "data-mode": regionMode
+      },
+      "regions",
+      regionMode !== "off" ? `: ${regionMode}` : ""
+    ), /* @__PURE__ */ React.createElement("label", { style: { display: "flex", gap: 4, alignItems: "center" } }, "colour by", /* @__PURE__ */ React.createElement(
       "select",
       {
         value: colorField,
@@ -335,208 +347,6 @@
       /* @__PURE__ */ React.createElement("div", { style: ONE_LINE }, info ? `${info.name}${info.label != null ? ` | ${info.label}` : ""}` : "…"),
       value !== null && value !== void 0 && /* @__PURE__ */ React.createElement("div", { style: ONE_LINE }, colorField, ": ", fmt(value))
     );
-  }
-  const cellFiles = /* @__PURE__ */ new Map();
-  const MAX_FILES = 4;
-  const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-  function fetchCells(url, nCells, objects) {
-    if (cellFiles.has(url)) return cellFiles.get(url);
-    const promise = fetch(url).then((r) => {
-      if (!r.ok) throw new Error(`cells file: HTTP ${r.status}`);
-      return r.arrayBuffer();
-    }).then((buffer) => makeCells(new Uint8Array(buffer), nCells, objects));
-    promise.catch(() => cellFiles.delete(url));
-    cellFiles.set(url, promise);
-    while (cellFiles.size > MAX_FILES) cellFiles.delete(cellFiles.keys().next().value);
-    return promise;
-  }
-  function makeCells(bytes, nCells, objects) {
-    const ids = bytes.subarray(0, nCells * 12);
-    const sampleIds = objects ? bytes.subarray(nCells * 12, nCells * 24) : null;
-    const occupied = new Uint8Array(nCells);
-    let count = 0;
-    for (let c = 0; c < nCells; c++) {
-      const o = c * 12;
-      if (ids[o] | ids[o + 1] | ids[o + 2] | ids[o + 3]) {
-        occupied[c] = 1;
-        count++;
-      }
-    }
-    let idMap = null;
-    let bySample = null;
-    const hexAt = (arr, c) => {
-      let s = "";
-      for (let k = c * 12, end = k + 12; k < end; k++) s += HEX[arr[k]];
-      return s;
-    };
-    return {
-      nCells,
-      count,
-      occupied,
-      idAt: (c) => c >= 0 && c < nCells && occupied[c] ? hexAt(ids, c) : null,
-      sampleIdAt: (c) => sampleIds && c >= 0 && c < nCells && occupied[c] ? hexAt(sampleIds, c) : null,
-      /** cell of an item id, or undefined (the map is built on first use) */
-      cellOf: (id) => {
-        if (!idMap) {
-          idMap = /* @__PURE__ */ new Map();
-          for (let c = 0; c < nCells; c++) if (occupied[c]) idMap.set(hexAt(ids, c), c);
-        }
-        return idMap.get(id);
-      },
-      /** cells of the objects of a sample (runs of objects) */
-      cellsOfSample: (id) => {
-        if (!sampleIds) return [];
-        if (!bySample) {
-          bySample = /* @__PURE__ */ new Map();
-          for (let c = 0; c < nCells; c++) {
-            if (!occupied[c]) continue;
-            const s = hexAt(sampleIds, c);
-            if (!bySample.has(s)) bySample.set(s, []);
-            bySample.get(s).push(c);
-          }
-        }
-        return bySample.get(id) || [];
-      }
-    };
-  }
-  function bytesOf(b64) {
-    const bin = atob(b64);
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out;
-  }
-  function decodeMask(b64, nCells) {
-    const bits = bytesOf(b64);
-    const out = new Uint8Array(nCells);
-    for (let c = 0; c < nCells; c++) out[c] = bits[c >> 3] >> (c & 7) & 1;
-    return out;
-  }
-  const NO_CATEGORY = 65535;
-  function decodeCodes(b64) {
-    const b = bytesOf(b64);
-    return new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2);
-  }
-  function decodeValues(b64) {
-    const b = bytesOf(b64);
-    return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-  }
-  function decodeFloat64(b64) {
-    const b = bytesOf(b64);
-    return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
-  }
-  function useColoring({ data, version, grid, objects, nCells, cells, colorScheme, colorMap }) {
-    const [hiddenCats, setHiddenCats] = React.useState(() => /* @__PURE__ */ new Set());
-    const [range, setRange] = React.useState(null);
-    const colorData = data.color && data.color.version === version ? data.color : null;
-    const colorField = colorData ? colorData.field : null;
-    React.useEffect(() => {
-      setHiddenCats(/* @__PURE__ */ new Set());
-      setRange(colorData && colorData.kind === "continuous" ? [colorData.min, colorData.max] : null);
-    }, [colorField, colorData && colorData.min, colorData && colorData.max, version]);
-    const continuous = Boolean(colorData && colorData.kind === "continuous");
-    const colorPayload = colorData && colorData.field ? continuous ? colorData.values : colorData.codes : null;
-    const decoded = React.useMemo(
-      () => colorPayload == null ? null : continuous ? decodeValues(colorPayload) : decodeCodes(colorPayload),
-      [colorPayload, continuous]
-    );
-    const colors = colorData && colorData.field && !continuous ? categoryColors(
-      colorScheme,
-      colorMap,
-      grid && objects ? `${grid.field}.${colorData.field}` : colorData.field,
-      colorData.categories,
-      colorData.counts
-    ) : null;
-    const colorsKey = colors ? colors.join(" ") : "";
-    const coloring = React.useMemo(() => {
-      if (!decoded || !nCells) return null;
-      if (continuous) return { kind: "continuous", values: decoded };
-      return { kind: "categorical", codes: decoded, colors, rgb: colors.map(rgbOf) };
-    }, [decoded, colorsKey, nCells]);
-    const layers = React.useMemo(() => {
-      if (!coloring || !cells) return { fill: null, hidden: null, nHidden: 0 };
-      const fill = new Uint8ClampedArray(nCells * 4);
-      const hidden = new Uint8Array(nCells);
-      const [lo, hi] = range || [0, 1];
-      const span = hi > lo ? hi - lo : 1;
-      for (let c = 0; c < nCells; c++) {
-        if (!cells.occupied[c]) continue;
-        let rgb = null;
-        if (coloring.kind === "categorical") {
-          const code = coloring.codes[c];
-          if (code !== NO_CATEGORY) {
-            if (hiddenCats.has(code)) hidden[c] = 1;
-            rgb = coloring.rgb[code];
-          }
-        } else {
-          const v = coloring.values[c];
-          if (Number.isFinite(v)) {
-            if (range && (v < lo || v > hi)) hidden[c] = 1;
-            rgb = viridis((v - lo) / span);
-          }
-        }
-        if (rgb) {
-          fill.set(rgb, c * 4);
-          fill[c * 4 + 3] = 255;
-        }
-      }
-      return { fill, hidden, nHidden: hidden.reduce((a, b) => a + b, 0) };
-    }, [coloring, cells, nCells, hiddenCats, range]);
-    const colorOf = React.useCallback(
-      (c) => {
-        const f = layers.fill;
-        if (!f || !f[c * 4 + 3] || layers.hidden && layers.hidden[c]) return null;
-        return `rgb(${f[c * 4]},${f[c * 4 + 1]},${f[c * 4 + 2]})`;
-      },
-      [layers]
-    );
-    return { colorData, colorField, decoded, coloring, hiddenCats, setHiddenCats, range, setRange, layers, colorOf };
-  }
-  const ASK_AGAIN_MS = 3e3;
-  function useRunCells({ grid, objects, data, trigger, redrawRef, onNewRun }) {
-    const [cells, setCells] = React.useState(null);
-    const [cellsError, setCellsError] = React.useState(null);
-    const [info, setInfo] = React.useState(() => /* @__PURE__ */ new Map());
-    const asked = React.useRef(/* @__PURE__ */ new Map());
-    const version = grid ? grid.version : null;
-    React.useEffect(() => {
-      setCells(null);
-      setCellsError(null);
-      setInfo(/* @__PURE__ */ new Map());
-      asked.current = /* @__PURE__ */ new Map();
-      onNewRun();
-      if (!grid) return void 0;
-      let live = true;
-      fetchCells(mediaUrl(grid.cells_path, grid.version), grid.rows * grid.cols, objects).then((c) => {
-        if (!live) return;
-        markOnce("cells");
-        setCells(c);
-        (window.requestIdleCallback || setTimeout)(() => c.cellOf(""));
-      }).catch((e) => live && setCellsError(String(e)));
-      return () => {
-        live = false;
-      };
-    }, [grid && grid.cells_path, version]);
-    React.useEffect(() => {
-      const got = data.info;
-      if (!got || got.version !== version || !got.cells) return;
-      setInfo((old) => {
-        const next = new Map(old);
-        for (const [cell, value] of Object.entries(got.cells)) next.set(Number(cell), value);
-        return next;
-      });
-    }, [data.info]);
-    const askInfo = React.useCallback(
-      (wanted) => {
-        const now = performance.now();
-        const missing = wanted.filter((c) => !(now - (asked.current.get(c) || -1e9) < ASK_AGAIN_MS));
-        if (!missing.length) return;
-        missing.forEach((c) => asked.current.set(c, now));
-        trigger("on_cells_info", { cells: missing, version });
-        setTimeout(() => redrawRef.current(), ASK_AGAIN_MS + 100);
-      },
-      [trigger, version]
-    );
-    return { cells, cellsError, info, askInfo };
   }
   const DIM = [0, 0, 0, 184];
   const SELECTED = [255, 255, 255, 150];
@@ -772,6 +582,471 @@
     ctx.strokeRect(cx - size / 2, cy - size / 2, size, size);
     ctx.setLineDash([]);
   }
+  const EMPTY = 255;
+  const FADE_FROM = 2;
+  const GONE_AT = 4;
+  function decodeRegionMap(b64, nCells) {
+    const bin = typeof atob === "function" ? atob(b64) : Buffer.from(b64, "base64").toString("binary");
+    const out = new Uint8Array(nCells).fill(EMPTY);
+    for (let i = 0; i < Math.min(nCells, bin.length); i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  function regionEdges(map, rows, cols) {
+    const out = [];
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        const a = map[r * cols + c];
+        if (c + 1 < cols) {
+          const b = map[r * cols + c + 1];
+          if (a !== b && (a !== EMPTY || b !== EMPTY)) out.push([c + 1, r, c + 1, r + 1]);
+        }
+        if (r + 1 < rows) {
+          const b = map[(r + 1) * cols + c];
+          if (a !== b && (a !== EMPTY || b !== EMPTY)) out.push([c, r + 1, c + 1, r + 1]);
+        }
+      }
+    }
+    return out;
+  }
+  function nameAlpha(scale, fit) {
+    const zoomed = scale / fit;
+    if (zoomed <= FADE_FROM) return 1;
+    if (zoomed >= GONE_AT) return 0;
+    return 1 - (zoomed - FADE_FROM) / (GONE_AT - FADE_FROM);
+  }
+  function overlaps(a, b) {
+    return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+  }
+  function placeNames(regions, view, measure, height = 14, bounds = null) {
+    const placed = [];
+    const order = regions.map((r, i) => i).sort((a, b) => regions[b].count - regions[a].count);
+    for (const i of order) {
+      const reg = regions[i];
+      const text = reg.name;
+      const w = measure(text) + 8;
+      let cx = view.x + (reg.centre[1] + 0.5) * view.scale;
+      if (bounds) cx = Math.max(w / 2, Math.min(bounds.width - w / 2, cx));
+      const cy = view.y + (reg.centre[0] + 0.5) * view.scale;
+      for (const [dx, dy] of [[0, 0], [0, -height - 2], [0, height + 2], [-w / 2, 0], [w / 2, 0]]) {
+        const box = { x0: cx + dx - w / 2, x1: cx + dx + w / 2, y0: cy + dy - height / 2, y1: cy + dy + height / 2 };
+        if (!placed.some((p) => overlaps(p.box, box))) {
+          placed.push({ id: reg.id, text, x: cx + dx, y: cy + dy, box });
+          break;
+        }
+      }
+    }
+    return placed;
+  }
+  function purityColor(share) {
+    const t = Math.max(0, Math.min(1, (share - 0.5) / 0.5));
+    return [Math.round(230 * (1 - t) + 40 * t), Math.round(60 * (1 - t) + 190 * t), 60];
+  }
+  function purityCanvas(map, rows, cols, regions) {
+    const canvas = document.createElement("canvas");
+    canvas.width = cols;
+    canvas.height = rows;
+    const ctx = canvas.getContext("2d");
+    const image = ctx.createImageData(cols, rows);
+    const colors = regions.map((r) => r.label_share == null ? null : purityColor(r.label_share));
+    for (let i = 0; i < map.length; i++) {
+      const rgb = map[i] === EMPTY ? null : colors[map[i]];
+      if (!rgb) continue;
+      image.data.set([rgb[0], rgb[1], rgb[2], 120], i * 4);
+    }
+    ctx.putImageData(image, 0, 0);
+    return canvas;
+  }
+  function decodeRegions(grid) {
+    const payload = grid && grid.regions;
+    if (!payload || !payload.entries.length) return null;
+    const map = decodeRegionMap(payload.map, grid.rows * grid.cols);
+    return { entries: payload.entries, map, edges: regionEdges(map, grid.rows, grid.cols), purity: null };
+  }
+  function drawRegions(ctx, view, grid, regions, mode) {
+    if (!regions || mode === "off") return 0;
+    const s = view.scale;
+    if (mode === "purity") {
+      if (!regions.purity) regions.purity = purityCanvas(regions.map, grid.rows, grid.cols, regions.entries);
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(regions.purity, view.x, view.y, grid.cols * s, grid.rows * s);
+    }
+    ctx.save();
+    ctx.strokeStyle = "rgba(255,255,255,0.9)";
+    ctx.lineWidth = Math.max(1, Math.min(3, s / 10));
+    ctx.beginPath();
+    for (const [x0, y0, x1, y1] of regions.edges) {
+      ctx.moveTo(view.x + x0 * s, view.y + y0 * s);
+      ctx.lineTo(view.x + x1 * s, view.y + y1 * s);
+    }
+    ctx.stroke();
+    const alpha = nameAlpha(s, fitView(ctx.canvas.width, ctx.canvas.height, grid.rows, grid.cols).scale);
+    let drawn = 0;
+    if (alpha > 0) {
+      ctx.font = "12px sans-serif";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      const names = placeNames(regions.entries, view, (t) => ctx.measureText(t).width, 14, ctx.canvas);
+      ctx.globalAlpha = alpha;
+      for (const n of names) {
+        ctx.fillStyle = "rgba(0,0,0,0.75)";
+        ctx.fillRect(n.box.x0, n.box.y0, n.box.x1 - n.box.x0, n.box.y1 - n.box.y0);
+        ctx.fillStyle = "#fff";
+        ctx.fillText(n.text, n.x, n.y);
+      }
+      drawn = names.length;
+    }
+    ctx.restore();
+    return drawn;
+  }
+  function drawSimilar(ctx, view, cols, cells, query) {
+    if (!cells.length && query == null) return;
+    const s = view.scale;
+    ctx.save();
+    ctx.strokeStyle = "#00e5ff";
+    ctx.lineWidth = Math.max(2, Math.min(4, s / 6));
+    const ring = (cell, pad) => {
+      const r = Math.floor(cell / cols);
+      const c = cell - r * cols;
+      const x = view.x + c * s;
+      const y = view.y + r * s;
+      const m = Math.max(4, s);
+      ctx.strokeRect(x + s / 2 - m / 2 - pad, y + s / 2 - m / 2 - pad, m + 2 * pad, m + 2 * pad);
+    };
+    for (const cell of cells) ring(cell, 1);
+    if (query != null) {
+      ctx.strokeStyle = "#ffea00";
+      ring(query, 3);
+    }
+    ctx.restore();
+  }
+  function useRegions(grid) {
+    return React.useMemo(() => decodeRegions(grid), [grid && grid.key, grid && grid.version]);
+  }
+  function RegionList({ regions, trigger }) {
+    if (!regions) return null;
+    return /* @__PURE__ */ React.createElement(
+      "div",
+      {
+        "data-testid": "gridtsne-regions",
+        style: { maxHeight: 140, overflowY: "auto", borderTop: "1px solid #333", padding: "2px 0" }
+      },
+      regions.entries.map((r) => /* @__PURE__ */ React.createElement("div", { key: r.id, style: { display: "flex", gap: 6, alignItems: "center" }, "data-testid": "gridtsne-region" }, /* @__PURE__ */ React.createElement("span", { style: { ...ONE_LINE, flex: 1 }, title: r.name }, r.name), /* @__PURE__ */ React.createElement("span", { style: { color: "#aaa" } }, r.count), /* @__PURE__ */ React.createElement(
+        "button",
+        {
+          style: BUTTON,
+          onClick: () => trigger("on_region", { region: r.id, action: "select" }),
+          "data-testid": `gridtsne-region-select-${r.id}`
+        },
+        "select"
+      ), /* @__PURE__ */ React.createElement(
+        "button",
+        {
+          style: BUTTON,
+          onClick: () => trigger("on_region", { region: r.id, action: "filter" }),
+          "data-testid": `gridtsne-region-filter-${r.id}`
+        },
+        "view"
+      )))
+    );
+  }
+  function SimilarBar({ similar, cellsFound, trigger, clear }) {
+    if (!similar) return null;
+    return /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-similar", "data-count": String(cellsFound), style: { ...ONE_LINE, color: "#00e5ff" } }, similar.error ? similar.error : `${similar.ids.length} most similar to ${similar.name || similar.query}`, " ", !similar.error && /* @__PURE__ */ React.createElement(
+      "button",
+      {
+        style: BUTTON,
+        onClick: () => trigger("on_ids_to_view", { ids: [similar.query, ...similar.ids] }),
+        "data-testid": "gridtsne-similar-to-view"
+      },
+      "make them the view"
+    ), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: clear }, "clear"));
+  }
+  function CellMenu({ menu, close, trigger, k = 10 }) {
+    if (!menu) return null;
+    return /* @__PURE__ */ React.createElement(
+      "div",
+      {
+        "data-testid": "gridtsne-cell-menu",
+        style: { position: "absolute", left: menu.x, top: menu.y, background: "#262626", border: "1px solid #555", zIndex: 2 },
+        onMouseLeave: close
+      },
+      /* @__PURE__ */ React.createElement(
+        "button",
+        {
+          style: { ...BUTTON, border: "none", display: "block" },
+          "data-testid": "gridtsne-similar-images",
+          onClick: () => {
+            trigger("on_similar", { id: menu.id, k });
+            close();
+          }
+        },
+        "Similar images"
+      )
+    );
+  }
+  const cellFiles = /* @__PURE__ */ new Map();
+  const MAX_FILES = 4;
+  const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+  function fetchCells(url, nCells, objects) {
+    if (cellFiles.has(url)) return cellFiles.get(url);
+    const promise = fetch(url).then((r) => {
+      if (!r.ok) throw new Error(`cells file: HTTP ${r.status}`);
+      return r.arrayBuffer();
+    }).then((buffer) => makeCells(new Uint8Array(buffer), nCells, objects));
+    promise.catch(() => cellFiles.delete(url));
+    cellFiles.set(url, promise);
+    while (cellFiles.size > MAX_FILES) cellFiles.delete(cellFiles.keys().next().value);
+    return promise;
+  }
+  function makeCells(bytes, nCells, objects) {
+    const ids = bytes.subarray(0, nCells * 12);
+    const sampleIds = objects ? bytes.subarray(nCells * 12, nCells * 24) : null;
+    const occupied = new Uint8Array(nCells);
+    let count = 0;
+    for (let c = 0; c < nCells; c++) {
+      const o = c * 12;
+      if (ids[o] | ids[o + 1] | ids[o + 2] | ids[o + 3]) {
+        occupied[c] = 1;
+        count++;
+      }
+    }
+    let idMap = null;
+    let bySample = null;
+    const hexAt = (arr, c) => {
+      let s = "";
+      for (let k = c * 12, end = k + 12; k < end; k++) s += HEX[arr[k]];
+      return s;
+    };
+    return {
+      nCells,
+      count,
+      occupied,
+      idAt: (c) => c >= 0 && c < nCells && occupied[c] ? hexAt(ids, c) : null,
+      sampleIdAt: (c) => sampleIds && c >= 0 && c < nCells && occupied[c] ? hexAt(sampleIds, c) : null,
+      /** cell of an item id, or undefined (the map is built on first use) */
+      cellOf: (id) => {
+        if (!idMap) {
+          idMap = /* @__PURE__ */ new Map();
+          for (let c = 0; c < nCells; c++) if (occupied[c]) idMap.set(hexAt(ids, c), c);
+        }
+        return idMap.get(id);
+      },
+      /** cells of the objects of a sample (runs of objects) */
+      cellsOfSample: (id) => {
+        if (!sampleIds) return [];
+        if (!bySample) {
+          bySample = /* @__PURE__ */ new Map();
+          for (let c = 0; c < nCells; c++) {
+            if (!occupied[c]) continue;
+            const s = hexAt(sampleIds, c);
+            if (!bySample.has(s)) bySample.set(s, []);
+            bySample.get(s).push(c);
+          }
+        }
+        return bySample.get(id) || [];
+      }
+    };
+  }
+  function bytesOf(b64) {
+    const bin = atob(b64);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  function decodeMask(b64, nCells) {
+    const bits = bytesOf(b64);
+    const out = new Uint8Array(nCells);
+    for (let c = 0; c < nCells; c++) out[c] = bits[c >> 3] >> (c & 7) & 1;
+    return out;
+  }
+  const NO_CATEGORY = 65535;
+  function decodeCodes(b64) {
+    const b = bytesOf(b64);
+    return new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2);
+  }
+  function decodeValues(b64) {
+    const b = bytesOf(b64);
+    return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+  }
+  function decodeFloat64(b64) {
+    const b = bytesOf(b64);
+    return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
+  }
+  function useColoring({ data, version, grid, objects, nCells, cells, colorScheme, colorMap }) {
+    const [hiddenCats, setHiddenCats] = React.useState(() => /* @__PURE__ */ new Set());
+    const [range, setRange] = React.useState(null);
+    const colorData = data.color && data.color.version === version ? data.color : null;
+    const colorField = colorData ? colorData.field : null;
+    React.useEffect(() => {
+      setHiddenCats(/* @__PURE__ */ new Set());
+      setRange(colorData && colorData.kind === "continuous" ? [colorData.min, colorData.max] : null);
+    }, [colorField, colorData && colorData.min, colorData && colorData.max, version]);
+    const continuous = Boolean(colorData && colorData.kind === "continuous");
+    const colorPayload = colorData && colorData.field ? continuous ? colorData.values : colorData.codes : null;
+    const decoded = React.useMemo(
+      () => colorPayload == null ? null : continuous ? decodeValues(colorPayload) : decodeCodes(colorPayload),
+      [colorPayload, continuous]
+    );
+    const colors = colorData && colorData.field && !continuous ? categoryColors(
+      colorScheme,
+      colorMap,
+      grid && objects ? `${grid.field}.${colorData.field}` : colorData.field,
+      colorData.categories,
+      colorData.counts
+    ) : null;
+    const colorsKey = colors ? colors.join(" ") : "";
+    const coloring = React.useMemo(() => {
+      if (!decoded || !nCells) return null;
+      if (continuous) return { kind: "continuous", values: decoded };
+      return { kind: "categorical", codes: decoded, colors, rgb: colors.map(rgbOf) };
+    }, [decoded, colorsKey, nCells]);
+    const layers = React.useMemo(() => {
+      if (!coloring || !cells) return { fill: null, hidden: null, nHidden: 0 };
+      const fill = new Uint8ClampedArray(nCells * 4);
+      const hidden = new Uint8Array(nCells);
+      const [lo, hi] = range || [0, 1];
+      const span = hi > lo ? hi - lo : 1;
+      for (let c = 0; c < nCells; c++) {
+        if (!cells.occupied[c]) continue;
+        let rgb = null;
+        if (coloring.kind === "categorical") {
+          const code = coloring.codes[c];
+          if (code !== NO_CATEGORY) {
+            if (hiddenCats.has(code)) hidden[c] = 1;
+            rgb = coloring.rgb[code];
+          }
+        } else {
+          const v = coloring.values[c];
+          if (Number.isFinite(v)) {
+            if (range && (v < lo || v > hi)) hidden[c] = 1;
+            rgb = viridis((v - lo) / span);
+          }
+        }
+        if (rgb) {
+          fill.set(rgb, c * 4);
+          fill[c * 4 + 3] = 255;
+        }
+      }
+      return { fill, hidden, nHidden: hidden.reduce((a, b) => a + b, 0) };
+    }, [coloring, cells, nCells, hiddenCats, range]);
+    const colorOf = React.useCallback(
+      (c) => {
+        const f = layers.fill;
+        if (!f || !f[c * 4 + 3] || layers.hidden && layers.hidden[c]) return null;
+        return `rgb(${f[c * 4]},${f[c * 4 + 1]},${f[c * 4 + 2]})`;
+      },
+      [layers]
+    );
+    return { colorData, colorField, decoded, coloring, hiddenCats, setHiddenCats, range, setRange, layers, colorOf };
+  }
+  const MAX_TILES = 400;
+  const MAX_IMAGES = 600;
+  function useMosaicImages({ grid, version, info, redrawRef, tileCache, imageCache }) {
+    const [overview, setOverview] = React.useState(null);
+    React.useEffect(() => {
+      if (!grid) {
+        setOverview(null);
+        return void 0;
+      }
+      const img = new Image();
+      img.onload = () => redrawRef.current();
+      img.src = mediaUrl(grid.mosaic_path, grid.version);
+      setOverview(img);
+      return () => {
+        img.onload = null;
+      };
+    }, [grid && grid.mosaic_path, version]);
+    const getTile = React.useCallback(
+      (lv, tx, ty) => {
+        const t = grid.tiles;
+        return lruGet(
+          tileCache.current,
+          `${lv}/${tx}_${ty}`,
+          () => {
+            const img = new Image();
+            img.onload = () => redrawRef.current();
+            img.src = mediaUrl(`${t.files_dir}/${lv}/${tx}_${ty}.jpg`, grid.version);
+            return img;
+          },
+          MAX_TILES
+        );
+      },
+      // eslint-disable-next-line react-hooks/exhaustive-deps
+      [grid]
+    );
+    const sharpImage = React.useCallback(
+      (cell) => {
+        const it = info.get(cell);
+        if (!it || !it.filepath) return null;
+        const img = lruGet(
+          imageCache.current,
+          it.filepath,
+          () => {
+            const im = new Image();
+            im.onload = () => redrawRef.current();
+            im.onerror = () => {
+              im.failed = true;
+              redrawRef.current();
+            };
+            im.src = mediaUrl(it.filepath);
+            return im;
+          },
+          MAX_IMAGES
+        );
+        if (img.failed) return { skip: true };
+        return img.complete && img.naturalWidth ? { img, box: it.box } : null;
+      },
+      [info]
+    );
+    return { overview, getTile, sharpImage };
+  }
+  const ASK_AGAIN_MS = 3e3;
+  function useRunCells({ grid, objects, data, trigger, redrawRef, onNewRun }) {
+    const [cells, setCells] = React.useState(null);
+    const [cellsError, setCellsError] = React.useState(null);
+    const [info, setInfo] = React.useState(() => /* @__PURE__ */ new Map());
+    const asked = React.useRef(/* @__PURE__ */ new Map());
+    const version = grid ? grid.version : null;
+    React.useEffect(() => {
+      setCells(null);
+      setCellsError(null);
+      setInfo(/* @__PURE__ */ new Map());
+      asked.current = /* @__PURE__ */ new Map();
+      onNewRun();
+      if (!grid) return void 0;
+      let live = true;
+      fetchCells(mediaUrl(grid.cells_path, grid.version), grid.rows * grid.cols, objects).then((c) => {
+        if (!live) return;
+        markOnce("cells");
+        setCells(c);
+        (window.requestIdleCallback || setTimeout)(() => c.cellOf(""));
+      }).catch((e) => live && setCellsError(String(e)));
+      return () => {
+        live = false;
+      };
+    }, [grid && grid.cells_path, version]);
+    React.useEffect(() => {
+      const got = data.info;
+      if (!got || got.version !== version || !got.cells) return;
+      setInfo((old) => {
+        const next = new Map(old);
+        for (const [cell, value] of Object.entries(got.cells)) next.set(Number(cell), value);
+        return next;
+      });
+    }, [data.info]);
+    const askInfo = React.useCallback(
+      (wanted) => {
+        const now = performance.now();
+        const missing = wanted.filter((c) => !(now - (asked.current.get(c) || -1e9) < ASK_AGAIN_MS));
+        if (!missing.length) return;
+        missing.forEach((c) => asked.current.set(c, now));
+        trigger("on_cells_info", { cells: missing, version });
+        setTimeout(() => redrawRef.current(), ASK_AGAIN_MS + 100);
+      },
+      [trigger, version]
+    );
+    return { cells, cellsError, info, askInfo };
+  }
   function usePointerTools({
     ready,
     grid,
@@ -924,7 +1199,16 @@
       trigger("on_open_sample", { id: objects ? cells.sampleIdAt(c) : cells.idAt(c) });
       focusModalLooker();
     };
-    return { zoom, asSelection, onMouseDown, onMouseMove, onMouseUp, onDoubleClick };
+    const [menu, setMenu] = React.useState(null);
+    const onContextMenu = (e) => {
+      if (!ready || objects) return;
+      const [sx, sy] = pointer(e);
+      const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, sx, sy);
+      if (c < 0) return;
+      e.preventDefault();
+      setMenu({ x: sx, y: sy, cell: c, id: cells.idAt(c) });
+    };
+    return { zoom, asSelection, onMouseDown, onMouseMove, onMouseUp, onDoubleClick, onContextMenu, menu, setMenu };
   }
   const listeners = /* @__PURE__ */ new Set();
   let wrapped = false;
@@ -1305,9 +1589,7 @@
   }
   const { useRecoilState, useRecoilValue } = recoil__namespace;
   const HEIGHT = 560;
-  const MAX_TILES = 400;
   const MAX_SHARP = 300;
-  const MAX_IMAGES = 600;
   const POLL_MS = 2e3;
   function GridMosaicView(props) {
     const { data = {}, schema = {} } = props;
@@ -1327,6 +1609,9 @@
     const selected = appSelected;
     const setSelected = setAppSelected;
     const [mode, setMode] = React.useState("pan");
+    const [regionMode, setRegionMode] = React.useState("off");
+    const regions = useRegions(grid);
+    const [clearedSimilar, setClearedSimilar] = React.useState(null);
     const [hover, setHover] = React.useState(null);
     const [size, setSize] = React.useState({ width: 640, height: HEIGHT });
     const canvasRef = React.useRef(null);
@@ -1418,6 +1703,13 @@
       const c = cells.cellOf(modalSampleId);
       return c === void 0 ? [] : [c];
     }, [cells, modalSampleId, objects]);
+    const similar = data.similar && grid && data.similar.key === grid.key && data.similar.answer !== clearedSimilar ? data.similar : null;
+    const similarCells = React.useMemo(() => {
+      if (!similar || !cells) return { query: null, cells: [] };
+      const found = similar.ids.map((id) => cells.cellOf(id)).filter((c) => c !== void 0);
+      const q = cells.cellOf(similar.query);
+      return { query: q === void 0 ? null : q, cells: found };
+    }, [similar, cells]);
     const overlays = React.useMemo(() => {
       if (!ready) return null;
       const state = { hidden: layers.hidden, inView };
@@ -1426,62 +1718,7 @@
         plain: layers.fill ? overlayCanvas(grid.rows, grid.cols, cells.occupied, state) : null
       };
     }, [ready, layers, inView]);
-    const [overview, setOverview] = React.useState(null);
-    React.useEffect(() => {
-      if (!grid) {
-        setOverview(null);
-        return void 0;
-      }
-      const img = new Image();
-      img.onload = () => redrawRef.current();
-      img.src = mediaUrl(grid.mosaic_path, grid.version);
-      setOverview(img);
-      return () => {
-        img.onload = null;
-      };
-    }, [grid && grid.mosaic_path, version]);
-    const getTile = React.useCallback(
-      (lv, tx, ty) => {
-        const t = grid.tiles;
-        return lruGet(
-          tileCache.current,
-          `${lv}/${tx}_${ty}`,
-          () => {
-            const img = new Image();
-            img.onload = () => redrawRef.current();
-            img.src = mediaUrl(`${t.files_dir}/${lv}/${tx}_${ty}.jpg`, grid.version);
-            return img;
-          },
-          MAX_TILES
-        );
-      },
-      // eslint-disable-next-line react-hooks/exhaustive-deps
-      [grid]
-    );
-    const sharpImage = React.useCallback(
-      (cell) => {
-        const it = info.get(cell);
-        if (!it || !it.filepath) return null;
-        const img = lruGet(
-          imageCache.current,
-          it.filepath,
-          () => {
-            const im = new Image();
-            im.onload = () => redrawRef.current();
-            im.onerror = () => {
-              im.failed = true;
-              redrawRef.current();
-            };
-            im.src = mediaUrl(it.filepath);
-            return im;
-          },
-          MAX_IMAGES
-        );
-        if (img.failed) return { skip: true };
-        return img.complete && img.naturalWidth ? { img, box: it.box } : null;
-      },
-      [info]
-    );
+    const { overview, getTile, sharpImage } = useMosaicImages({ grid, version, info, redrawRef, tileCache, imageCache });
     const scene = React.useRef(null);
     scene.current = {
       ready,
@@ -1501,7 +1738,10 @@
       columns,
       layers,
       coloring,
-      colorField
+      colorField,
+      regions,
+      regionMode,
+      similarCells
     };
     const redraw = React.useCallback(() => {
       cancelAnimationFrame(frame.current);
@@ -1524,7 +1764,10 @@
           columns: columns2,
           layers: layers2,
           coloring: coloring2,
-          colorField: colorField2
+          colorField: colorField2,
+          regions: regions2,
+          regionMode: regionMode2,
+          similarCells: similarCells2
         } = scene.current;
         const canvas = canvasRef.current;
         const view = viewRef.current;
@@ -1567,6 +1810,8 @@
           fillSelected(ctx, view, grid2.cols, selectedCells2, layers2.hidden);
         }
         for (const c of currentCells2) drawCurrent(ctx, view, grid2.cols, c);
+        const namesDrawn = drawRegions(ctx, view, grid2, regions2, regionMode2);
+        drawSimilar(ctx, view, grid2.cols, similarCells2.cells, similarCells2.query);
         const inViewDrawn = shownView2 ? String(shownView2.count) : "";
         if (lastInView.current !== inViewDrawn) mark("viewDrawn");
         lastInView.current = inViewDrawn;
@@ -1583,6 +1828,8 @@
           selectedDrawn: selectedCells2.slice(0, 8).join(","),
           hiddenDrawn: String(layers2.nHidden),
           colorDrawn: coloring2 && colorField2 || "",
+          regionsDrawn: regions2 && regionMode2 !== "off" ? `${regionMode2}:${namesDrawn}` : "",
+          similarDrawn: similarCells2.cells.join(","),
           renderMs: (performance.now() - t0).toFixed(2),
           drawn: String(drawCount.current)
         });
@@ -1630,9 +1877,12 @@
       layers,
       coloring,
       colorField,
-      size
+      size,
+      regions,
+      regionMode,
+      similarCells
     ]);
-    const { zoom, asSelection, onMouseDown, onMouseMove, onMouseUp, onDoubleClick } = usePointerTools({
+    const { zoom, asSelection, onMouseDown, onMouseMove, onMouseUp, onDoubleClick, onContextMenu, menu, setMenu } = usePointerTools({
       ready,
       grid,
       cells,
@@ -1676,7 +1926,9 @@
         clear: () => ready && setSelected(asSelection([], appSelected)),
         trigger,
         colorField: data.color && data.color.field || "",
-        colorFields: grid && grid.color_fields || []
+        colorFields: grid && grid.color_fields || [],
+        regionMode: regions ? regionMode : null,
+        setRegionMode
       }
     ), /* @__PURE__ */ React.createElement(PendingLine, { pending }), /* @__PURE__ */ React.createElement(StatusBar, { summary, appSelection: selectedIds(appSelected), selectionText }), /* @__PURE__ */ React.createElement("div", { ref: boxRef, style: { position: "relative", width: "100%", height: size.height, overflow: "hidden" } }, /* @__PURE__ */ React.createElement(
       "canvas",
@@ -1704,9 +1956,10 @@
           dragRef.current = null;
           setHover(null);
         },
-        onDoubleClick
+        onDoubleClick,
+        onContextMenu
       }
-    ), !ready && grid && /* @__PURE__ */ React.createElement("div", { style: { position: "absolute", left: 12, top: 12, color: "#aaa" }, "data-testid": "gridtsne-loading" }, cellsError ? `Could not load the run's cells: ${cellsError}` : "Loading the run..."), hover && ready && /* @__PURE__ */ React.createElement(
+    ), /* @__PURE__ */ React.createElement(CellMenu, { menu, close: () => setMenu(null), trigger }), !ready && grid && /* @__PURE__ */ React.createElement("div", { style: { position: "absolute", left: 12, top: 12, color: "#aaa" }, "data-testid": "gridtsne-loading" }, cellsError ? `Could not load the run's cells: ${cellsError}` : "Loading the run..."), hover && ready && /* @__PURE__ */ React.createElement(
       HoverCard,
       {
         hover,
@@ -1716,6 +1969,14 @@
         colorField
       }
     )), /* @__PURE__ */ React.createElement(
+      SimilarBar,
+      {
+        similar,
+        cellsFound: similarCells.cells.length,
+        trigger,
+        clear: () => similar && setClearedSimilar(similar.answer)
+      }
+    ), regionMode !== "off" && /* @__PURE__ */ React.createElement(RegionList, { regions, trigger }), /* @__PURE__ */ React.createElement(
       Legend,
       {
         coloring,

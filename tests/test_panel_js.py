@@ -1,4 +1,4 @@
-"""The panel's plain JavaScript (js/src/predict.js, viewer.js, cells.js), under Node's
+"""The panel's plain JavaScript (js/src/predict.js, viewer.js, cells.js, regions.js), under Node's
 own test runner (js/test/); the browser tests drive the same code in the App."""
 
 import os

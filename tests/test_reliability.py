@@ -237,7 +237,7 @@ def test_two_processes_write_different_keys_at_once(make_dataset, tmp_path):
         cells = list(zip(*ds.values([key + "_row", key + "_col"])))
         assert len(set(cells)) == 40
         assert all(0 <= r < shape[0] and 0 <= c < shape[1] for r, c in cells)
-    assert set(ds.list_brain_runs()) == {"left", "right"}
+    assert set(ds.list_brain_runs()) == {"left", "right", "left_sim", "right_sim"}
 
 
 @settings(max_examples=8, deadline=None,

@@ -621,12 +621,13 @@ def test_fiftyones_own_run_api_cleans_up_and_renames_like_gridtsne(dataset, tmp_
     assert set(res.record.owned_fields()) == {
         "grid_x", "grid_y", "grid_row", "grid_col", "grid_label_disagreement",
         "grid_duplicate_group", "grid_duplicate_representative",
-        "grid_duplicate_confidence", "grid_outlier", "grid_embedding"}
+        "grid_duplicate_confidence", "grid_outlier", "grid_embedding", "grid_region"}
     dataset.rename_run("grid", "sorted")
     assert gridtsne.list_grids(dataset) == ["sorted"]
     res = consistent(dataset, "sorted")
     assert res.mosaic_path == str(tmp_path / "sorted" / "mosaic.jpg")
-    assert dataset.list_brain_runs() == ["sorted"]
+    # the visualization and the similarity index
+    assert sorted(dataset.list_brain_runs()) == ["sorted", "sorted_sim"]
     assert not [f for f in dataset.get_field_schema() if f.startswith("grid_")]
 
     dataset.delete_run("sorted")

@@ -18,9 +18,11 @@ import xml.etree.ElementTree as ET
 
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
+from fiftyone import ViewField as F
 
 from gridtsne.core import pyramid
-from gridtsne.fo import panel_colors, panel_data
+from gridtsne.fo import panel_colors, panel_data, similarity
+from gridtsne.fo import regions as run_regions
 
 NAME = "grid_mosaic"
 COMPONENT = "GridMosaicView"
@@ -66,6 +68,7 @@ def run_payload(results):
         "field": results.record.patches_field if results.kind == "labels" else None,
         "color_fields": fields,
         "default_color": panel_colors.default_color_field(results, fields),
+        "regions": run_regions.panel_payload(results),
     }
 
 
@@ -157,6 +160,39 @@ class GridMosaicPanel(foo.Panel):
         if sample_id:
             ctx.ops.open_sample(id=sample_id)
 
+    def on_region(self, ctx):
+        """Selects the samples of a region, or makes them the view."""
+        results = self._results(ctx)
+        region = ctx.params.get("region")
+        if results is None or not isinstance(region, int) or not results.fields.get("region"):
+            return
+        view = results.view.match(F(results.fields["region"]) == region)
+        if ctx.params.get("action") == "filter":
+            ctx.ops.set_view(view)
+        else:
+            ctx.ops.set_selected_samples(view.values("id"))
+
+    def on_similar(self, ctx):
+        """The k samples most similar to a cell's, from the run's similarity
+        index; the component rings them on the grid."""
+        from gridtsne.config import GridError
+
+        key, query = ctx.panel.state.key, ctx.params.get("id")
+        if not key or not query:
+            return
+        answer = {"key": key, "query": query, "ids": [], "answer": uuid.uuid4().hex}
+        try:
+            answer["ids"] = similarity.similar_samples(ctx.dataset, key, query,
+                                                       int(ctx.params.get("k") or 10))
+        except (GridError, ValueError) as e:
+            answer["error"] = str(e)
+        ctx.panel.data.similar = answer
+
+    def on_ids_to_view(self, ctx):
+        ids = [i for i in ctx.params.get("ids") or [] if isinstance(i, str)]
+        if ids:
+            ctx.ops.set_view(ctx.dataset.select(ids, ordered=True))
+
     def on_selection_to_view(self, ctx):
         if ctx.selected:
             ctx.ops.set_view(ctx.dataset.select(ctx.selected))
@@ -233,5 +269,8 @@ class GridMosaicPanel(foo.Panel):
                 on_cells_info=self.on_cells_info,
                 on_columns=self.on_columns,
                 on_selection_to_view=self.on_selection_to_view,
+                on_region=self.on_region,
+                on_similar=self.on_similar,
+                on_ids_to_view=self.on_ids_to_view,
             ),
         )

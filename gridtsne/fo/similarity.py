@@ -17,6 +17,10 @@ from gridtsne.fo import fieldpaths, items
 
 logger = logging.getLogger(__name__)
 SUFFIX = "_sim"
+# Vectors a run got as an array (no field holds them) go into the index's own
+# results, which FiftyOne serialises slowly (docs/benchmarks.md#similarity):
+# above this many numbers the run asks for a field instead of storing them.
+ARRAY_AT_MOST = 20_000_000
 
 
 def index_key(key):
@@ -53,6 +57,11 @@ def index_run(dataset, key, its, kind, embeddings_field=None, features=None, pre
         embeddings = embeddings_field
     elif features is not None:
         embeddings = np.asarray(features, dtype=np.float32)
+        if embeddings.size > ARRAY_AT_MOST:
+            logger.info("Run %r has no similarity index: its %d x %d embeddings were passed "
+                        "as an array; pass them as a field (embeddings=\"name\") to get one",
+                        key, *embeddings.shape)
+            return None
     else:
         return None
     if existing:

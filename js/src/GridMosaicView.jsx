@@ -1,11 +1,10 @@
-// The grid_mosaic panel's view: a canvas mosaic that pans and zooms on the
-// client, loads Deep Zoom tiles (or, zoomed further, the images) lazily,
-// colours cells by any field, and reads/writes the App's selection directly.
-// Panel data from Python, indexed by grid cell: the run (`grid`, with its binary
-// cell file's URL), the cells in the view (`in_view`), "colour by" values
-// (`color`) and, on request, cells' names and paths (`info`). The parts are in
-// docs/development.md; what stays here: the App's selection and modal sample
-// as cells, and drawing them from refs (one frame per change, no re-render).
+// The grid_mosaic panel's view: a canvas mosaic that pans and zooms on the client,
+// loads tiles (or, zoomed further, the images) lazily, colours cells by any field,
+// draws the run's regions and reads/writes the App's selection directly. Panel
+// data from Python, by grid cell: the run (`grid`, with its cell file's URL and
+// regions), the view (`in_view`), colours (`color`), cells' names (`info`) and
+// similar samples (`similar`). The parts: docs/development.md; what stays here:
+// the App's selection and modal sample as cells, drawn from refs (no re-render).
 import React, { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import * as recoil from "recoil";
 import * as fos from "@fiftyone/state";
@@ -14,8 +13,6 @@ import { usePanelId } from "@fiftyone/spaces";
 import {
   COLOR_MAP,
   COLOR_SCHEME,
-  lruGet,
-  mediaUrl,
   MODAL_SAMPLE_ID,
   selectedIds,
   VIEW_KEY,
@@ -23,7 +20,10 @@ import {
 import { expose, mark, markOnce, resetMarks } from "./debug";
 import Legend from "./Legend";
 import { EmptyState, HoverCard, PendingLine, RunPicker, StatusBar, Toolbar } from "./PanelParts";
+import { CellMenu, RegionList, SimilarBar, useRegions } from "./RegionList";
+import { drawRegions, drawSimilar } from "./regions";
 import { useColoring } from "./useColoring";
+import { useMosaicImages } from "./useMosaicImages";
 import { useRunCells } from "./useRunCells";
 import { usePointerTools } from "./usePointerTools";
 import { useViewCells } from "./viewCells";
@@ -43,9 +43,7 @@ import {
 
 const { useRecoilState, useRecoilValue } = recoil;
 const HEIGHT = 560;
-const MAX_TILES = 400; // tiles kept in memory
 const MAX_SHARP = 300; // visible cells up to which full images are drawn
-const MAX_IMAGES = 600; // full images kept in memory
 const POLL_MS = 2000; // run list refresh while a run is queued or running
 
 export default function GridMosaicView(props) {
@@ -69,6 +67,9 @@ export default function GridMosaicView(props) {
   const selected = appSelected;
   const setSelected = setAppSelected;
   const [mode, setMode] = useState("pan");
+  const [regionMode, setRegionMode] = useState("off"); // "off", "outlines" or "purity"
+  const regions = useRegions(grid);
+  const [clearedSimilar, setClearedSimilar] = useState(null);
   const [hover, setHover] = useState(null);
   const [size, setSize] = useState({ width: 640, height: HEIGHT });
   const canvasRef = useRef(null);
@@ -168,6 +169,16 @@ export default function GridMosaicView(props) {
     return c === undefined ? [] : [c];
   }, [cells, modalSampleId, objects]);
 
+  // the answer to "Similar images", as cells of this run
+  const similar = data.similar && grid && data.similar.key === grid.key && data.similar.answer !== clearedSimilar
+    ? data.similar : null;
+  const similarCells = useMemo(() => {
+    if (!similar || !cells) return { query: null, cells: [] };
+    const found = similar.ids.map((id) => cells.cellOf(id)).filter((c) => c !== undefined);
+    const q = cells.cellOf(similar.query);
+    return { query: q === undefined ? null : q, cells: found };
+  }, [similar, cells]);
+
   // Colours are fills while cells are small, borders once they are large
   // enough: two overlays, picked at draw time.
   const overlays = useMemo(() => {
@@ -179,67 +190,7 @@ export default function GridMosaicView(props) {
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [ready, layers, inView]);
-  // the mosaic (or the pyramid's overview), loaded once per run version
-  const [overview, setOverview] = useState(null);
-  useEffect(() => {
-    if (!grid) {
-      setOverview(null);
-      return undefined;
-    }
-    const img = new Image();
-    img.onload = () => redrawRef.current();
-    img.src = mediaUrl(grid.mosaic_path, grid.version);
-    setOverview(img);
-    return () => {
-      img.onload = null;
-    };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [grid && grid.mosaic_path, version]);
-
-  const getTile = useCallback(
-    (lv, tx, ty) => {
-      const t = grid.tiles;
-      return lruGet(
-        tileCache.current,
-        `${lv}/${tx}_${ty}`,
-        () => {
-          const img = new Image();
-          img.onload = () => redrawRef.current();
-          img.src = mediaUrl(`${t.files_dir}/${lv}/${tx}_${ty}.jpg`, grid.version);
-          return img;
-        },
-        MAX_TILES
-      );
-    },
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [grid]
-  );
-  // a cell's own image once zoomed past the mosaic's pixels
-  const sharpImage = useCallback(
-    (cell) => {
-      const it = info.get(cell);
-      if (!it || !it.filepath) return null;
-      const img = lruGet(
-        imageCache.current,
-        it.filepath,
-        () => {
-          const im = new Image();
-          im.onload = () => redrawRef.current();
-          // an image that cannot load is left to the mosaic's pixels
-          im.onerror = () => {
-            im.failed = true;
-            redrawRef.current();
-          };
-          im.src = mediaUrl(it.filepath);
-          return im;
-        },
-        MAX_IMAGES
-      );
-      if (img.failed) return { skip: true };
-      return img.complete && img.naturalWidth ? { img, box: it.box } : null;
-    },
-    [info]
-  );
+  const { overview, getTile, sharpImage } = useMosaicImages({ grid, version, info, redrawRef, tileCache, imageCache });
 
   // What a drawing reads, always the latest, through a ref: `redraw` is one
   // stable function that draws whatever is current at the next frame.
@@ -247,6 +198,7 @@ export default function GridMosaicView(props) {
   scene.current = {
     ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf,
     selectedCells, currentCells, shownView, inViewHash, columns, layers, coloring, colorField,
+    regions, regionMode, similarCells,
   };
   const redraw = useCallback(() => {
     cancelAnimationFrame(frame.current);
@@ -254,6 +206,7 @@ export default function GridMosaicView(props) {
       const {
         ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf,
         selectedCells, currentCells, shownView, inViewHash, columns, layers, coloring, colorField,
+        regions, regionMode, similarCells,
       } = scene.current;
       const canvas = canvasRef.current;
       const view = viewRef.current;
@@ -289,6 +242,8 @@ export default function GridMosaicView(props) {
         fillSelected(ctx, view, grid.cols, selectedCells, layers.hidden);
       }
       for (const c of currentCells) drawCurrent(ctx, view, grid.cols, c);
+      const namesDrawn = drawRegions(ctx, view, grid, regions, regionMode);
+      drawSimilar(ctx, view, grid.cols, similarCells.cells, similarCells.query);
       // what this drawing shows, for tests and benchmarks to wait on (debug.js)
       const inViewDrawn = shownView ? String(shownView.count) : "";
       if (lastInView.current !== inViewDrawn) mark("viewDrawn");
@@ -306,6 +261,8 @@ export default function GridMosaicView(props) {
         selectedDrawn: selectedCells.slice(0, 8).join(","),
         hiddenDrawn: String(layers.nHidden),
         colorDrawn: (coloring && colorField) || "",
+        regionsDrawn: regions && regionMode !== "off" ? `${regionMode}:${namesDrawn}` : "",
+        similarDrawn: similarCells.cells.join(","),
         renderMs: (performance.now() - t0).toFixed(2),
         drawn: String(drawCount.current),
       });
@@ -349,9 +306,11 @@ export default function GridMosaicView(props) {
   }, [
     ready, grid, cells, overview, overlays, getTile, sharpImage, info, askInfo, colorOf,
     selectedCells, currentCells, shownView, inViewHash, columns, layers, coloring, colorField, size,
+    regions, regionMode, similarCells,
   ]);
 
-  const { zoom, asSelection, onMouseDown, onMouseMove, onMouseUp, onDoubleClick } = usePointerTools({
+  const { zoom, asSelection, onMouseDown, onMouseMove, onMouseUp, onDoubleClick, onContextMenu, menu, setMenu } =
+    usePointerTools({
     ready, grid, cells, objects, mode, size, viewRef, canvasRef, dragRef, userMoved, redraw,
     selectedCells, appSelected, setSelected, hidden: layers.hidden, askInfo, setHover, trigger,
   });
@@ -392,6 +351,8 @@ export default function GridMosaicView(props) {
         trigger={trigger}
         colorField={(data.color && data.color.field) || ""}
         colorFields={(grid && grid.color_fields) || []}
+        regionMode={regions ? regionMode : null}
+        setRegionMode={setRegionMode}
       />
       <PendingLine pending={pending} />
       <StatusBar summary={summary} appSelection={selectedIds(appSelected)} selectionText={selectionText} />
@@ -421,7 +382,9 @@ export default function GridMosaicView(props) {
             setHover(null);
           }}
           onDoubleClick={onDoubleClick}
+          onContextMenu={onContextMenu}
         />
+        <CellMenu menu={menu} close={() => setMenu(null)} trigger={trigger} />
         {!ready && grid && (
           <div style={{ position: "absolute", left: 12, top: 12, color: "#aaa" }} data-testid="gridtsne-loading">
             {cellsError ? `Could not load the run's cells: ${cellsError}` : "Loading the run..."}
@@ -437,6 +400,9 @@ export default function GridMosaicView(props) {
           />
         )}
       </div>
+      <SimilarBar similar={similar} cellsFound={similarCells.cells.length} trigger={trigger}
+        clear={() => similar && setClearedSimilar(similar.answer)} />
+      {regionMode !== "off" && <RegionList regions={regions} trigger={trigger} />}
       <Legend
         coloring={coloring}
         colorData={colorData}

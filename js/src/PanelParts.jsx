@@ -64,7 +64,9 @@ export function EmptyState({ pending, trigger }) {
 }
 
 /** Run, refresh, pointer mode, zoom, selection and colour-by controls. */
-export function Toolbar({ runPicker, mode, setMode, zoom, fit, clear, trigger, colorField, colorFields }) {
+const REGION_MODES = { off: "outlines", outlines: "purity", purity: "off" };
+
+export function Toolbar({ runPicker, mode, setMode, zoom, fit, clear, trigger, colorField, colorFields, regionMode, setRegionMode }) {
   return (
     <div style={{ display: "flex", gap: 6, alignItems: "center", flexWrap: "wrap", padding: "4px 0" }}>
       {runPicker}
@@ -99,6 +101,17 @@ export function Toolbar({ runPicker, mode, setMode, zoom, fit, clear, trigger, c
       <button style={BUTTON} onClick={clear}>
         Clear selection
       </button>
+      {regionMode !== null && (
+        <button
+          style={{ ...BUTTON, background: regionMode !== "off" ? "#555" : BUTTON.background }}
+          onClick={() => setRegionMode(REGION_MODES[regionMode])}
+          title="regions: off -> outlines and names -> coloured by label purity"
+          data-testid="gridtsne-regions-toggle"
+          data-mode={regionMode}
+        >
+          regions{regionMode !== "off" ? `: ${regionMode}` : ""}
+        </button>
+      )}
       <label style={{ display: "flex", gap: 4, alignItems: "center" }}>
         colour by
         <select

@@ -1,7 +1,7 @@
 // Pointer tools on the mosaic canvas: wheel zoom, drag to pan, click, box and
 // lasso selection into the App's selection, double-click to open a sample.
 // The view lives in a ref (`viewRef`): moving it redraws without re-rendering.
-import { useEffect, useRef } from "react";
+import { useEffect, useRef, useState } from "react";
 import { focusModalLooker } from "./appState";
 import { fitView, hit, inPolygon, zoomAt } from "./viewer";
 
@@ -168,5 +168,16 @@ export function usePointerTools({
     focusModalLooker();
   };
 
-  return { zoom, asSelection, onMouseDown, onMouseMove, onMouseUp, onDoubleClick };
+  // right-click: the cell's context menu (see RegionList.jsx's CellMenu)
+  const [menu, setMenu] = useState(null);
+  const onContextMenu = (e) => {
+    if (!ready || objects) return;
+    const [sx, sy] = pointer(e);
+    const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, sx, sy);
+    if (c < 0) return;
+    e.preventDefault();
+    setMenu({ x: sx, y: sy, cell: c, id: cells.idAt(c) });
+  };
+
+  return { zoom, asSelection, onMouseDown, onMouseMove, onMouseUp, onDoubleClick, onContextMenu, menu, setMenu };
 }
