@@ -41,6 +41,8 @@ import time
 import numpy as np
 from PIL import Image
 
+from plugin_env import use_this_plugin
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))  # the App driver the browser tests use
@@ -215,10 +217,7 @@ def main(argv=None):
                     help="make the run without curation (at 1,000,000 samples it costs "
                     "about 28 minutes, and the panel does not need it)")
     args = ap.parse_args(argv)
-    os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
-    plugins = tempfile.mkdtemp(prefix="gridtsne-bench-plugins-")
-    os.symlink(REPO, os.path.join(plugins, "gridtsne"))
-    os.environ["FIFTYONE_PLUGINS_DIR"] = plugins
+    use_this_plugin()
 
     from fiftyone import ViewField as F
     from playwright.sync_api import sync_playwright

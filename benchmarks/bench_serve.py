@@ -34,6 +34,8 @@ import threading
 import time
 import uuid
 
+from plugin_env import use_this_plugin
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "gridtsne")
@@ -135,10 +137,7 @@ def main(argv=None):
     ap.add_argument("--posts", type=int, default=20)
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "gridtsne-bench-serve"))
     args = ap.parse_args(argv)
-    os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
-    plugins = tempfile.mkdtemp(prefix="gridtsne-bench-plugins-")
-    os.symlink(REPO, os.path.join(plugins, "gridtsne"))
-    os.environ["FIFTYONE_PLUGINS_DIR"] = plugins
+    use_this_plugin()
 
     from bson import ObjectId
     from fiftyone.operators.delegated import DelegatedOperationService

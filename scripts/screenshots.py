@@ -20,15 +20,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests"))
 sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 
+from plugin_env import use_this_plugin  # noqa: E402 (found through the path above)
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "benchcache"))
     args = ap.parse_args(argv)
-    os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
-    plugins = tempfile.mkdtemp(prefix="gridtsne-shots-plugins-")
-    os.symlink(REPO, os.path.join(plugins, "gridtsne"))
-    os.environ["FIFTYONE_PLUGINS_DIR"] = plugins
+    use_this_plugin()
 
     import fiftyone as fo
     from PIL import Image

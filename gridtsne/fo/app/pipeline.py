@@ -136,7 +136,7 @@ def _layout_inputs(ctx, inputs, media):
     if p.get("grid") == "custom":
         rows = option_input(inputs, "rows")
         option_input(inputs, "cols")
-    for name in ("perplexity", "seed", "refine", "curation", "cell_px"):
+    for name in ("perplexity", "seed", "refine", "curation", "cell_px", "regions"):
         option_input(inputs, name)
     labels = (forms.label_fields(ctx.dataset)
               if media == "image" and not p.get("patches_field") else [])
@@ -226,6 +226,7 @@ class Regrid(RunOperator):
                             % (res.rows, res.cols))
         option_input(inputs, "cols")
         option_input(inputs, "cell_px", default=res.options.cell_px)
+        option_input(inputs, "regions", default=res.options.regions)
         r, c = ctx.params.get("rows"), ctx.params.get("cols")
         if r or c:
             try:
@@ -243,7 +244,8 @@ class Regrid(RunOperator):
             p = ctx.params
             return outputs_of(regrid(ctx.dataset, p["key"], rows=p.get("rows") or None,
                                      cols=p.get("cols") or None,
-                                     cell_px=p.get("cell_px") or None, progress=progress))
+                                     cell_px=p.get("cell_px") or None,
+                                     regions=p.get("regions"), progress=progress))
 
         return work
 
