@@ -173,10 +173,10 @@ def onnx_model_path(cache_dir=None):
 
 
 # The classifier sees average-pooled features; the embedding is their
-# L2-normalised GeM. Scaled by the average-pooled features' typical norm
-# (about 16), the embedding gets the network's own top-1 class for about 3 in
-# 4 images: enough to name a region by its most common classes (see
-# gridtsne.core.regions), and no image is read again.
+# L2-normalised GeM. Scaled by the average-pooled features' typical norm, the
+# embedding gets the network's own top-1 class for most images: enough to name
+# a region by its most common classes, and no image is read again (how often,
+# docs/design.md "Regions and the similarity index").
 CLASSIFIER_SCALE = 16.0
 
 
