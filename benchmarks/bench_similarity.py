@@ -96,8 +96,7 @@ def cost(n, dim=1280, seed=0):
         # as a run stores them: its {key}_embedding field (the index reads it)
         ds.set_values("grid_embedding", [v for v in feats], progress=False)
         t = time.perf_counter()
-        key = similarity.index_run(ds, "grid", its, items.SAMPLES,
-                                   embeddings_field="grid_embedding")
+        key = similarity.index_run(ds, "grid", its, embeddings_field="grid_embedding")
         build = time.perf_counter() - t
         ids = its.ids
         times = []

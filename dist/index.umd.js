@@ -348,6 +348,94 @@
       value !== null && value !== void 0 && /* @__PURE__ */ React.createElement("div", { style: ONE_LINE }, colorField, ": ", fmt(value))
     );
   }
+  const cellFiles = /* @__PURE__ */ new Map();
+  const MAX_FILES = 4;
+  const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+  function fetchCells(url, nCells, objects) {
+    if (cellFiles.has(url)) return cellFiles.get(url);
+    const promise = fetch(url).then((r) => {
+      if (!r.ok) throw new Error(`cells file: HTTP ${r.status}`);
+      return r.arrayBuffer();
+    }).then((buffer) => makeCells(new Uint8Array(buffer), nCells, objects));
+    promise.catch(() => cellFiles.delete(url));
+    cellFiles.set(url, promise);
+    while (cellFiles.size > MAX_FILES) cellFiles.delete(cellFiles.keys().next().value);
+    return promise;
+  }
+  function makeCells(bytes, nCells, objects) {
+    const ids = bytes.subarray(0, nCells * 12);
+    const sampleIds = objects ? bytes.subarray(nCells * 12, nCells * 24) : null;
+    const occupied = new Uint8Array(nCells);
+    let count = 0;
+    for (let c = 0; c < nCells; c++) {
+      const o = c * 12;
+      if (ids[o] | ids[o + 1] | ids[o + 2] | ids[o + 3]) {
+        occupied[c] = 1;
+        count++;
+      }
+    }
+    let idMap = null;
+    let bySample = null;
+    const hexAt = (arr, c) => {
+      let s = "";
+      for (let k = c * 12, end = k + 12; k < end; k++) s += HEX[arr[k]];
+      return s;
+    };
+    return {
+      nCells,
+      count,
+      occupied,
+      idAt: (c) => c >= 0 && c < nCells && occupied[c] ? hexAt(ids, c) : null,
+      sampleIdAt: (c) => sampleIds && c >= 0 && c < nCells && occupied[c] ? hexAt(sampleIds, c) : null,
+      /** cell of an item id, or undefined (the map is built on first use) */
+      cellOf: (id) => {
+        if (!idMap) {
+          idMap = /* @__PURE__ */ new Map();
+          for (let c = 0; c < nCells; c++) if (occupied[c]) idMap.set(hexAt(ids, c), c);
+        }
+        return idMap.get(id);
+      },
+      /** cells of the objects of a sample (runs of objects) */
+      cellsOfSample: (id) => {
+        if (!sampleIds) return [];
+        if (!bySample) {
+          bySample = /* @__PURE__ */ new Map();
+          for (let c = 0; c < nCells; c++) {
+            if (!occupied[c]) continue;
+            const s = hexAt(sampleIds, c);
+            if (!bySample.has(s)) bySample.set(s, []);
+            bySample.get(s).push(c);
+          }
+        }
+        return bySample.get(id) || [];
+      }
+    };
+  }
+  function bytesOf(b64) {
+    const bin = atob(b64);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  function decodeMask(b64, nCells) {
+    const bits = bytesOf(b64);
+    const out = new Uint8Array(nCells);
+    for (let c = 0; c < nCells; c++) out[c] = bits[c >> 3] >> (c & 7) & 1;
+    return out;
+  }
+  const NO_CATEGORY = 65535;
+  function decodeCodes(b64) {
+    const b = bytesOf(b64);
+    return new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2);
+  }
+  function decodeValues(b64) {
+    const b = bytesOf(b64);
+    return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+  }
+  function decodeFloat64(b64) {
+    const b = bytesOf(b64);
+    return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
+  }
   const DIM = [0, 0, 0, 184];
   const SELECTED = [255, 255, 255, 150];
   const HIDDEN = [24, 24, 24, 255];
@@ -586,9 +674,8 @@
   const FADE_FROM = 2;
   const GONE_AT = 4;
   function decodeRegionMap(b64, nCells) {
-    const bin = typeof atob === "function" ? atob(b64) : Buffer.from(b64, "base64").toString("binary");
     const out = new Uint8Array(nCells).fill(EMPTY);
-    for (let i = 0; i < Math.min(nCells, bin.length); i++) out[i] = bin.charCodeAt(i);
+    out.set(bytesOf(b64).subarray(0, nCells));
     return out;
   }
   function regionEdges(map, rows, cols) {
@@ -784,94 +871,6 @@
       )
     );
   }
-  const cellFiles = /* @__PURE__ */ new Map();
-  const MAX_FILES = 4;
-  const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-  function fetchCells(url, nCells, objects) {
-    if (cellFiles.has(url)) return cellFiles.get(url);
-    const promise = fetch(url).then((r) => {
-      if (!r.ok) throw new Error(`cells file: HTTP ${r.status}`);
-      return r.arrayBuffer();
-    }).then((buffer) => makeCells(new Uint8Array(buffer), nCells, objects));
-    promise.catch(() => cellFiles.delete(url));
-    cellFiles.set(url, promise);
-    while (cellFiles.size > MAX_FILES) cellFiles.delete(cellFiles.keys().next().value);
-    return promise;
-  }
-  function makeCells(bytes, nCells, objects) {
-    const ids = bytes.subarray(0, nCells * 12);
-    const sampleIds = objects ? bytes.subarray(nCells * 12, nCells * 24) : null;
-    const occupied = new Uint8Array(nCells);
-    let count = 0;
-    for (let c = 0; c < nCells; c++) {
-      const o = c * 12;
-      if (ids[o] | ids[o + 1] | ids[o + 2] | ids[o + 3]) {
-        occupied[c] = 1;
-        count++;
-      }
-    }
-    let idMap = null;
-    let bySample = null;
-    const hexAt = (arr, c) => {
-      let s = "";
-      for (let k = c * 12, end = k + 12; k < end; k++) s += HEX[arr[k]];
-      return s;
-    };
-    return {
-      nCells,
-      count,
-      occupied,
-      idAt: (c) => c >= 0 && c < nCells && occupied[c] ? hexAt(ids, c) : null,
-      sampleIdAt: (c) => sampleIds && c >= 0 && c < nCells && occupied[c] ? hexAt(sampleIds, c) : null,
-      /** cell of an item id, or undefined (the map is built on first use) */
-      cellOf: (id) => {
-        if (!idMap) {
-          idMap = /* @__PURE__ */ new Map();
-          for (let c = 0; c < nCells; c++) if (occupied[c]) idMap.set(hexAt(ids, c), c);
-        }
-        return idMap.get(id);
-      },
-      /** cells of the objects of a sample (runs of objects) */
-      cellsOfSample: (id) => {
-        if (!sampleIds) return [];
-        if (!bySample) {
-          bySample = /* @__PURE__ */ new Map();
-          for (let c = 0; c < nCells; c++) {
-            if (!occupied[c]) continue;
-            const s = hexAt(sampleIds, c);
-            if (!bySample.has(s)) bySample.set(s, []);
-            bySample.get(s).push(c);
-          }
-        }
-        return bySample.get(id) || [];
-      }
-    };
-  }
-  function bytesOf(b64) {
-    const bin = atob(b64);
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out;
-  }
-  function decodeMask(b64, nCells) {
-    const bits = bytesOf(b64);
-    const out = new Uint8Array(nCells);
-    for (let c = 0; c < nCells; c++) out[c] = bits[c >> 3] >> (c & 7) & 1;
-    return out;
-  }
-  const NO_CATEGORY = 65535;
-  function decodeCodes(b64) {
-    const b = bytesOf(b64);
-    return new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2);
-  }
-  function decodeValues(b64) {
-    const b = bytesOf(b64);
-    return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-  }
-  function decodeFloat64(b64) {
-    const b = bytesOf(b64);
-    return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
-  }
   function useColoring({ data, version, grid, objects, nCells, cells, colorScheme, colorMap }) {
     const [hiddenCats, setHiddenCats] = React.useState(() => /* @__PURE__ */ new Set());
     const [range, setRange] = React.useState(null);
@@ -941,7 +940,12 @@
   }
   const MAX_TILES = 400;
   const MAX_IMAGES = 600;
-  function useMosaicImages({ grid, version, info, redrawRef, tileCache, imageCache }) {
+  function useMosaicImages({ grid, version, info, redrawRef }) {
+    const tileCache = React.useRef(/* @__PURE__ */ new Map());
+    const imageCache = React.useRef(/* @__PURE__ */ new Map());
+    React.useEffect(() => {
+      tileCache.current = /* @__PURE__ */ new Map();
+    }, [grid && grid.key, version, grid && grid.rows, grid && grid.cols]);
     const [overview, setOverview] = React.useState(null);
     React.useEffect(() => {
       if (!grid) {
@@ -1619,8 +1623,6 @@
     const viewRef = React.useRef(null);
     const sizeRef = React.useRef(size);
     const dragRef = React.useRef(null);
-    const tileCache = React.useRef(/* @__PURE__ */ new Map());
-    const imageCache = React.useRef(/* @__PURE__ */ new Map());
     const frame = React.useRef(0);
     const redrawRef = React.useRef(() => {
     });
@@ -1718,7 +1720,7 @@
         plain: layers.fill ? overlayCanvas(grid.rows, grid.cols, cells.occupied, state) : null
       };
     }, [ready, layers, inView]);
-    const { overview, getTile, sharpImage } = useMosaicImages({ grid, version, info, redrawRef, tileCache, imageCache });
+    const { overview, getTile, sharpImage } = useMosaicImages({ grid, version, info, redrawRef });
     const scene = React.useRef(null);
     scene.current = {
       ready,
@@ -1852,7 +1854,6 @@
       sizeRef.current = size;
     }, [size]);
     React.useEffect(() => {
-      tileCache.current = /* @__PURE__ */ new Map();
       userMoved.current = false;
       viewRef.current = grid ? fitView(sizeRef.current.width, sizeRef.current.height, grid.rows, grid.cols) : null;
     }, [grid && grid.key, version, grid && grid.rows, grid && grid.cols]);

@@ -298,7 +298,7 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
         assignment=config.assignment, refine_cells=config.refine, labels=its.labels,
         xy=np.stack([xs, ys], axis=1), cells=np.stack([r, c], axis=1) if keep_cells else None,
         curation=False, progress=stages.report,
-        classify=run_regions.classifier(run.record_attributes().get("features_tag")))
+        classify=run_regions.classifier(getattr(run.record, "features_tag", None)))
     stages.end()
     if keep_cells and "dpq_16" in run.metrics:
         layout.metrics["dpq_16"] = run.metrics["dpq_16"]

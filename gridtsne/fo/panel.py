@@ -177,13 +177,13 @@ class GridMosaicPanel(foo.Panel):
         index; the component rings them on the grid."""
         from gridtsne.config import GridError
 
-        key, query = ctx.panel.state.key, ctx.params.get("id")
-        if not key or not query:
+        results, query = self._results(ctx), ctx.params.get("id")
+        if results is None or not query:
             return
-        answer = {"key": key, "query": query, "ids": [], "answer": uuid.uuid4().hex}
+        answer = {"key": results.key, "query": query, "ids": [], "answer": uuid.uuid4().hex}
         try:
-            answer["ids"] = similarity.similar_samples(ctx.dataset, key, query,
-                                                       int(ctx.params.get("k") or 10))
+            answer["ids"] = similarity.nearest(ctx.dataset, results.key, results.similarity_key,
+                                               query, int(ctx.params.get("k") or 10))
         except (GridError, ValueError) as e:
             answer["error"] = str(e)
         ctx.panel.data.similar = answer

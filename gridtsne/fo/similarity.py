@@ -36,7 +36,7 @@ def owned_key(dataset, key):
     return getattr(results, "similarity_key", None)
 
 
-def index_run(dataset, key, its, kind, embeddings_field=None, features=None, previous=None):
+def index_run(dataset, key, its, embeddings_field=None, features=None, previous=None):
     """Builds (or rebuilds) run ``key``'s index; returns its brain key or None.
 
     ``previous``: the index key the run had before this write (only an index
@@ -44,7 +44,7 @@ def index_run(dataset, key, its, kind, embeddings_field=None, features=None, pre
     """
     import fiftyone.brain as fob
 
-    if kind != items.SAMPLES:
+    if its.kind != items.SAMPLES:
         return None  # objects and frames: no per-sample vectors to index
     brain_key = index_key(key)
     existing = brain_key in dataset.list_brain_runs()
@@ -80,7 +80,7 @@ def index_run(dataset, key, its, kind, embeddings_field=None, features=None, pre
 def index_saved_run(dataset, key, its, embeddings_field, features, previous):
     """:func:`index_run` for a run just saved: a failure is logged, never raised."""
     try:
-        return index_run(dataset, key, its, its.kind, embeddings_field, features, previous)
+        return index_run(dataset, key, its, embeddings_field, features, previous)
     except Exception as e:
         logger.warning("Run %r was saved, but its similarity index could not be made: %s",
                        key, e)
@@ -110,10 +110,16 @@ def renamed(dataset, key, new_key, results):
 def similar_samples(samples, key, sample_id, k=10):
     """The ids of the ``k`` samples most similar to ``sample_id`` in run
     ``key``'s index (the query itself left out), most similar first."""
+    dataset = samples._root_dataset
+    return nearest(dataset, key, owned_key(dataset, key), sample_id, k)
+
+
+def nearest(dataset, key, brain_key, sample_id, k=10):
+    """:func:`similar_samples` with the run's index key already known (the
+    panel has it from the run's results; reading them again per query costs
+    the regions' cell lists too)."""
     from gridtsne.config import GridError
 
-    dataset = samples._root_dataset
-    brain_key = owned_key(dataset, key)
     if not brain_key or brain_key not in dataset.list_brain_runs():
         raise GridError("Grid run %r has no similarity index (compute it again to make one)"
                         % key)

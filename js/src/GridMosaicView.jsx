@@ -77,8 +77,6 @@ export default function GridMosaicView(props) {
   const viewRef = useRef(null);
   const sizeRef = useRef(size);
   const dragRef = useRef(null);
-  const tileCache = useRef(new Map());
-  const imageCache = useRef(new Map());
   const frame = useRef(0);
   const redrawRef = useRef(() => {});
   const drawCount = useRef(0);
@@ -190,7 +188,7 @@ export default function GridMosaicView(props) {
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [ready, layers, inView]);
-  const { overview, getTile, sharpImage } = useMosaicImages({ grid, version, info, redrawRef, tileCache, imageCache });
+  const { overview, getTile, sharpImage } = useMosaicImages({ grid, version, info, redrawRef });
 
   // What a drawing reads, always the latest, through a ref: `redraw` is one
   // stable function that draws whatever is current at the next frame.
@@ -293,7 +291,6 @@ export default function GridMosaicView(props) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [size]);
   useEffect(() => {
-    tileCache.current = new Map();
     userMoved.current = false;
     viewRef.current = grid ? fitView(sizeRef.current.width, sizeRef.current.height, grid.rows, grid.cols) : null;
     // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -73,7 +73,8 @@ function makeCells(bytes, nCells, objects) {
   };
 }
 
-function bytesOf(b64) {
+/** The bytes of a base64 string (the panel data's binary payloads). */
+export function bytesOf(b64) {
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);

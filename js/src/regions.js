@@ -2,6 +2,7 @@
 // regions, names placed so that none overlaps another, and a purity tint
 // (the share of a region's majority label, red to green). Pure geometry and
 // drawing of plain data, so node tests can check the placement.
+import { bytesOf } from "./cells.js";
 import { fitView } from "./viewer.js";
 
 export const EMPTY = 255; // a cell no region holds (empty, or skipped)
@@ -12,9 +13,8 @@ const GONE_AT = 4;
 
 /** The region of every grid cell from the payload's base64 map. */
 export function decodeRegionMap(b64, nCells) {
-  const bin = typeof atob === "function" ? atob(b64) : Buffer.from(b64, "base64").toString("binary");
   const out = new Uint8Array(nCells).fill(EMPTY);
-  for (let i = 0; i < Math.min(nCells, bin.length); i++) out[i] = bin.charCodeAt(i);
+  out.set(bytesOf(b64).subarray(0, nCells));
   return out;
 }
 

@@ -1,13 +1,20 @@
 // The mosaic's pixels: the mosaic (or a pyramid's overview) once per run
 // version, its Deep Zoom tiles and, zoomed past them, the cells' own images,
 // each loaded lazily and kept in a bounded cache; a load asks for a redraw.
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { lruGet, mediaUrl } from "./appState";
 
 const MAX_TILES = 400; // tiles kept in memory
 const MAX_IMAGES = 600; // full images kept in memory
 
-export function useMosaicImages({ grid, version, info, redrawRef, tileCache, imageCache }) {
+export function useMosaicImages({ grid, version, info, redrawRef }) {
+  const tileCache = useRef(new Map());
+  const imageCache = useRef(new Map());
+  // another run, or this one written again: its tiles are other pixels
+  useEffect(() => {
+    tileCache.current = new Map();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [grid && grid.key, version, grid && grid.rows, grid && grid.cols]);
   // the mosaic (or the pyramid's overview), loaded once per run version
   const [overview, setOverview] = useState(null);
   useEffect(() => {
