@@ -54,6 +54,10 @@
     if (Array.isArray(selected)) return selected.map((label) => label.labelId);
     return selected instanceof Map ? Array.from(selected.keys()) : Array.from(selected);
   }
+  function copySelection(selected) {
+    if (Array.isArray(selected)) return selected.slice();
+    return selected instanceof Map ? new Map(selected) : new Set(selected);
+  }
   function mediaUrl(path, version) {
     const url = fos__namespace.getSampleSrc ? fos__namespace.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
     return version ? url + (url.includes("?") ? "&" : "?") + "v=" + encodeURIComponent(version) : url;
@@ -281,7 +285,7 @@
         "data-active": mode === m ? "true" : "false"
       },
       m
-    )), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => zoom(1.5), "data-testid": "gridtsne-zoom-in" }, "+"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => zoom(1 / 1.5), "data-testid": "gridtsne-zoom-out" }, "-"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: fit }, "fit"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_selection_to_view", {}), "data-testid": "gridtsne-to-view" }, "Selection to view"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: clear }, "Clear selection"), regionMode !== null && /* @__PURE__ */ React.createElement(
+    )), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => zoom(1.5), "data-testid": "gridtsne-zoom-in" }, "+"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => zoom(1 / 1.5), "data-testid": "gridtsne-zoom-out" }, "-"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: fit }, "fit"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_selection_to_view", {}), "data-testid": "gridtsne-to-view" }, "Selection to view"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: clear, "data-testid": "gridtsne-clear-selection" }, "Clear selection"), regionMode !== null && /* @__PURE__ */ React.createElement(
       "button",
       {
         style: { ...BUTTON, background: regionMode !== "off" ? "#555" : BUTTON.background },
@@ -1705,6 +1709,12 @@
       const c = cells.cellOf(modalSampleId);
       return c === void 0 ? [] : [c];
     }, [cells, modalSampleId, objects]);
+    const modalWas = React.useRef(null);
+    React.useEffect(() => {
+      const was = modalWas.current;
+      modalWas.current = modalSampleId;
+      if (was && !modalSampleId && selected) setSelected(copySelection(selected));
+    }, [modalSampleId]);
     const similar = data.similar && grid && data.similar.key === grid.key && data.similar.answer !== clearedSimilar ? data.similar : null;
     const similarCells = React.useMemo(() => {
       if (!similar || !cells) return { query: null, cells: [] };

@@ -127,26 +127,30 @@ def shapes_dir(tmp_path_factory):
     return folder
 
 
+def make_dataset_of(folder, items=None):
+    """A non-persistent dataset of the images under ``folder`` (or of
+    ``items``, [(path, label)]), labelled by their folder's name."""
+    import fiftyone as fo
+
+    items = items or [
+        (os.path.join(root, f), os.path.basename(root))
+        for root, _, files in os.walk(folder)
+        for f in sorted(files)
+    ]
+    ds = fo.Dataset("gridtsne-test-" + uuid.uuid4().hex[:8])
+    ds.add_samples(
+        [fo.Sample(filepath=p, ground_truth=fo.Classification(label=l)) for p, l in sorted(items)]
+    )
+    return ds
+
+
 @pytest.fixture
 def make_dataset(shapes_dir):
     """Builds non-persistent datasets of the shapes; deletes them afterwards."""
-    import fiftyone as fo
-
     made = []
 
     def make(folder=None, items=None):
-        items = items or [
-            (os.path.join(root, f), os.path.basename(root))
-            for root, _, files in os.walk(folder or shapes_dir)
-            for f in sorted(files)
-        ]
-        ds = fo.Dataset("gridtsne-test-" + uuid.uuid4().hex[:8])
-        ds.add_samples(
-            [
-                fo.Sample(filepath=p, ground_truth=fo.Classification(label=l))
-                for p, l in sorted(items)
-            ]
-        )
+        ds = make_dataset_of(folder or shapes_dir, items)
         made.append(ds)
         return ds
 

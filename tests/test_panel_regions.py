@@ -1,5 +1,6 @@
 """The run's regions and "Similar images" in the grid_mosaic panel, in the real
-App in headless Chromium (see tests/browser.py)."""
+App in headless Chromium (see tests/browser.py). One App serves the module's
+tests; each test puts back the App state it changed."""
 
 import numpy as np
 import pytest
@@ -24,79 +25,135 @@ def differ(a, b):
     return np.abs(a[:h, :w] - b[:h, :w]).mean()
 
 
-def test_regions_overlay_list_purity_and_similar_images(dataset, tmp_path):
+class Shown:
+    """The App on a dataset with one run, and what the tests compare with."""
+
+    def __init__(self, app, dataset, res):
+        self.app, self.page, self.dataset, self.res = app, app.page, dataset, res
+        self.canvas = app.page.locator(CANVAS)
+        self.ids = dataset.values("id")
+        self.region_of = dict(zip(self.ids, dataset.values("grid_region")))
+        self.cell_of = {i: (r, c) for i, r, c in zip(
+            self.ids, dataset.values("grid_row"), dataset.values("grid_col"))}
+
+    def regions_mode(self, mode):
+        """Clicks the toolbar's regions toggle (off -> outlines -> purity) until ``mode``."""
+        for _ in range(3):
+            now = (self.app.canvas_data().get("regionsDrawn") or "off").split(":")[0]
+            if now == mode:
+                break
+            self.page.locator("[data-testid=gridtsne-regions-toggle]").click()
+            self.app.wait_canvas("(d.regionsDrawn || 'off').split(':')[0] !== %r" % now,
+                                 timeout=10000)
+        self.app.wait_drawn()
+
+
+@pytest.fixture(scope="module")
+def shown(shapes_dir, tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
+    from conftest import make_dataset_of
+
+    dataset = make_dataset_of(shapes_dir)
     res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth",
-                                output_dir=str(tmp_path))
-    regions = res.regions
-    ids = dataset.values("id")
-    region_of = dict(zip(ids, dataset.values("grid_region")))
-    cell_of = {i: (r, c) for i, r, c in zip(ids, dataset.values("grid_row"),
-                                             dataset.values("grid_col"))}
+                                output_dir=str(tmp_path_factory.mktemp("regions-run")))
     with sync_playwright() as p:
         app = App(p, dataset)
         try:
-            page = app.page
             app.wait_text("gridtsne-summary", "grid: 6 x 7, 40 samples")
             app.wait_drawn()
-            canvas = page.locator(CANVAS)
-            toggle = page.locator("[data-testid=gridtsne-regions-toggle]")
-            plain = pixels(canvas, "regions-off")
-
-            # outlines and names, at fit zoom, none overlapping
-            toggle.click()
-            app.wait_canvas("d.regionsDrawn && d.regionsDrawn.startsWith('outlines:')")
-            app.wait_drawn()
-            named = int(app.canvas_data()["regionsDrawn"].split(":")[1])
-            assert 1 <= named <= len(regions)
-            outlined = pixels(canvas, "regions-outlines")
-            assert differ(outlined, plain) > 1.0
-            assert page.locator("[data-testid=gridtsne-region]").count() == len(regions)
-            names = page.locator("[data-testid=gridtsne-regions]").inner_text()
-            assert all(e["name"] in names for e in regions)
-
-            # coloured by purity: the tint differs from the outlines alone
-            toggle.click()
-            app.wait_canvas("d.regionsDrawn && d.regionsDrawn.startsWith('purity:')")
-            app.wait_drawn()
-            tinted = pixels(canvas, "regions-purity")
-            assert differ(tinted, outlined) > 1.0
-
-            # a region's entry selects its samples, another makes its samples the view
-            first, last = regions[0], regions[-1]
-            page.locator("[data-testid=gridtsne-region-select-%d]" % first["id"]).click()
-            members = sorted(i for i in ids if region_of[i] == first["id"])
-            page.wait_for_selector("[data-testid=gridtsne-selection][data-app-selection='%s']"
-                                   % ",".join(members), state="attached", timeout=30000)
-            page.locator("[data-testid=gridtsne-region-filter-%d]" % last["id"]).click()
-            app.wait_view(last["count"])
-
-            # names fade out when zoomed into cells
-            page.locator("[data-testid=gridtsne-region-filter-%d]" % first["id"]).click()
-            app.wait_view(first["count"])
-            for _ in range(6):
-                page.locator("[data-testid=gridtsne-zoom-in]").click()
-            app.wait_canvas("d.regionsDrawn === 'purity:0'")
-            page.get_by_role("button", name="fit", exact=True).click()
-            app.wait_canvas("d.regionsDrawn && d.regionsDrawn !== 'purity:0'")
-
-            # a cell's context menu: its nearest neighbours by the run's index, ringed
-            query = ids[0]
-            near = gridtsne.similar_samples(dataset, "grid", query, k=10)
-            box = canvas.bounding_box()
-            x, y = cell_center(box, res.rows, res.cols, *cell_of[query])
-            page.mouse.click(x, y, button="right")
-            page.locator("[data-testid=gridtsne-similar-images]").click()
-            cols = res.cols
-            expected = sorted(cell_of[i][0] * cols + cell_of[i][1] for i in near)
-            app.wait_canvas("d.similarDrawn && d.similarDrawn.split(',').length === 10")
-            drawn = sorted(int(c) for c in app.canvas_data()["similarDrawn"].split(","))
-            assert drawn == expected
-            page.locator("[data-testid=gridtsne-similar-to-view]").click()
-            app.wait_view(11)
-        except BaseException:
-            app.record_failure()
-            raise
+            yield Shown(app, dataset, res)
         finally:
             app.close()
+            if not dataset.deleted:
+                dataset.delete()
+
+
+@pytest.fixture
+def page_of(shown):
+    """Each test starts at fit zoom, on the whole dataset, regions off."""
+    shown.app.session.view = None
+    shown.app.wait_view(len(shown.ids))
+    shown.page.get_by_role("button", name="fit", exact=True).click()
+    try:
+        yield shown
+    except BaseException:
+        shown.app.record_failure()
+        raise
+
+
+def test_outlines_and_names_drawn_at_fit_zoom_without_overlaps(page_of):
+    s = page_of
+    s.regions_mode("off")
+    plain = pixels(s.canvas, "regions-off")
+    s.regions_mode("outlines")
+    named = int(s.app.canvas_data()["regionsDrawn"].split(":")[1])
+    # the names placed are those that fit without colliding (regions.js placeNames)
+    assert 1 <= named <= len(s.res.regions)
+    assert differ(pixels(s.canvas, "regions-outlines"), plain) > 1.0
+
+
+def test_region_list_names_every_region_with_its_count_and_share(page_of):
+    s = page_of
+    s.regions_mode("outlines")
+    assert s.page.locator("[data-testid=gridtsne-region]").count() == len(s.res.regions)
+    listed = s.page.locator("[data-testid=gridtsne-regions]").inner_text()
+    for region in s.res.regions:
+        assert region["name"] in listed and str(region["count"]) in listed
+
+
+def test_purity_tint_differs_from_the_outlines(page_of):
+    s = page_of
+    s.regions_mode("outlines")
+    outlined = pixels(s.canvas, "regions-outlines-again")
+    s.regions_mode("purity")
+    assert differ(pixels(s.canvas, "regions-purity"), outlined) > 1.0
+
+
+def test_a_region_entry_selects_its_samples(page_of):
+    s = page_of
+    s.regions_mode("outlines")
+    first = s.res.regions[0]
+    s.page.locator("[data-testid=gridtsne-region-select-%d]" % first["id"]).click()
+    members = sorted(i for i in s.ids if s.region_of[i] == first["id"])
+    s.page.wait_for_selector("[data-testid=gridtsne-selection][data-app-selection='%s']"
+                             % ",".join(members), state="attached", timeout=30000)
+    s.page.locator("[data-testid=gridtsne-clear-selection]").click()
+
+
+def test_a_region_entry_makes_its_samples_the_view(page_of):
+    s = page_of
+    s.regions_mode("outlines")
+    last = s.res.regions[-1]
+    s.page.locator("[data-testid=gridtsne-region-filter-%d]" % last["id"]).click()
+    s.app.wait_view(last["count"])
+    assert sorted(s.app.session.view.values("id")) == sorted(
+        i for i in s.ids if s.region_of[i] == last["id"])
+
+
+def test_names_fade_when_zoomed_into_cells(page_of):
+    s = page_of
+    s.regions_mode("purity")
+    for _ in range(6):
+        s.page.locator("[data-testid=gridtsne-zoom-in]").click()
+    s.app.wait_canvas("d.regionsDrawn === 'purity:0'")
+    s.page.get_by_role("button", name="fit", exact=True).click()
+    s.app.wait_canvas("d.regionsDrawn && d.regionsDrawn !== 'purity:0'")
+
+
+def test_similar_images_rings_the_indexs_nearest_and_makes_them_the_view(page_of):
+    s = page_of
+    query = s.ids[0]
+    near = gridtsne.similar_samples(s.dataset, "grid", query, k=10)
+    box = s.canvas.bounding_box()
+    x, y = cell_center(box, s.res.rows, s.res.cols, *s.cell_of[query])
+    s.page.mouse.click(x, y, button="right")
+    s.page.locator("[data-testid=gridtsne-similar-images]").click()
+    cols = s.res.cols
+    expected = sorted(s.cell_of[i][0] * cols + s.cell_of[i][1] for i in near)
+    s.app.wait_canvas("d.similarDrawn && d.similarDrawn.split(',').length === 10")
+    drawn = sorted(int(c) for c in s.app.canvas_data()["similarDrawn"].split(","))
+    assert drawn == expected
+    s.page.locator("[data-testid=gridtsne-similar-to-view]").click()
+    s.app.wait_view(11)
+    assert set(s.app.session.view.values("id")) == set(near) | {query}

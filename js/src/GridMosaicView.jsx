@@ -13,6 +13,7 @@ import { usePanelId } from "@fiftyone/spaces";
 import {
   COLOR_MAP,
   COLOR_SCHEME,
+  copySelection,
   MODAL_SAMPLE_ID,
   selectedIds,
   VIEW_KEY,
@@ -166,6 +167,18 @@ export default function GridMosaicView(props) {
     const c = cells.cellOf(modalSampleId);
     return c === undefined ? [] : [c];
   }, [cells, modalSampleId, objects]);
+
+  // Opening a sample and closing the modal again leaves the Python session an
+  // older selection than the App shows (the App's navigation to and from the
+  // modal writes back a selection it kept): once the modal closes, the session
+  // is handed the App's selection again (a copy, so the App sends it).
+  const modalWas = useRef(null);
+  useEffect(() => {
+    const was = modalWas.current;
+    modalWas.current = modalSampleId;
+    if (was && !modalSampleId && selected) setSelected(copySelection(selected));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [modalSampleId]);
 
   // the answer to "Similar images", as cells of this run
   const similar = data.similar && grid && data.similar.key === grid.key && data.similar.answer !== clearedSimilar

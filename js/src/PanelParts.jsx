@@ -98,7 +98,7 @@ export function Toolbar({ runPicker, mode, setMode, zoom, fit, clear, trigger, c
       <button style={BUTTON} onClick={() => trigger("on_selection_to_view", {})} data-testid="gridtsne-to-view">
         Selection to view
       </button>
-      <button style={BUTTON} onClick={clear}>
+      <button style={BUTTON} onClick={clear} data-testid="gridtsne-clear-selection">
         Clear selection
       </button>
       {regionMode !== null && (

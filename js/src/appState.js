@@ -51,6 +51,13 @@ export function selectedIds(selected) {
   return selected instanceof Map ? Array.from(selected.keys()) : Array.from(selected);
 }
 
+/** A new selection object equal to `selected` (the App sends a selection to
+ * the Python session only when it is a new object). */
+export function copySelection(selected) {
+  if (Array.isArray(selected)) return selected.slice();
+  return selected instanceof Map ? new Map(selected) : new Set(selected);
+}
+
 // the App's URL for a local file (honours a server path prefix / proxy)
 export function mediaUrl(path, version) {
   const url = fos.getSampleSrc ? fos.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
