@@ -9,7 +9,7 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
-	FIFTYONE_DO_NOT_TRACK=true $(VENV)/bin/gridtsne --demo --out $(OUT) --overwrite
+	FIFTYONE_DO_NOT_TRACK=true $(VENV)/bin/gridtsne --demo --label-borders --out $(OUT) --overwrite
 
 test: setup
 	@bash scripts/test.sh $(ARGS)

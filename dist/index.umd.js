@@ -62,12 +62,12 @@
     const url = fos__namespace.getSampleSrc ? fos__namespace.getSampleSrc(path) : "/media?filepath=" + encodeURIComponent(path);
     return version ? url + (url.includes("?") ? "&" : "?") + "v=" + encodeURIComponent(version) : url;
   }
-  function focusModalLooker(deadline = performance.now() + 1e4) {
+  function focusModalLooker(deadline = performance.now() + 5e3) {
     const looker = document.querySelector("[data-cy=modal-looker-container] [class*=looker]");
-    if (looker && typeof looker.focus === "function") {
+    const idle = !document.activeElement || document.activeElement === document.body;
+    if (looker && typeof looker.focus === "function" && idle) {
       if (!looker.hasAttribute("tabindex")) looker.setAttribute("tabindex", "-1");
       looker.focus({ preventScroll: true });
-      if (document.activeElement === looker) return;
     }
     if (performance.now() < deadline) setTimeout(() => focusModalLooker(deadline), 100);
   }
@@ -184,7 +184,15 @@
   function viridisGradient() {
     return `linear-gradient(to right, ${VIRIDIS.map((c) => `rgb(${c.join(",")})`).join(", ")})`;
   }
-  function Legend({ coloring, colorData, hiddenCats, setHiddenCats, range, setRange }) {
+  function countInView(codes, inView, nCategories) {
+    const out = new Array(nCategories).fill(0);
+    for (let c = 0; c < codes.length; c++) {
+      const k = codes[c];
+      if (inView[c] && k >= 0 && k < nCategories) out[k]++;
+    }
+    return out;
+  }
+  function Legend({ coloring, colorData, inViewCounts, hiddenCats, setHiddenCats, range, setRange }) {
     if (!coloring) return null;
     if (coloring.kind === "continuous") {
       const [lo, hi] = range || [colorData.min, colorData.max];
@@ -234,10 +242,7 @@
           style: { display: "inline-block", width: 10, height: 10, border: `3px solid ${coloring.colors[k]}`, marginRight: 4 }
         }
       ),
-      name,
-      " (",
-      colorData.counts[k],
-      ")"
+      inViewCounts && inViewCounts[k] !== colorData.counts[k] ? `${name} (${inViewCounts[k]} of ${colorData.counts[k]})` : `${name} (${colorData.counts[k]})`
     )));
   }
   function RunPicker({ keys, pending, value, trigger }) {
@@ -440,7 +445,7 @@
     const b = bytesOf(b64);
     return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
   }
-  const DIM = [0, 0, 0, 184];
+  const DIM = [0, 0, 0, 200];
   const SELECTED = [255, 255, 255, 150];
   const HIDDEN = [24, 24, 24, 255];
   const FILL_ALPHA = 120;
@@ -631,7 +636,7 @@
     }
     return missing;
   }
-  function drawBorders(ctx, view, cols, cells, colorOf) {
+  function drawBorders(ctx, view, cols, cells, colorOf, inView) {
     const lw = Math.max(2, view.scale * 0.08);
     ctx.lineWidth = lw;
     for (const cell of cells) {
@@ -639,8 +644,10 @@
       if (!color) continue;
       const [x, y, s] = cellRect(view, cols, cell);
       ctx.strokeStyle = color;
+      ctx.globalAlpha = inView && !inView[cell] ? 1 - DIM[3] / 255 : 1;
       ctx.strokeRect(x + lw / 2, y + lw / 2, s - lw, s - lw);
     }
+    ctx.globalAlpha = 1;
   }
   function fillSelected(ctx, view, cols, cells, hidden) {
     ctx.fillStyle = `rgba(${SELECTED[0]},${SELECTED[1]},${SELECTED[2]},${SELECTED[3] / 255})`;
@@ -1054,6 +1061,26 @@
       [trigger, version]
     );
     return { cells, cellsError, info, askInfo };
+  }
+  const RESEND_SELECTION_MS = 400;
+  function useSelectionSync(selected, setAppSelected) {
+    const ownChange = React.useRef(false);
+    const resent = React.useRef(null);
+    const setSelected = React.useCallback((next) => {
+      ownChange.current = true;
+      setAppSelected(next);
+    }, [setAppSelected]);
+    const resendSelection = React.useCallback((current) => {
+      ownChange.current = false;
+      resent.current = copySelection(current);
+      setAppSelected(resent.current);
+    }, [setAppSelected]);
+    React.useEffect(() => {
+      if (!ownChange.current || !selected || selected === resent.current) return void 0;
+      const timer = setTimeout(() => resendSelection(selected), RESEND_SELECTION_MS);
+      return () => clearTimeout(timer);
+    }, [selected, resendSelection]);
+    return { setSelected, resendSelection };
   }
   function usePointerTools({
     ready,
@@ -1615,7 +1642,7 @@
     const colorScheme = useRecoilValue(COLOR_SCHEME);
     const colorMap = useRecoilValue(COLOR_MAP);
     const selected = appSelected;
-    const setSelected = setAppSelected;
+    const { setSelected, resendSelection } = useSelectionSync(selected, setAppSelected);
     const [mode, setMode] = React.useState("pan");
     const [regionMode, setRegionMode] = React.useState("off");
     const regions = useRegions(grid);
@@ -1713,8 +1740,12 @@
     React.useEffect(() => {
       const was = modalWas.current;
       modalWas.current = modalSampleId;
-      if (was && !modalSampleId && selected) setSelected(copySelection(selected));
+      if (was && !modalSampleId && selected) resendSelection(selected);
     }, [modalSampleId]);
+    const inViewCounts = React.useMemo(
+      () => coloring && coloring.kind === "categorical" && inView ? countInView(coloring.codes, inView, coloring.colors.length) : null,
+      [coloring, inView]
+    );
     const similar = data.similar && grid && data.similar.key === grid.key && data.similar.answer !== clearedSimilar ? data.similar : null;
     const similarCells = React.useMemo(() => {
       if (!similar || !cells) return { query: null, cells: [] };
@@ -1815,7 +1846,7 @@
           () => sharp ? drawSharp(ctx, view, grid2.cols, visible, sharpImage2) : 0
         );
         if (big) {
-          drawBorders(ctx, view, grid2.cols, visible, colorOf2);
+          drawBorders(ctx, view, grid2.cols, visible, colorOf2, shownView2 ? shownView2.mask : null);
           const shown = new Set(visible);
           drawSelected(ctx, view, grid2.cols, selectedCells2.filter((c) => shown.has(c)));
         } else {
@@ -1918,8 +1949,9 @@
     const hoverInfo = hover ? info.get(hover.cell) : null;
     const selectionText = nSelected === 1 ? `Selected: ${(info.get(selectedCells[0]) || {}).name || "1 " + (objects ? "object" : "sample")}` : nSelected ? `${nSelected} selected` : "";
     const total = grid ? grid.n : 0;
+    const unplaced = grid && data.unplaced && data.unplaced.key === key ? data.unplaced.count : 0;
     const nInView = shownView ? shownView.count : total;
-    const summary = grid ? `${key}: ${grid.rows} x ${grid.cols}, ${total} ${{ labels: "objects", frames: "frames" }[grid.items] || "samples"}, ${nInView} in view` + (grid.metrics ? ` | ${grid.metrics}` : "") : "";
+    const summary = grid ? `${key}: ${grid.rows} x ${grid.cols}, ${total} ${{ labels: "objects", frames: "frames" }[grid.items] || "samples"}, ${nInView} in view` + (unplaced ? `, ${unplaced} not placed (Add new samples to a grid places them)` : "") + (grid.metrics ? ` | ${grid.metrics}` : "") : "";
     const fit = () => {
       if (!ready) return;
       userMoved.current = false;
@@ -1992,6 +2024,7 @@
       {
         coloring,
         colorData,
+        inViewCounts,
         hiddenCats,
         setHiddenCats,
         range,

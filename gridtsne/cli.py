@@ -27,7 +27,7 @@ METRIC_NAMES = {
 }
 # options that the command line spells its own way, or does not offer
 _SPECIAL = {"rows", "cols", "output_dir", "embeddings_field", "refine", "curation", "overwrite",
-            "strict", "regions"}
+            "strict", "regions", "label_borders"}
 
 
 class Terminated(KeyboardInterrupt):
@@ -70,6 +70,8 @@ def build_parser():
                    help="replace an existing run with the same key")
     p.add_argument("--regions", action="store_true", default=None,
                    help=gconfig.GridConfig.__dataclass_fields__["regions"].metadata["help"])
+    p.add_argument("--label-borders", action="store_true", default=None,
+                   help=gconfig.GridConfig.__dataclass_fields__["label_borders"].metadata["help"])
     p.add_argument("--strict", action="store_true", default=None,
                    help="fail on the first unusable image instead of skipping it")
     p.add_argument("--app", action="store_true",

@@ -90,7 +90,7 @@ class GridConfig:
     cell_px: int = _option(DEFAULT_CELL_PX, "mosaic cell size in pixels (4-1024)",
                            cli="--cell", label="Cell size (px)", min=4, max=1024)
     label_field: Optional[str] = _option(
-        None, "label field for cell borders, agreement metrics and label curation",
+        None, "label field for agreement metrics, label curation and label borders",
         cli="--label-field", label="Label field", shown="none (the CLI: ground_truth when "
         "present)")
     output_dir: Optional[str] = _option(
@@ -128,6 +128,10 @@ class GridConfig:
         0.0, "outline (magenta) this fraction of images whose labels most disagree with "
         "their neighbours, e.g. 0.05", cli="--outline-suspicious",
         label="Outline suspicious labels (fraction)", min=0.0, max=1.0)
+    label_borders: bool = _option(
+        False, "with a label field: draw each cell's border in its label's colour into the "
+        "mosaic file, for export (the panel colours cells itself, in the App's colours)",
+        cli="--label-borders", label="Label borders in the mosaic file")
     regions: bool = _option(
         False, "draw the regions' outlines and names on the mosaic file (every run finds "
         "its regions; this is for export)", cli="--regions", label="Draw regions on the mosaic")
@@ -280,7 +284,7 @@ _TYPES = {
     "duplicate_threshold": float,
     "frames_fps": float,
     "outline_suspicious": float, "refine": bool, "curation": bool, "strict": bool, "overwrite": bool,
-    "regions": bool,
+    "regions": bool, "label_borders": bool,
 }
 
 

@@ -230,7 +230,8 @@ def test_relabelling_changes_exactly_the_selection_and_the_legend(dataset, tmp_p
     import fiftyone.operators as foo
 
     res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth", cell_px=32,
-                                mosaic_format="png", output_dir=str(tmp_path))
+                                label_borders=True, mosaic_format="png",
+                                output_dir=str(tmp_path))
     before = dict(zip(dataset.values("id"), dataset.values("ground_truth.label")))
     chosen = dataset.match(F("ground_truth.label") == "blue_triangle").limit(3).values("id")
     ctx = ExecutionContext(request_params={
@@ -312,11 +313,42 @@ def test_new_samples_take_free_cells_and_old_ones_stay(make_dataset, shapes_dir,
 def test_update_grid_from_the_app(make_dataset, shapes_dir, tmp_path):
     items = shape_items(shapes_dir)
     ds = make_dataset(items=items[:30])
-    gridtsne.compute_grid(ds, key="grid", output_dir=str(tmp_path))
+    first = gridtsne.compute_grid(ds, key="grid", output_dir=str(tmp_path))
     ds.add_samples([fo.Sample(filepath=p) for p, _ in items[30:]])
     out, progress = run_in_app("update_grid", ds, {"key": "grid"})
     assert out["samples"] == 40
     assert any(label.startswith("Computing embeddings") for _, label in progress)
+    # the result says what the update did, with its own timings, and how the
+    # layout's quality moved
+    report = gridtsne.load_grid(ds, "grid").update_report
+    assert report["placed"] == 10 and report["grid_before"] == [first.rows, first.cols]
+    dpq = report["metrics"]["dpq_16"]
+    assert dpq["before"] == pytest.approx(first.metrics["dpq_16"])
+    assert out["update"].startswith("Placed 10 new samples")
+    assert "DPQ_16 %.3f -> %.3f" % (dpq["before"], dpq["after"]) in out["update"]
+    assert out["recompute"] == (dpq["before"] - dpq["after"] > 0.02)
+    assert "tsne" not in out["timings"] and "assign" in out["timings"]
+
+
+def test_an_update_that_loses_quality_says_so_and_offers_the_recompute():
+    from gridtsne.core.metrics import quality_change
+    from gridtsne.fo.app.base import results_view
+    from gridtsne.core.metrics import update_summary
+
+    kept = quality_change({"dpq_16": 0.92, "neighbor_label_agreement": 0.75},
+                          {"dpq_16": 0.91, "neighbor_label_agreement": 0.74})
+    assert not kept["fell"]
+    fell = quality_change({"dpq_16": 0.925, "neighbor_label_agreement": 0.751},
+                          {"dpq_16": 0.835, "neighbor_label_agreement": 0.708})
+    assert fell["fell"] and fell["metrics"]["dpq_16"] == {"before": 0.925, "after": 0.835}
+    text = update_summary(dict(fell, placed=424, skipped=0, grid_before=[24, 25],
+                               grid=[32, 32]))
+    assert "grew from 24 x 25 to 32 x 32" in text and "DPQ_16 0.925 -> 0.835" in text
+    assert "Recompute" in text
+    view = results_view("grid", {"update": text, "recompute": True}).to_json()
+    assert "recompute" in view["type"]["properties"]
+    assert "recompute" not in results_view("grid", {"update": text}).to_json()[
+        "type"]["properties"]
 
 
 def test_curation_operators_act_on_the_app(make_dataset, tmp_path):

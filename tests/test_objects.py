@@ -239,7 +239,7 @@ def test_relabelling_objects_changes_exactly_the_selected_labels(objects_dataset
 
     ds = objects_dataset
     gridtsne.compute_grid(ds, key="obj", patches_field="ground_truth", cell_px=24,
-                          mosaic_format="png", output_dir=str(tmp_path))
+                          label_borders=True, mosaic_format="png", output_dir=str(tmp_path))
     before = dict(zip(ds.values("ground_truth.detections.id", unwind=True),
                       ds.values("ground_truth.detections.label", unwind=True)))
     sample = ds.first()

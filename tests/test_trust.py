@@ -329,7 +329,8 @@ def test_embeddings_stay_float32_through_the_layout(dataset, tmp_path, monkeypat
 def test_the_legend_names_the_colours_drawn_even_after_relabelling(dataset, tmp_path):
     with_vectors(dataset)
     res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth", cell_px=32,
-                                embeddings="vec", mosaic_format="png", output_dir=str(tmp_path))
+                                label_borders=True, embeddings="vec", mosaic_format="png",
+                                output_dir=str(tmp_path))
     reds = dataset.match(F("ground_truth.label") == "red_circle")
     red = reds.first()
     for sample in reds:

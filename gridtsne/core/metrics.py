@@ -142,3 +142,44 @@ def knn_label_accuracy(cells, labels, k=10):
         winner = next(v for v in votes if counts[v] == best)
         correct += winner == lab[i]
     return correct / len(keep)
+
+
+# the layout-quality figures an update of a run is judged by
+QUALITY_METRICS = ("dpq_16", "neighbor_label_agreement")
+
+
+def quality_change(before, after, tolerance=0.02):
+    """How the layout-quality figures moved between two layouts of a run (a run
+    extended with new items against the run before): each figure's before and
+    after, and ``fell`` when any dropped by more than ``tolerance``. Placing
+    many new items into an existing grid cannot reorder the old ones, so the
+    layout can end up well below what a fresh run would reach."""
+    changed, fell = {}, False
+    for name in QUALITY_METRICS:
+        b, a = before.get(name), after.get(name)
+        if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in (b, a)):
+            continue
+        changed[name] = {"before": float(b), "after": float(a)}
+        fell = fell or float(b) - float(a) > tolerance
+    return {"metrics": changed, "fell": fell, "tolerance": tolerance}
+
+
+def update_summary(report):
+    """One paragraph on what ``update_grid`` did (its ``update_report``)."""
+    names = {"dpq_16": "DPQ_16", "neighbor_label_agreement": "neighbour agreement"}
+    (r0, c0), (r1, c1) = report["grid_before"], report["grid"]
+    out = "Placed %d new sample%s" % (report["placed"], "" if report["placed"] == 1 else "s")
+    out += (" into the %d x %d grid" % (r1, c1) if (r0, c0) == (r1, c1)
+            else "; the grid grew from %d x %d to %d x %d" % (r0, c0, r1, c1))
+    if report["skipped"]:
+        out += " (%d skipped)" % report["skipped"]
+    moved = ", ".join("%s %.3f -> %.3f" % (names[k], v["before"], v["after"])
+                      for k, v in report["metrics"].items())
+    if moved:
+        out += ". Layout quality: " + moved
+    if report["fell"]:
+        out += (". That is more than %.2f below the run before: the samples placed before "
+                "keep their cells, so the new ones fill what is free. Recompute the run "
+                "(compute_grid with overwrite=True) to lay all of them out as well as a "
+                "fresh run does" % report["tolerance"])
+    return out + "."

@@ -23,6 +23,7 @@ from gridtsne.core import celltable
 from gridtsne.core import embed as core_embed
 from gridtsne.core import images as core_images
 from gridtsne.core import layout as core_layout
+from gridtsne.core import metrics as core_metrics
 from gridtsne.fo import (embedding, fieldpaths, files, items, output_fields, outputs, runs,
                          similarity, writer)
 from gridtsne.fo import regions as run_regions
@@ -254,7 +255,7 @@ def _skipped_line(s, noun):
 
 
 def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, refine=None,
-           mosaic_format=None, regions=None, progress=None):
+           mosaic_format=None, regions=None, label_borders=None, progress=None):
     """Lays an existing run out again: another grid shape, cell size, assignment
     or refinement, re-using its t-SNE coordinates (nothing is embedded or
     reduced again).
@@ -263,14 +264,16 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
     included, stay as the run had them. With the same shape and method the
     cells stay where they are and only the mosaic is drawn again (with
     today's labels, so the legend matches it). The regions are found again
-    either way (``regions=True`` also draws them on the mosaic).
+    either way (``regions=True`` also draws them on the mosaic, and
+    ``label_borders=True`` the label colours).
     """
     t_start = time.perf_counter()
     dataset = samples._root_dataset
     run = runs.load_grid(dataset, key)
     old = run.options
     config = old.replace(cell_px=cell_px, assignment=assignment, refine=refine,
-                         mosaic_format=mosaic_format, regions=regions)
+                         mosaic_format=mosaic_format, regions=regions,
+                         label_borders=label_borders)
     if rows is not None or cols is not None:  # a new shape: the other side follows
         config = dataclasses.replace(config, rows=rows, cols=cols)
     stages = StageProgress(progress)
@@ -393,6 +396,12 @@ def update_grid(samples, key, progress=None):
     stages.end()
     timings.update(layout.timings)
 
+    # what the update did, and whether the layout kept its quality (results.update_report)
+    report = dict(core_metrics.quality_change(run.metrics, layout.metrics),
+                  placed=len(kept), skipped=len(skipped), grid_before=[run.rows, run.cols],
+                  grid=[rows, cols])
+    if report["fell"]:
+        logger.warning("Grid run %r: %s", key, core_metrics.update_summary(report))
     values = output_fields.layout_values(key, layout)
     rec = run.record_attributes()
     rec["fields"] = dict(record.fields, **output_fields.run_fields(key, layout))
@@ -404,7 +413,7 @@ def update_grid(samples, key, progress=None):
         dataset, key, run.run_dir, config, its, layout, run.skipped + skipped, record=rec,
         values=values, timings_as="update_timings", features=features,
         results={"n_total": run.n_total + len(candidates), "timings": run.timings,
-                 "curation_skipped": layout.curation_skipped},
+                 "curation_skipped": layout.curation_skipped, "update_report": report},
         write=dict(register_on=run.view, brain_points=layout.xy,
                    expected_version=run.version,
                    field_types=output_fields.field_types(

@@ -11,10 +11,13 @@ from gridtsne.fo import files, items, output_fields
 
 def render(staging, config, its, layout, skipped, stages):
     """Mosaic (or Deep Zoom pyramid + overview), layout.csv and skipped.csv,
-    into ``staging``; returns the legend of the label colours drawn."""
+    into ``staging``; returns the legend of the label colours drawn (none
+    without ``label_borders``: the panel colours the cells itself, in the App's
+    colours, so the files carry no palette of their own)."""
     rows, cols, labels = layout.rows, layout.cols, its.labels
-    palette = core_render.label_colors(labels or [])
-    colors = core_render.border_colors_for(labels) if labels is not None else None
+    drawn = labels if config.label_borders else None
+    palette = core_render.label_colors(drawn or [])
+    colors = core_render.border_colors_for(drawn) if drawn is not None else None
     outline = core_layout.most_suspicious(layout.label_disagreement, config.outline_suspicious)
     n = len(its.ids)
     with stages.stage("render", total=n) as update:

@@ -217,6 +217,11 @@ class GridMosaicPanel(foo.Panel):
         if pending != ctx.panel.state.pending:
             ctx.panel.state.pending = pending
         results = panel_data.load_results(ctx.dataset, key) if key else None
+        # samples added since the run was made (they change without the run)
+        unplaced = {"key": key, "count": panel_data.unplaced_count(results) if results else 0}
+        if unplaced != ctx.panel.state.unplaced:
+            ctx.panel.state.unplaced = unplaced
+            ctx.panel.data.unplaced = unplaced
         if (resend or key != ctx.panel.state.key
                 or (results and run_version(results) != ctx.panel.state.version)):
             ctx.panel.state.key = key

@@ -182,7 +182,7 @@ class GridResults:
             "rows", "cols", "mosaic_path", "tiles_path", "layout_path", "skipped_path",
             "n_samples", "n_total", "skipped", "timings", "regrid_timings",
             "update_timings", "metrics", "legend", "curation_skipped", "cells_sha256",
-            "regions", "similarity_key")}
+            "regions", "similarity_key", "update_report")}
 
     rows = property(lambda self: self._results["rows"])
     cols = property(lambda self: self._results["cols"])
@@ -206,6 +206,9 @@ class GridResults:
     # [{id, name, count, cells, label, label_share, representative, centre}]
     # (gridtsne.core.regions); [] for a run made before regions existed
     regions = property(lambda self: self._results["regions"] or [])
+    # what the last update_grid did: {placed, skipped, grid_before, grid,
+    # metrics: {name: {before, after}}, fell, tolerance}; None before any
+    update_report = property(lambda self: self._results["update_report"])
     # the brain key of the run's similarity index (gridtsne.fo.similarity), or None
     similarity_key = property(lambda self: self._results["similarity_key"])
     # SHA-256 of the run's cell table (gridtsne.core.celltable) as it was

@@ -13,19 +13,19 @@ import { usePanelId } from "@fiftyone/spaces";
 import {
   COLOR_MAP,
   COLOR_SCHEME,
-  copySelection,
   MODAL_SAMPLE_ID,
   selectedIds,
   VIEW_KEY,
 } from "./appState";
 import { expose, mark, markOnce, resetMarks } from "./debug";
-import Legend from "./Legend";
+import Legend, { countInView } from "./Legend";
 import { EmptyState, HoverCard, PendingLine, RunPicker, StatusBar, Toolbar } from "./PanelParts";
 import { CellMenu, RegionList, SimilarBar, useRegions } from "./RegionList";
 import { drawRegions, drawSimilar } from "./regions";
 import { useColoring } from "./useColoring";
 import { useMosaicImages } from "./useMosaicImages";
 import { useRunCells } from "./useRunCells";
+import { useSelectionSync } from "./useSelectionSync";
 import { usePointerTools } from "./usePointerTools";
 import { useViewCells } from "./viewCells";
 import {
@@ -66,7 +66,7 @@ export default function GridMosaicView(props) {
   // A click sets the App's selection at once, in the render that draws it (later
   // costs the App a frame and a timer); selection changes redraw only its cells.
   const selected = appSelected;
-  const setSelected = setAppSelected;
+  const { setSelected, resendSelection } = useSelectionSync(selected, setAppSelected);
   const [mode, setMode] = useState("pan");
   const [regionMode, setRegionMode] = useState("off"); // "off", "outlines" or "purity"
   const regions = useRegions(grid);
@@ -168,17 +168,23 @@ export default function GridMosaicView(props) {
     return c === undefined ? [] : [c];
   }, [cells, modalSampleId, objects]);
 
-  // Opening a sample and closing the modal again leaves the Python session an
-  // older selection than the App shows (the App's navigation to and from the
-  // modal writes back a selection it kept): once the modal closes, the session
-  // is handed the App's selection again (a copy, so the App sends it).
+  // Opening a sample in the modal can leave the Python session an older
+  // selection than the App shows, too: once the modal closes, it is sent again.
   const modalWas = useRef(null);
   useEffect(() => {
     const was = modalWas.current;
     modalWas.current = modalSampleId;
-    if (was && !modalSampleId && selected) setSelected(copySelection(selected));
+    if (was && !modalSampleId && selected) resendSelection(selected);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [modalSampleId]);
+
+  // per category of the colour-by field, its cells in the current view (the
+  // legend counts what the view and the sidebar filters leave)
+  const inViewCounts = useMemo(
+    () => (coloring && coloring.kind === "categorical" && inView
+      ? countInView(coloring.codes, inView, coloring.colors.length) : null),
+    [coloring, inView]
+  );
 
   // the answer to "Similar images", as cells of this run
   const similar = data.similar && grid && data.similar.key === grid.key && data.similar.answer !== clearedSimilar
@@ -246,7 +252,7 @@ export default function GridMosaicView(props) {
         sharp ? drawSharp(ctx, view, grid.cols, visible, sharpImage) : 0
       );
       if (big) {
-        drawBorders(ctx, view, grid.cols, visible, colorOf);
+        drawBorders(ctx, view, grid.cols, visible, colorOf, shownView ? shownView.mask : null);
         const shown = new Set(visible);
         drawSelected(ctx, view, grid.cols, selectedCells.filter((c) => shown.has(c)));
       } else {
@@ -336,11 +342,13 @@ export default function GridMosaicView(props) {
       ? `${nSelected} selected`
       : "";
   const total = grid ? grid.n : 0;
+  const unplaced = grid && data.unplaced && data.unplaced.key === key ? data.unplaced.count : 0;
   const nInView = shownView ? shownView.count : total;
   const summary = grid
     ? `${key}: ${grid.rows} x ${grid.cols}, ${total} ${
         { labels: "objects", frames: "frames" }[grid.items] || "samples"
-      }, ${nInView} in view` + (grid.metrics ? ` | ${grid.metrics}` : "")
+      }, ${nInView} in view` + (unplaced ? `, ${unplaced} not placed (Add new samples to a grid places them)` : "")
+      + (grid.metrics ? ` | ${grid.metrics}` : "")
     : "";
   const fit = () => {
     if (!ready) return;
@@ -416,6 +424,7 @@ export default function GridMosaicView(props) {
       <Legend
         coloring={coloring}
         colorData={colorData}
+        inViewCounts={inViewCounts}
         hiddenCats={hiddenCats}
         setHiddenCats={setHiddenCats}
         range={range}

@@ -4,8 +4,19 @@ import React from "react";
 import { BUTTON, fmt } from "./appState";
 import { viridisGradient } from "./colors";
 
+/** Cells of each category (codes[c] = its index, or NO_CATEGORY) that are in
+ * the view (inView[c] truthy). */
+export function countInView(codes, inView, nCategories) {
+  const out = new Array(nCategories).fill(0);
+  for (let c = 0; c < codes.length; c++) {
+    const k = codes[c];
+    if (inView[c] && k >= 0 && k < nCategories) out[k]++;
+  }
+  return out;
+}
+
 /** What the colours mean: categories that toggle, or a colour bar with its range. */
-export default function Legend({ coloring, colorData, hiddenCats, setHiddenCats, range, setRange }) {
+export default function Legend({ coloring, colorData, inViewCounts, hiddenCats, setHiddenCats, range, setRange }) {
   if (!coloring) return null;
   if (coloring.kind === "continuous") {
     const [lo, hi] = range || [colorData.min, colorData.max];
@@ -60,7 +71,9 @@ export default function Legend({ coloring, colorData, hiddenCats, setHiddenCats,
           <span
             style={{ display: "inline-block", width: 10, height: 10, border: `3px solid ${coloring.colors[k]}`, marginRight: 4 }}
           />
-          {name} ({colorData.counts[k]})
+          {inViewCounts && inViewCounts[k] !== colorData.counts[k]
+            ? `${name} (${inViewCounts[k]} of ${colorData.counts[k]})`
+            : `${name} (${colorData.counts[k]})`}
         </span>
       ))}
     </div>

@@ -68,13 +68,15 @@ export function mediaUrl(path, version) {
 /** The App's modal handles its keys (Escape closes it) in its looker, which
  * takes the focus only when the pointer enters it; a double-click in the
  * panel leaves the pointer wherever the cell was, so hand it the focus once
- * it is there. */
-export function focusModalLooker(deadline = performance.now() + 10000) {
+ * it is there, and again while the modal settles (it can mount its looker
+ * anew, which drops the focus to the page) for a few seconds; never taking
+ * it from anything but the page itself (a field the user clicked keeps it). */
+export function focusModalLooker(deadline = performance.now() + 5000) {
   const looker = document.querySelector("[data-cy=modal-looker-container] [class*=looker]");
-  if (looker && typeof looker.focus === "function") {
+  const idle = !document.activeElement || document.activeElement === document.body;
+  if (looker && typeof looker.focus === "function" && idle) {
     if (!looker.hasAttribute("tabindex")) looker.setAttribute("tabindex", "-1");
     looker.focus({ preventScroll: true });
-    if (document.activeElement === looker) return;
   }
   if (performance.now() < deadline) setTimeout(() => focusModalLooker(deadline), 100);
 }

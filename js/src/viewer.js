@@ -4,7 +4,7 @@
 // Coordinates: "grid" units have one unit per cell, cell (r, c) spanning
 // [c, c+1) x [r, r+1). The view maps grid -> screen as screen = grid * scale + offset.
 
-export const DIM = [0, 0, 0, 184];
+export const DIM = [0, 0, 0, 200];
 // selection: white, which is no colour of the App's label pool
 export const SELECTED = [255, 255, 255, 150];
 export const HIDDEN = [24, 24, 24, 255]; // the canvas background
@@ -234,7 +234,7 @@ export function drawSharp(ctx, view, cols, cells, imageOf) {
 
 /** Colour-by borders of the visible cells, wide enough to cover the ones the
  * mosaic was rendered with. `colorOf(cell)` is a CSS colour or null. */
-export function drawBorders(ctx, view, cols, cells, colorOf) {
+export function drawBorders(ctx, view, cols, cells, colorOf, inView) {
   const lw = Math.max(2, view.scale * 0.08);
   ctx.lineWidth = lw;
   for (const cell of cells) {
@@ -242,8 +242,12 @@ export function drawBorders(ctx, view, cols, cells, colorOf) {
     if (!color) continue;
     const [x, y, s] = cellRect(view, cols, cell);
     ctx.strokeStyle = color;
+    // a cell outside the view is dimmed border and all: a view of a few
+    // samples stands out at a glance
+    ctx.globalAlpha = inView && !inView[cell] ? 1 - DIM[3] / 255 : 1;
     ctx.strokeRect(x + lw / 2, y + lw / 2, s - lw, s - lw);
   }
+  ctx.globalAlpha = 1;
 }
 
 /** Selected cells while cells are small: filled white, at least 1 px. */

@@ -101,14 +101,16 @@ def streamed(ctx, work, weights=COMPUTE_WEIGHTS):
     if "error" in result:
         raise result["error"]
     yield ctx.ops.reload_dataset()
-    view = results_view(result["outputs"].get("key"))
+    view = results_view(result["outputs"].get("key"), result["outputs"])
     yield ctx.ops.show_output(outputs=view.to_json(), results=result["outputs"])
 
 
-def outputs_of(results):
-    """What the results dialog shows of a saved run."""
-    t = results.regrid_timings or results.timings or {}
-    return {
+def outputs_of(results, timings="timings"):
+    """What the results dialog shows of a saved run; ``timings`` names the
+    results entry of the operation that made it (timings, regrid_timings or
+    update_timings)."""
+    t = getattr(results, timings) or {}
+    out = {
         "key": results.key,
         "grid": "%d x %d" % (results.rows, results.cols),
         "samples": results.n_samples,
@@ -118,14 +120,25 @@ def outputs_of(results):
         "dpq_16": _rounded(results.metrics.get("dpq_16")),
         "neighbor_label_agreement": _rounded(results.metrics.get("neighbor_label_agreement")),
     }
+    if timings == "update_timings" and results.update_report:
+        from gridtsne.core.metrics import update_summary
+
+        out["update"] = update_summary(results.update_report)
+        out["recompute"] = bool(results.update_report["fell"])
+    return out
 
 
 def _rounded(value):
     return None if value is None else round(float(value), 3)
 
 
-def results_view(key=None):
+def results_view(key=None, shown=None):
+    """The results dialog; ``shown``: the outputs it shows, when known (an
+    update that lost layout quality offers the recompute)."""
+    shown = shown or {}
     outputs = types.Object()
+    if shown.get("update"):
+        outputs.view("update_note", types.Notice(label=shown["update"]))
     outputs.str("key", label="Run key")
     outputs.str("grid", label="Grid (rows x cols)")
     outputs.int("samples", label="Samples placed")
@@ -137,4 +150,7 @@ def results_view(key=None):
     if key:
         outputs.btn("open_in_panel", label="Open in panel", on_click=uris.OPEN_GRID_PANEL,
                     params={"key": key})
+    if key and shown.get("recompute"):
+        outputs.btn("recompute", label="Recompute the run", on_click=uris.COMPUTE_GRID,
+                    prompt=True, params={"key": key, "overwrite": True})
     return types.Property(outputs, view=types.View(label="Similarity grid ready"))

@@ -144,6 +144,7 @@ def _layout_inputs(ctx, inputs, media):
         forms.choices_input(inputs, "label_field", labels,
                             default=forms.default_label_field(ctx.dataset))
         option_input(inputs, "outline_suspicious")
+        option_input(inputs, "label_borders")
     option_input(inputs, "overwrite", label="Overwrite an existing run with this key")
     return rows
 
@@ -227,6 +228,8 @@ class Regrid(RunOperator):
         option_input(inputs, "cols")
         option_input(inputs, "cell_px", default=res.options.cell_px)
         option_input(inputs, "regions", default=res.options.regions)
+        if res.options.label_field:
+            option_input(inputs, "label_borders", default=res.options.label_borders)
         r, c = ctx.params.get("rows"), ctx.params.get("cols")
         if r or c:
             try:
@@ -245,9 +248,15 @@ class Regrid(RunOperator):
             return outputs_of(regrid(ctx.dataset, p["key"], rows=p.get("rows") or None,
                                      cols=p.get("cols") or None,
                                      cell_px=p.get("cell_px") or None,
-                                     regions=p.get("regions"), progress=progress))
+                                     regions=p.get("regions"),
+                                     label_borders=p.get("label_borders"),
+                                     progress=progress), timings="regrid_timings")
 
         return work
+
+
+# more new samples than this share of a run's: the update form suggests a recompute
+UPDATE_FRACTION = 0.25
 
 
 class UpdateGrid(DelegatedWhenLarge):
@@ -261,18 +270,27 @@ class UpdateGrid(DelegatedWhenLarge):
         if key is not None:
             res = runs.load_grid(ctx.dataset, key)
             f = res.fields
-            new = len(res.view.exists(f["row"], False)) - len(res.skipped)
-            inputs.view("what", types.Notice(label=(
-                "Places %d new sample%s of run '%s' into its %d x %d grid; the %d placed "
-                "samples keep their cells" % (max(new, 0), "" if new == 1 else "s", key,
-                                               res.rows, res.cols, res.n_samples))))
+            new = max(len(res.view.exists(f["row"], False)) - len(res.skipped), 0)
+            free = res.rows * res.cols - res.n_samples
+            text = "Places %d new sample%s of run '%s' into its %d x %d grid%s; the %d placed " \
+                "samples keep their cells." % (
+                    new, "" if new == 1 else "s", key, res.rows, res.cols,
+                    " (which grows at the bottom or right to fit them)" if new > free else "",
+                    res.n_samples)
+            if new > UPDATE_FRACTION * res.n_samples:
+                text += (" %d new samples are %d%% of the run: the layout is likely to end less "
+                         "sorted than a fresh run (the result says how far); recomputing the "
+                         "run with Overwrite lays all of them out anew." % (
+                             new, round(100 * new / max(res.n_samples, 1))))
+            inputs.view("what", types.Notice(label=text))
         return types.Property(inputs, view=types.View(label="Add new samples to a grid"))
 
     def work(self, ctx):
         def work(progress):
             from gridtsne.fo.compute import update_grid
 
-            return outputs_of(update_grid(ctx.dataset, ctx.params["key"], progress=progress))
+            return outputs_of(update_grid(ctx.dataset, ctx.params["key"], progress=progress),
+                              timings="update_timings")
 
         return work
 
