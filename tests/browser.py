@@ -73,6 +73,25 @@ MARKS = """() => { let out = {};
   return out; }"""
 
 
+def app_on_a_run(dataset, results):
+    """A generator for a module fixture: the App in headless Chromium on
+    ``dataset`` with the panel showing run ``results``, yielding the App once
+    it is drawn; closes it and deletes the dataset after the module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        app = App(p, dataset)
+        try:
+            app.wait_text("gridtsne-summary", "%s: %d x %d, %d samples" % (
+                results.key, results.rows, results.cols, results.n_samples))
+            app.wait_drawn()
+            yield app
+        finally:
+            app.close()
+            if not dataset.deleted:
+                dataset.delete()
+
+
 class App:
     """The App on a dataset in headless Chromium, with the grid_mosaic panel open."""
 

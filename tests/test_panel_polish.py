@@ -15,7 +15,7 @@ import fiftyone as fo
 
 import gridtsne
 
-from browser import CANVAS, App, cell_center, shot_rgb
+from browser import CANVAS, app_on_a_run, cell_center, shot_rgb
 
 pytestmark = pytest.mark.browser
 
@@ -57,8 +57,6 @@ def wait_session_selected(app, expected, timeout=30.0):
 
 @pytest.fixture(scope="module")
 def shown(shapes_dir, tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
     from conftest import make_dataset_of
 
     dataset = make_dataset_of(shapes_dir)
@@ -66,16 +64,8 @@ def shown(shapes_dir, tmp_path_factory):
     # draws each image only once a cell is larger than the file's)
     res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth", cell_px=128,
                                 output_dir=str(tmp_path_factory.mktemp("polish-run")))
-    with sync_playwright() as p:
-        app = App(p, dataset)
-        try:
-            app.wait_text("gridtsne-summary", "grid: %d x %d, 40 samples" % (res.rows, res.cols))
-            app.wait_drawn()
-            yield Shown(app, dataset, res)
-        finally:
-            app.close()
-            if not dataset.deleted:
-                dataset.delete()
+    for app in app_on_a_run(dataset, res):
+        yield Shown(app, dataset, res)
 
 
 @pytest.fixture

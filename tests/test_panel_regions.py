@@ -8,7 +8,7 @@ from PIL import Image
 
 import gridtsne
 
-from browser import CANVAS, App, cell_center, shot_rgb
+from browser import CANVAS, app_on_a_run, cell_center, shot_rgb
 
 pytestmark = pytest.mark.browser
 
@@ -50,23 +50,13 @@ class Shown:
 
 @pytest.fixture(scope="module")
 def shown(shapes_dir, tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
     from conftest import make_dataset_of
 
     dataset = make_dataset_of(shapes_dir)
     res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth",
                                 output_dir=str(tmp_path_factory.mktemp("regions-run")))
-    with sync_playwright() as p:
-        app = App(p, dataset)
-        try:
-            app.wait_text("gridtsne-summary", "grid: 6 x 7, 40 samples")
-            app.wait_drawn()
-            yield Shown(app, dataset, res)
-        finally:
-            app.close()
-            if not dataset.deleted:
-                dataset.delete()
+    for app in app_on_a_run(dataset, res):
+        yield Shown(app, dataset, res)
 
 
 @pytest.fixture
