@@ -218,7 +218,7 @@ class GridMosaicPanel(foo.Panel):
             ctx.panel.state.pending = pending
         results = panel_data.load_results(ctx.dataset, key) if key else None
         # samples added since the run was made (they change without the run)
-        unplaced = {"key": key, "count": panel_data.unplaced_count(results) if results else 0}
+        unplaced = {"key": key, "count": results.unplaced_count() if results else 0}
         if unplaced != ctx.panel.state.unplaced:
             ctx.panel.state.unplaced = unplaced
             ctx.panel.data.unplaced = unplaced

@@ -132,20 +132,6 @@ def load_results(dataset, key):
         return _results[token]
 
 
-def unplaced_count(results):
-    """Samples of the run's view with no cell and not skipped: those added
-    since it was computed, which ``update_grid`` would place (0 for runs of
-    objects and frames, which update_grid does not extend)."""
-    if results.kind != "samples":
-        return 0
-    try:
-        view = results.view.exists(results.fields["row"], False)
-    except Exception:  # the run's view no longer loads (a field it used deleted)
-        return 0
-    skipped = [s["id"] for s in results.skipped]
-    return (view.exclude(skipped) if skipped else view).count()
-
-
 def panel_run(results):
     """The cached :class:`PanelRun` of a loaded run (read once per version:
     from its cell file when an earlier App server made it, else from MongoDB,

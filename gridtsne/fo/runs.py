@@ -244,6 +244,19 @@ class GridResults:
         """The samples (or frames) the run was computed on."""
         return self.dataset.load_run_view(self.key)
 
+    def unplaced_count(self):
+        """Samples of the run's view with no cell and not skipped: those added
+        since it was computed, which ``update_grid`` places (0 for runs of
+        objects and frames, which update_grid does not extend)."""
+        if self.kind != "samples":
+            return 0
+        try:
+            view = self.view.exists(self.fields["row"], False)
+        except Exception:  # the run's view no longer loads (a field it used deleted)
+            return 0
+        skipped = [s["id"] for s in self.skipped]
+        return (view.exclude(skipped) if skipped else view).count()
+
     def placed_view(self):
         """The samples (frames; samples with placed objects) that have a cell."""
         from fiftyone import ViewField as F

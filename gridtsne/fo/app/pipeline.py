@@ -269,8 +269,7 @@ class UpdateGrid(DelegatedWhenLarge):
         key = forms.grid_key_input(ctx, inputs)
         if key is not None:
             res = runs.load_grid(ctx.dataset, key)
-            f = res.fields
-            new = max(len(res.view.exists(f["row"], False)) - len(res.skipped), 0)
+            new = res.unplaced_count()
             free = res.rows * res.cols - res.n_samples
             text = "Places %d new sample%s of run '%s' into its %d x %d grid%s; the %d placed " \
                 "samples keep their cells." % (
