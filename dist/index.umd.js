@@ -54,6 +54,11 @@
     if (Array.isArray(selected)) return selected.map((label) => label.labelId);
     return selected instanceof Map ? Array.from(selected.keys()) : Array.from(selected);
   }
+  function selectionKey(selected) {
+    if (!selected) return "";
+    const ids = selected instanceof Map ? Array.from(selected.keys()) : Array.from(selected);
+    return ids.map(String).sort().join(",");
+  }
   function copySelection(selected) {
     if (Array.isArray(selected)) return selected.slice();
     return selected instanceof Map ? new Map(selected) : new Set(selected);
@@ -1063,23 +1068,29 @@
     return { cells, cellsError, info, askInfo };
   }
   const RESEND_SELECTION_MS = 400;
-  function useSelectionSync(selected, setAppSelected) {
-    const ownChange = React.useRef(false);
+  function useSelectionSync(selected, setAppSelected, viewKey) {
+    const wanted = React.useRef(null);
     const resent = React.useRef(null);
     const setSelected = React.useCallback((next) => {
-      ownChange.current = true;
+      wanted.current = selectionKey(next);
       setAppSelected(next);
     }, [setAppSelected]);
     const resendSelection = React.useCallback((current) => {
-      ownChange.current = false;
+      wanted.current = null;
       resent.current = copySelection(current);
       setAppSelected(resent.current);
     }, [setAppSelected]);
     React.useEffect(() => {
-      if (!ownChange.current || !selected || selected === resent.current) return void 0;
-      const timer = setTimeout(() => resendSelection(selected), RESEND_SELECTION_MS);
+      wanted.current = null;
+    }, [viewKey]);
+    React.useEffect(() => {
+      if (!selected || selected === resent.current) return void 0;
+      if (wanted.current === null || selectionKey(selected) !== wanted.current) return void 0;
+      const timer = setTimeout(() => {
+        if (wanted.current !== null) resendSelection(selected);
+      }, RESEND_SELECTION_MS);
       return () => clearTimeout(timer);
-    }, [selected, resendSelection]);
+    }, [selected, resendSelection, viewKey]);
     return { setSelected, resendSelection };
   }
   function usePointerTools({
@@ -1642,7 +1653,6 @@
     const colorScheme = useRecoilValue(COLOR_SCHEME);
     const colorMap = useRecoilValue(COLOR_MAP);
     const selected = appSelected;
-    const { setSelected, resendSelection } = useSelectionSync(selected, setAppSelected);
     const [mode, setMode] = React.useState("pan");
     const [regionMode, setRegionMode] = React.useState("off");
     const regions = useRegions(grid);
@@ -1668,6 +1678,7 @@
     const appDataset = useRecoilValue(fos__namespace.dataset);
     const viewLoadable = recoil__namespace.useRecoilValueLoadable(VIEW_KEY);
     const viewKey = viewLoadable.state === "hasValue" ? viewLoadable.contents : null;
+    const { setSelected, resendSelection } = useSelectionSync(selected, setAppSelected, viewKey);
     React.useEffect(() => {
       if (!pending.length) return void 0;
       const timer = setInterval(() => trigger("on_refresh", {}), POLL_MS);

@@ -48,7 +48,7 @@ def test_run_payload_sends_cells_once_as_binary_and_views_as_bitmasks(dataset, t
         panel_colors.cached_color_values(ahead, res, "ground_truth.label", "categorical")
     grid = gpanel.run_payload(res)
     assert (grid["rows"], grid["cols"], grid["tiles"], grid["n"]) == (6, 7, None, 40)
-    assert "DPQ_16" in grid["metrics"] and "neighbour agreement" in grid["metrics"]
+    assert "layout quality" in grid["metrics"] and "same-label neighbours" in grid["metrics"]
     assert grid["default_color"] == "ground_truth.label"
     fields = {f["path"]: f["kind"] for f in grid["color_fields"]}
     assert fields["ground_truth.label"] == "categorical" and fields["tags"] == "categorical"
@@ -363,6 +363,9 @@ def test_panel_in_the_app(make_dataset, tmp_path, monkeypatch):
             # ... and "Selection to view" makes the view exactly those samples
             page.locator("[data-testid=gridtsne-to-view]").click()
             app.wait_text("gridtsne-summary", "40 samples, %d in view" % len(expected))
+            # the App has loaded it, and the Python session holds the same view
+            app.wait_view(len(expected))
+            assert sorted(app.session.view.values("id")) == expected
             app.session.view = None
             # the panel shows the view before the App has loaded it; the App then
             # sets its selection from the session's, so a click waits for the App

@@ -66,7 +66,6 @@ export default function GridMosaicView(props) {
   // A click sets the App's selection at once, in the render that draws it (later
   // costs the App a frame and a timer); selection changes redraw only its cells.
   const selected = appSelected;
-  const { setSelected, resendSelection } = useSelectionSync(selected, setAppSelected);
   const [mode, setMode] = useState("pan");
   const [regionMode, setRegionMode] = useState("off"); // "off", "outlines" or "purity"
   const regions = useRegions(grid);
@@ -92,6 +91,7 @@ export default function GridMosaicView(props) {
   const appDataset = useRecoilValue(fos.dataset);
   const viewLoadable = recoil.useRecoilValueLoadable(VIEW_KEY);
   const viewKey = viewLoadable.state === "hasValue" ? viewLoadable.contents : null;
+  const { setSelected, resendSelection } = useSelectionSync(selected, setAppSelected, viewKey);
   // runs queued or running: look again every few seconds until they are done
   useEffect(() => {
     if (!pending.length) return undefined;

@@ -53,6 +53,13 @@ export function selectedIds(selected) {
 
 /** A new selection object equal to `selected` (the App sends a selection to
  * the Python session only when it is a new object). */
+// the ids a selection holds, in one string that does not depend on their order
+export function selectionKey(selected) {
+  if (!selected) return "";
+  const ids = selected instanceof Map ? Array.from(selected.keys()) : Array.from(selected);
+  return ids.map(String).sort().join(",");
+}
+
 export function copySelection(selected) {
   if (Array.isArray(selected)) return selected.slice();
   return selected instanceof Map ? new Map(selected) : new Set(selected);

@@ -5,27 +5,38 @@
 // can do the same. Once a selection the panel made has been still for a
 // moment (or the modal closes), it is sent once more: a copy, since the App
 // sends only a new object, so the last one is the one that lands.
+//
+// Only the panel's own selection is re-sent, and never once the view has
+// moved: the App clears its selection when the view changes, and a re-send
+// then would be a state change of the App's racing the view the Python
+// session is setting (it could send the old view back).
 import { useCallback, useEffect, useRef } from "react";
-import { copySelection } from "./appState";
+import { copySelection, selectionKey } from "./appState";
 
 const RESEND_SELECTION_MS = 400;
 
-export function useSelectionSync(selected, setAppSelected) {
-  const ownChange = useRef(false);
+export function useSelectionSync(selected, setAppSelected, viewKey) {
+  const wanted = useRef(null); // the key of the selection the panel made, until re-sent
   const resent = useRef(null);
   const setSelected = useCallback((next) => {
-    ownChange.current = true;
+    wanted.current = selectionKey(next);
     setAppSelected(next);
   }, [setAppSelected]);
   const resendSelection = useCallback((current) => {
-    ownChange.current = false;
+    wanted.current = null;
     resent.current = copySelection(current);
     setAppSelected(resent.current);
   }, [setAppSelected]);
   useEffect(() => {
-    if (!ownChange.current || !selected || selected === resent.current) return undefined;
-    const timer = setTimeout(() => resendSelection(selected), RESEND_SELECTION_MS);
+    wanted.current = null; // a new view: the panel's selection is the past
+  }, [viewKey]);
+  useEffect(() => {
+    if (!selected || selected === resent.current) return undefined;
+    if (wanted.current === null || selectionKey(selected) !== wanted.current) return undefined;
+    const timer = setTimeout(() => {
+      if (wanted.current !== null) resendSelection(selected);
+    }, RESEND_SELECTION_MS);
     return () => clearTimeout(timer);
-  }, [selected, resendSelection]);
+  }, [selected, resendSelection, viewKey]);
   return { setSelected, resendSelection };
 }
