@@ -47,6 +47,8 @@ def embedded(paths, cached=None):
 
 def _cached(folder, name):
     """Where the features of ``name`` are cached, per embedder version."""
+    if folder:
+        os.makedirs(folder, exist_ok=True)
     return os.path.join(folder, "%s-%s.npy" % (name, embed.FEATURES_TAG)) if folder else None
 
 

@@ -140,6 +140,47 @@ def test_new_points_beside_a_large_grid_are_placed_among_a_subsample_of_it(monke
                                                             seed=0))
 
 
+def _four_clusters(rng, n_each, dims=8):
+    centres = rng.normal(0, 10, (4, dims))
+    x = np.concatenate([rng.normal(c, 1, (n_each, dims)) for c in centres])
+    return x, np.repeat(np.arange(4), n_each)
+
+
+def test_new_images_fill_free_cells_and_old_ones_keep_theirs_when_the_grid_has_room():
+    from gridtsne.core import extend
+
+    rng = np.random.default_rng(0)
+    x, _ = _four_clusters(rng, 20)
+    xy = reduce.tsne_2d(x, metric="euclidean", seed=0)
+    cells = grid.assign_to_grid(grid.scale_to_grid(xy, 9, 10), 9, 10)  # 80 of 90 cells
+    new = x[:8] + rng.normal(0, 0.1, x[:8].shape)
+    _, out, rows, cols, moved = extend.place_new(x, xy, cells, 9, 10, new, metric="euclidean")
+    assert (rows, cols, moved) == (9, 10, False)
+    np.testing.assert_array_equal(out[:80], cells)
+    assert len({tuple(c) for c in out}) == 88
+
+
+def test_a_grid_that_must_grow_is_stretched_and_keeps_its_arrangement():
+    from gridtsne.core import extend
+
+    rng = np.random.default_rng(1)
+    x, label = _four_clusters(rng, 60)
+    old, new = np.arange(240) % 2 == 0, np.arange(240) % 2 == 1  # half of each cluster later
+    xy = reduce.tsne_2d(x[old], metric="euclidean", seed=0)
+    cells = grid.assign_to_grid(grid.scale_to_grid(xy, 11, 11), 11, 11)
+    _, out, rows, cols, moved = extend.place_new(x[old], xy, cells, 11, 11, x[new],
+                                                 metric="euclidean")
+    assert moved and rows * cols >= 240 and (rows, cols) != (11, 11)
+    assert len({tuple(c) for c in out}) == 240
+    assert out.min() >= 0 and (out.max(0) < [rows, cols]).all()
+    # every old image sits near where its cell falls on the stretched grid ...
+    drift = np.abs(out[:120] - extend.stretched(cells, 11, 11, rows, cols)).max(1)
+    assert np.median(drift) <= 1.5
+    # ... and the new ones beside their own cluster: most grid neighbours agree
+    labels = np.concatenate([label[old], label[new]])
+    assert metrics.neighbor_label_agreement(out, labels) > 0.85
+
+
 def test_tsne_handles_tiny_inputs():
     assert reduce.tsne_2d(np.eye(2, 5)).shape == (2, 2)
     assert reduce.tsne_2d(np.arange(9.0)[:, None]).shape == (9, 2)  # 1-d features

@@ -325,7 +325,7 @@ def test_update_grid_from_the_app(make_dataset, shapes_dir, tmp_path):
     dpq = report["metrics"]["dpq_16"]
     assert dpq["before"] == pytest.approx(first.metrics["dpq_16"])
     assert out["update"].startswith("Placed 10 new samples")
-    assert "DPQ_16 %.3f -> %.3f" % (dpq["before"], dpq["after"]) in out["update"]
+    assert "layout quality %.3f -> %.3f" % (dpq["before"], dpq["after"]) in out["update"]
     assert out["recompute"] == (dpq["before"] - dpq["after"] > 0.02)
     assert "tsne" not in out["timings"] and "assign" in out["timings"]
 
@@ -343,7 +343,7 @@ def test_an_update_that_loses_quality_says_so_and_offers_the_recompute():
     assert fell["fell"] and fell["metrics"]["dpq_16"] == {"before": 0.925, "after": 0.835}
     text = update_summary(dict(fell, placed=424, skipped=0, grid_before=[24, 25],
                                grid=[32, 32]))
-    assert "grew from 24 x 25 to 32 x 32" in text and "DPQ_16 0.925 -> 0.835" in text
+    assert "grew from 24 x 25 to 32 x 32" in text and "layout quality 0.925 -> 0.835" in text
     assert "Recompute" in text
     view = results_view("grid", {"update": text, "recompute": True}).to_json()
     assert "recompute" in view["type"]["properties"]

@@ -1,12 +1,20 @@
-"""Places new images into an existing grid without moving the old ones.
+"""Places new images into an existing grid.
 
 New t-SNE coordinates come from openTSNE's ``transform`` against the old
 embedding; the old layout's own map from t-SNE coordinates to cells (an
-affine fit) turns them into target positions on the grid; the grid grows by
-whole rows or columns (at the bottom or the right, so no old cell changes)
-when there are not enough free cells; the new images take free cells by an
-assignment on squared distances to their targets, and refinement then swaps
-only new images and empty cells, beside their most similar neighbours.
+affine fit) turns them into target positions on the grid. When the free
+cells are enough, the old images keep their cells: the new ones take free
+cells by an assignment on squared distances to their targets, and refinement
+then swaps only new images and empty cells, beside their most similar
+neighbours.
+
+When the grid has to grow, keeping the old cells would pack the old images
+into one corner and the new ones into a band along two edges (measured on
+recaptcha-dev, 600 + 424: DPQ_16 0.93 -> 0.84, against 0.92 for a fresh
+run). The old layout is stretched over the grown grid instead: every image,
+old and new, is assigned a cell near its stretched position, so the old
+images keep their arrangement (who is beside whom, which region is where)
+and refinement then works on all of them, as in a fresh run.
 """
 
 import numpy as np
@@ -58,29 +66,47 @@ def assign_free(positions, free_cells):
     return out
 
 
+def stretched(cells, rows, cols, new_rows, new_cols):
+    """Where cells of a rows x cols grid fall, as (row, col) floats, when the
+    grid is stretched to new_rows x new_cols (cell centres map to centres)."""
+    cells = np.asarray(cells, dtype=np.float64)
+    return (cells + 0.5) * np.array([new_rows / rows, new_cols / cols]) - 0.5
+
+
 def place_new(features_old, xy_old, cells_old, rows, cols, features_new, *,
               perplexity=None, metric=reduce.DEFAULT_METRIC, seed=0, refine_cells=True):
-    """Cells for new images; old cells stay exactly where they are.
+    """Cells for new images, and for the old ones: the same cells when the
+    grid need not grow, their layout stretched over the grown grid when it
+    must (see the module's docstring).
 
     Returns:
-        (xy_new (M, 2), cells of all N + M images (old first), rows, cols)
+        (xy_new (M, 2), cells of all N + M images (old first), rows, cols,
+        whether the old images moved)
     """
+    from .grid import assign_to_grid
+
     cells_old = np.asarray(cells_old, dtype=np.int64)
     xy_new = reduce.tsne_transform(features_old, xy_old, features_new,
                                    perplexity=perplexity, metric=metric, seed=seed)
     n, m = len(cells_old), len(xy_new)
-    rows, cols = grown_shape(rows, cols, n + m)
-    taken = np.zeros((rows, cols), dtype=bool)
-    taken[cells_old[:, 0], cells_old[:, 1]] = True
-    free = np.argwhere(~taken)
-    goal = targets(xy_old, cells_old, xy_new)
-    goal = np.clip(goal, 0, [rows - 1, cols - 1])
-    cells = np.concatenate([cells_old, assign_free(goal, free)])
+    new_rows, new_cols = grown_shape(rows, cols, n + m)
+    spread = (new_rows, new_cols) != (rows, cols)
+    if spread:
+        old_goal = stretched(cells_old, rows, cols, new_rows, new_cols)
+        goal = np.clip(targets(xy_old, old_goal, xy_new), 0, [new_rows - 1, new_cols - 1])
+        every = np.concatenate([old_goal, goal])
+        cells = assign_to_grid(every[:, ::-1], new_rows, new_cols)  # points are (x, y)
+    else:
+        taken = np.zeros((rows, cols), dtype=bool)
+        taken[cells_old[:, 0], cells_old[:, 1]] = True
+        goal = np.clip(targets(xy_old, cells_old, xy_new), 0, [rows - 1, cols - 1])
+        cells = np.concatenate([cells_old, assign_free(goal, np.argwhere(~taken))])
     if refine_cells and features_old is not None:
         features = reduce.in_metric_space(np.concatenate([
             np.asarray(features_old, dtype=np.float32),
             np.asarray(features_new, dtype=np.float32)]), metric)
-        movable = np.concatenate([np.zeros(n, bool), np.ones(m, bool)])
-        cells = refine.refine_grid(features, cells, rows, cols, seed=seed, movable=movable)
-    return xy_new, cells, rows, cols
+        movable = None if spread else np.concatenate([np.zeros(n, bool), np.ones(m, bool)])
+        cells = refine.refine_grid(features, cells, new_rows, new_cols, seed=seed,
+                                   movable=movable)
+    return xy_new, cells, new_rows, new_cols, spread
 

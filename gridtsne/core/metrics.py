@@ -164,9 +164,15 @@ def quality_change(before, after, tolerance=0.02):
     return {"metrics": changed, "fell": fell, "tolerance": tolerance}
 
 
+# the metrics as a user reads them (panel, update_grid's result); the docs
+# give their definitions (DPQ_16: distance preservation of 16-neighbourhoods)
+PLAIN_NAMES = {"dpq_16": "layout quality", "neighbor_label_agreement": "same-label neighbours",
+               "knn10_label_accuracy": "label of the 10 nearest"}
+
+
 def update_summary(report):
     """One paragraph on what ``update_grid`` did (its ``update_report``)."""
-    names = {"dpq_16": "DPQ_16", "neighbor_label_agreement": "neighbour agreement"}
+    names = PLAIN_NAMES
     (r0, c0), (r1, c1) = report["grid_before"], report["grid"]
     out = "Placed %d new sample%s" % (report["placed"], "" if report["placed"] == 1 else "s")
     out += (" into the %d x %d grid" % (r1, c1) if (r0, c0) == (r1, c1)
@@ -177,9 +183,11 @@ def update_summary(report):
                       for k, v in report["metrics"].items())
     if moved:
         out += ". Layout quality: " + moved
+    if report.get("moved"):
+        out += (". The samples placed before were spread over the grown grid in the same "
+                "arrangement")
     if report["fell"]:
-        out += (". That is more than %.2f below the run before: the samples placed before "
-                "keep their cells, so the new ones fill what is free. Recompute the run "
+        out += (". That is more than %.2f below the run before. Recompute the run "
                 "(compute_grid with overwrite=True) to lay all of them out as well as a "
                 "fresh run does" % report["tolerance"])
     return out + "."

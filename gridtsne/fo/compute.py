@@ -327,11 +327,11 @@ def regrid(samples, key, rows=None, cols=None, cell_px=None, assignment=None, re
 
 def update_grid(samples, key, progress=None):
     """Places the samples added to run ``key``'s view since it was computed into
-    its grid, without a full recompute: every sample placed before keeps its
-    cell (see :mod:`gridtsne.core.extend`). The new samples are embedded with
-    the run's model (or read from its embeddings field), put among their
-    neighbours by openTSNE's ``transform``, given free cells (the grid grows
-    at the bottom or right when it must) and refined among themselves; the
+    its grid, without a full recompute. The new samples are embedded with the
+    run's model (or read from its embeddings field) and put among their
+    neighbours by openTSNE's ``transform``. When the grid has room, every
+    sample placed before keeps its cell; when it must grow, the old layout is
+    stretched over the grown grid (see :mod:`gridtsne.core.extend`). The
     curation scores and the mosaic are then made anew for all samples.
     """
     from gridtsne.core import extend
@@ -374,7 +374,7 @@ def update_grid(samples, key, progress=None):
                          for a, b in (("x", "y"), ("row", "col")))
     t = time.perf_counter()
     with stages.stage("assign") as update:
-        new_xy, cells, rows, cols = extend.place_new(
+        new_xy, cells, rows, cols, moved = extend.place_new(
             old_features, old_xy, old_cells, run.rows, run.cols, new_features,
             perplexity=config.perplexity, metric=config.metric, seed=config.seed,
             refine_cells=config.refine)
@@ -399,7 +399,7 @@ def update_grid(samples, key, progress=None):
     # what the update did, and whether the layout kept its quality (results.update_report)
     report = dict(core_metrics.quality_change(run.metrics, layout.metrics),
                   placed=len(kept), skipped=len(skipped), grid_before=[run.rows, run.cols],
-                  grid=[rows, cols])
+                  grid=[rows, cols], moved=bool(moved))
     if report["fell"]:
         logger.warning("Grid run %r: %s", key, core_metrics.update_summary(report))
     values = output_fields.layout_values(key, layout)

@@ -21,13 +21,12 @@ import fiftyone.operators.types as types
 from fiftyone import ViewField as F
 
 from gridtsne.core import pyramid
+from gridtsne.core.metrics import PLAIN_NAMES
 from gridtsne.fo import panel_colors, panel_data, similarity
 from gridtsne.fo import regions as run_regions
 
 NAME = "grid_mosaic"
 COMPONENT = "GridMosaicView"
-METRIC_LABELS = {"dpq_16": "DPQ_16", "neighbor_label_agreement": "neighbour agreement",
-                 "knn10_label_accuracy": "10-NN accuracy"}
 
 
 def tiles_info(dzi_path):
@@ -60,7 +59,7 @@ def run_payload(results):
         "cell_px": tiles["width"] // results.cols if tiles else results.options.cell_px,
         "tiles": tiles,
         "metrics": " | ".join(
-            "%s %.2f" % (METRIC_LABELS[k], metrics[k]) for k in METRIC_LABELS
+            "%s %.2f" % (PLAIN_NAMES[k], metrics[k]) for k in PLAIN_NAMES
             if isinstance(metrics.get(k), float) and not math.isnan(metrics[k])
         ),
         # what a cell is: an image ("samples"), an object ("labels") or a frame
