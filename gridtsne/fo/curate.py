@@ -272,6 +272,19 @@ def undo_relabel(samples, label_field, tag=RELABEL_TAG, key=None):
     return restored
 
 
+def relabelled_count(samples, label_field, tag=RELABEL_TAG, key=None):
+    """How many labels :func:`undo_relabel` would put back, without changing
+    anything (the undo form says it before it runs)."""
+    run = runs.load_grid(samples._root_dataset, key) if key is not None else None
+    if run is not None and run.kind == items.LABELS:
+        return len(_tagged_object_rows(samples, run.record.patches_field, tag)[1])
+    tagged = samples.match_tags(tag)
+    if runs.label_path(samples, label_field).endswith(".label"):
+        return tagged.exists("%s.%s" % (label_field, PREVIOUS)).count()
+    side = "%s_%s" % (label_field, PREVIOUS)
+    return tagged.count() if samples._root_dataset.has_field(side) else 0
+
+
 def _undo_samples(samples, label_field, tag):
     classification = runs.label_path(samples, label_field).endswith(".label")
     side = "%s_%s" % (label_field, PREVIOUS)
@@ -297,10 +310,7 @@ def _undo_samples(samples, label_field, tag):
 def _undo_objects(samples, field, tag):
     dataset = samples._root_dataset
     list_path = items.patches_list_path(dataset, field)
-    view = samples.select_labels(tags=tag, fields=field)
-    rows = [(sid, lid, old) for sid, lids, olds in zip(*view.values(
-        ["id", list_path + ".id", list_path + "." + PREVIOUS]))
-        for lid, old in zip(lids, olds or [None] * len(lids)) if old is not None]
+    view, rows = _tagged_object_rows(samples, field, tag)
     if rows:
         dataset.set_label_values(list_path + ".label", [
             {"sample_id": sid, "label_id": lid, "value": old} for sid, lid, old in rows])
@@ -308,3 +318,14 @@ def _undo_objects(samples, field, tag):
             {"sample_id": sid, "label_id": lid, "value": None} for sid, lid, _ in rows])
     view.untag_labels(tag, label_fields=field)
     return len(rows)
+
+
+def _tagged_object_rows(samples, field, tag):
+    """The view of the objects tagged ``tag`` and [(sample id, label id,
+    previous label)] of those that have a previous label."""
+    list_path = items.patches_list_path(samples._root_dataset, field)
+    view = samples.select_labels(tags=tag, fields=field)
+    rows = [(sid, lid, old) for sid, lids, olds in zip(*view.values(
+        ["id", list_path + ".id", list_path + "." + PREVIOUS]))
+        for lid, old in zip(lids, olds or [None] * len(lids)) if old is not None]
+    return view, rows

@@ -105,12 +105,17 @@ class RelabelSelected(foo.Operator):
         path = (items.patches_list_path(ctx.dataset, field) + ".label" if objects
                 else runs.label_path(ctx.dataset, field))
         classes = sorted({str(v) for v in ctx.dataset.distinct(path)})
+        now = _current_labels(ctx.dataset, chosen, field, path, objects)
         choices = types.AutocompleteView(label="New label", description=(
-            "for the %d selected %s%s, in field '%s'; pick a class or type a new one"
-            % (len(chosen), noun, "" if len(chosen) == 1 else "s", field)))
+            "for the %d selected %s%s in field '%s' (now: %s); pick a class or type a new one"
+            % (len(chosen), noun, "" if len(chosen) == 1 else "s", field,
+               ", ".join("%s %d" % kv for kv in now[:4]) + (", ..." if len(now) > 4 else ""))))
         for c in classes:
             choices.add_choice(c, label=c)
-        inputs.str("label", required=True, view=choices)
+        # it opens on the selection's most common label (relabelling to it
+        # changes nothing), never empty: an empty required field opens red
+        inputs.str("label", required=True, view=choices,
+                   default=now[0][0] if now and now[0][0] != "none" else None)
         inputs.str("tag", label="Tag the changed %ss (for undo)" % noun,
                    default="relabelled", required=True)
         return types.Property(inputs, view=types.View(label="Relabel selected %ss" % noun))
@@ -119,10 +124,27 @@ class RelabelSelected(foo.Operator):
         from gridtsne.fo import curate
 
         res = runs.load_grid(ctx.dataset, ctx.params["key"])
-        n = curate.relabel(ctx.dataset, _selection(ctx, res), ctx.params["label"],
-                           key=res.key, tag=ctx.params.get("tag") or "relabelled")
+        chosen = _selection(ctx, res)
+        label, tag = ctx.params["label"], ctx.params.get("tag") or "relabelled"
+        n = curate.relabel(ctx.dataset, chosen, label, key=res.key, tag=tag)
         ctx.ops.reload_dataset()
+        noun = "object" if res.kind == "labels" else "sample"
+        ctx.ops.notify(
+            ("Relabelled %d %s%s %r (tagged %r; Undo relabelling puts them back)"
+             % (n, noun, "" if n == 1 else "s", label, tag)) if n else
+            ("Nothing changed: the %d selected %s%s already had label %r"
+             % (len(chosen), noun, "" if len(chosen) == 1 else "s", label)),
+            variant="success" if n else "info")
         return {"relabelled": n}
+
+
+def _current_labels(dataset, chosen, field, path, objects):
+    """[(label, count)] of the selection, most common first."""
+    view = (dataset.select_labels(ids=chosen, fields=field) if objects
+            else dataset.select(chosen))
+    counts = view.count_values(path)
+    return sorted((("none" if k is None else str(k), v) for k, v in counts.items()),
+                  key=lambda kv: (-kv[1], kv[0]))
 
 
 class UndoRelabel(foo.Operator):
@@ -132,20 +154,38 @@ class UndoRelabel(foo.Operator):
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        if forms.grid_key_input(ctx, inputs, label="Grid run (its label field)") is None:
+        from gridtsne.fo import curate
+
+        key = forms.grid_key_input(ctx, inputs, label="Grid run (its label field)")
+        if key is None:
             return types.Property(inputs)
         inputs.str("tag", label="Relabelled samples carry the tag", default="relabelled",
                    required=True)
+        tag = ctx.params.get("tag") or "relabelled"
+        field = runs.load_grid(ctx.dataset, key).options.label_field
+        n = curate.relabelled_count(ctx.dataset, field, tag=tag, key=key)
+        if n:
+            inputs.view("count", types.Notice(label=(
+                "Puts back the previous label of %d relabelled item%s (tagged %r) and "
+                "removes the tag" % (n, "" if n == 1 else "s", tag))))
+        else:
+            prop = inputs.view("count", types.Warning(label=(
+                "Nothing to undo: no item tagged %r has a previous label" % tag)))
+            prop.invalid = True
         return types.Property(inputs, view=types.View(label="Undo relabelling"))
 
     def execute(self, ctx):
         from gridtsne.fo import curate
 
         key = ctx.params["key"]
+        tag = ctx.params.get("tag") or "relabelled"
         field = runs.load_grid(ctx.dataset, key).options.label_field
-        n = curate.undo_relabel(ctx.dataset, field, tag=ctx.params.get("tag") or "relabelled",
-                                key=key)
+        n = curate.undo_relabel(ctx.dataset, field, tag=tag, key=key)
         ctx.ops.reload_dataset()
+        ctx.ops.notify("Put back the previous label of %d item%s (tag %r removed)"
+                       % (n, "" if n == 1 else "s", tag) if n else
+                       "Nothing to undo: no item tagged %r has a previous label" % tag,
+                       variant="success" if n else "info")
         return {"restored": n}
 
 
@@ -175,4 +215,8 @@ class DiverseSubset(foo.Operator):
                                      tag=p.get("tag") or None,
                                      view_name=p.get("view_name") or None)
         ctx.ops.set_view(view)
+        done = [w % v for w, v in (("tagged %r", p.get("tag")),
+                                   ("saved as view %r", p.get("view_name"))) if v]
+        ctx.ops.notify("The view is a diverse subset of %d samples%s" % (
+            len(view), " (" + ", ".join(done) + ")" if done else ""), variant="success")
         return {"samples": len(view)}
