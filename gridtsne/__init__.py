@@ -15,6 +15,7 @@ from gridtsne.core.render import render_mosaic
 from gridtsne.config import GridConfig, GridError
 
 _FIFTYONE_API = {
+    "import_folder": "gridtsne.fo.imports",
     "compute_grid": "gridtsne.fo.compute",
     "load_grid": "gridtsne.fo.runs",
     "list_grids": "gridtsne.fo.runs",

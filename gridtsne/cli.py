@@ -3,6 +3,7 @@
     gridtsne IMAGES_DIR --out OUT_DIR      import a folder, label = parent folder
     gridtsne --dataset NAME --out OUT_DIR  an existing FiftyOne dataset
     gridtsne --demo --out OUT_DIR          scikit-learn's digits, offline
+    gridtsne import IMAGES_DIR [--dataset NAME]   only import (new files only)
 
 Exit status: 0 done, 2 bad input (one line on stderr, nothing changed), 1 the
 run failed for an outside reason (database, disk; nothing changed), 130
@@ -85,6 +86,46 @@ def build_parser():
     return p
 
 
+def import_parser():
+    p = argparse.ArgumentParser(
+        prog="gridtsne import",
+        description="Import a folder of images into a FiftyOne dataset, adding only the "
+        "files it does not hold yet; no grid is computed (update_grid, or the App's "
+        "'Add new samples to a grid', places them in an existing one).")
+    p.add_argument("images_dir", metavar="IMAGES_DIR",
+                   help="folder of images, searched recursively; each image's label is "
+                   "the name of its parent folder")
+    p.add_argument("--dataset", metavar="NAME",
+                   help="the dataset to import into, made if there is none (default: "
+                   "gridtsne-<folder name>)")
+    p.add_argument("--label-field", default=LABEL_FIELD, metavar="FIELD",
+                   help="the field the folder names go to (default: %s)" % LABEL_FIELD)
+    return p
+
+
+def run_import(args):
+    from gridtsne.fo.database import database_problem
+
+    problem = database_problem()
+    if problem:
+        raise GridError(problem)
+    from gridtsne.fo import imports
+
+    imported = imports.import_folder(args.images_dir, args.dataset, args.label_field)
+    _report_undecodable(imported)
+    print(imported.summary())
+    return 0
+
+
+def _report_undecodable(imported):
+    if imported.undecodable:
+        n = len(imported.undecodable)
+        print("Not imported: %d file name%s that %s not valid UTF-8 (FiftyOne cannot "
+              "store them; rename to include them): %s"
+              % (n, "" if n == 1 else "s", "is" if n == 1 else "are",
+                 "; ".join(imported.undecodable[:3])), file=sys.stderr)
+
+
 def _shown(name, default):
     if name == "label_field":
         return "ground_truth when present"
@@ -120,10 +161,13 @@ def main(argv=None):
         from gridtsne.serve import commands
 
         return commands.main(argv)
-    args = build_parser().parse_args(argv)
+    if argv and argv[0] == "import":
+        args, work = import_parser().parse_args(argv[1:]), run_import
+    else:
+        args, work = build_parser().parse_args(argv), run
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        return run(args)
+        return work(args)
     except KeyboardInterrupt as e:
         saved = type(e).__name__ == "InterruptedAfterSave"
         print("interrupted; %s" % (
@@ -206,12 +250,7 @@ def run(args):
         imported = imports.folder_dataset(args.images_dir, name, LABEL_FIELD,
                                           skip_dirs=[config.output_dir])
         dataset = imported.dataset
-        if imported.undecodable:
-            print("Not imported: %d file name%s that %s not valid UTF-8 (FiftyOne cannot "
-                  "store them; rename to include them): %s"
-                  % (len(imported.undecodable), "" if len(imported.undecodable) == 1 else "s",
-                     "is" if len(imported.undecodable) == 1 else "are",
-                     "; ".join(imported.undecodable[:3])), file=sys.stderr)
+        _report_undecodable(imported)
     else:
         if not fo.dataset_exists(args.dataset):
             raise GridError("no FiftyOne dataset named %r" % args.dataset)

@@ -139,3 +139,58 @@ def test_demos_in_two_output_folders_do_not_mix_their_digits(tmp_path):
     finally:
         for name in {first.name, second.name}:
             fo.delete_dataset(name)
+
+
+def test_import_adds_only_new_files_and_computes_no_grid(shapes_dir, tmp_path):
+    import shutil
+
+    import gridtsne
+
+    folder = tmp_path / "images"
+    classes = sorted(os.listdir(shapes_dir))
+    for c in classes[:-1]:
+        shutil.copytree(os.path.join(shapes_dir, c), folder / c)
+    name = "gridtsne-import-" + os.urandom(4).hex()
+    proc = run_cli("import", str(folder), "--dataset", name)
+    assert proc.returncode == 0, proc.stderr
+    first = sum(len(os.listdir(folder / c)) for c in classes[:-1])
+    assert "created with %d new images (0 already there)" % first in proc.stdout
+    ds = fo.load_dataset(name)
+    try:
+        assert len(ds) == first and ds.list_runs() == []  # no grid computed
+        assert set(ds.distinct("ground_truth.label")) == set(classes[:-1])
+        gridtsne.compute_grid(ds, key="grid", output_dir=str(tmp_path / "out"), cell_px=32)
+
+        # more files later: only they are added, and update_grid places them
+        shutil.copytree(os.path.join(shapes_dir, classes[-1]), folder / classes[-1])
+        proc = run_cli("import", str(folder), "--dataset", name)
+        assert proc.returncode == 0, proc.stderr
+        added = len(os.listdir(folder / classes[-1]))
+        assert "added %d new images (%d already there), %d samples in all" % (
+            added, first, first + added) in proc.stdout
+        ds.reload()
+        assert len(ds) == first + added == len(set(ds.values("filepath")))
+        assert gridtsne.load_grid(ds, "grid").unplaced_count() == added
+        gridtsne.update_grid(ds, "grid")
+        assert gridtsne.load_grid(ds, "grid").unplaced_count() == 0
+
+        # nothing new: nothing added
+        proc = run_cli("import", str(folder), "--dataset", name)
+        assert "added 0 new images (%d already there)" % (first + added) in proc.stdout
+    finally:
+        ds.delete()
+    proc = run_cli("import", str(tmp_path / "missing"))
+    assert proc.returncode == 2 and "is not a folder" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_import_folder_into_a_dataset_made_by_add_dir(shapes_dir):
+    import gridtsne
+
+    ds = fo.Dataset()
+    ds.add_dir(shapes_dir, fo.types.ImageDirectory)
+    n = len(ds)
+    imported = gridtsne.import_folder(shapes_dir, ds)
+    assert not imported.created and imported.added_ids == [] and imported.already == n
+    assert len(ds) == n  # add_dir again would have doubled it
+    ds.delete()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import fiftyone as fo
 from fiftyone import ViewField as F
 
+from gridtsne.config import GridError
 from gridtsne.core.images import list_images
 from gridtsne.fo.files import MARKER
 
@@ -22,6 +23,14 @@ class Imported:
     created: bool
     added_ids: list = field(default_factory=list)
     undecodable: list = field(default_factory=list)  # file names FiftyOne cannot store
+    already: int = 0  # images found that the dataset held before
+
+    def summary(self):
+        """One line on what the import did, for the CLI and a log."""
+        n = len(self.added_ids)
+        return "Dataset %r: %s %d new image%s (%d already there), %d samples in all" % (
+            self.dataset.name, "created with" if self.created else "added", n,
+            "" if n == 1 else "s", self.already, len(self.dataset))
 
     def undo(self):
         """Removes what this import added (the whole dataset if it made it)."""
@@ -51,12 +60,39 @@ def _imported_from(dataset, folder):
     return all(p.startswith(inside) for p in dataset.values("filepath"))
 
 
+def import_folder(images_dir, dataset=None, label_field="ground_truth"):
+    """Imports the images below ``images_dir`` into a FiftyOne dataset, adding
+    only files it does not hold yet (FiftyOne's ``add_dir`` adds every file
+    again), with no grid computed; ``update_grid`` then places the new ones.
+
+    Args:
+        images_dir: a folder, searched recursively; an image's label is the
+            name of its parent folder (none for images directly in it)
+        dataset: a dataset, or the name of one (made, persistent, if there
+            is none); default ``gridtsne-<folder name>``
+        label_field: the Classification field the folder names go to
+
+    Returns:
+        an :class:`Imported`: ``dataset``, ``added_ids``, ``already`` (images
+        it held before) and ``undecodable`` (file names FiftyOne cannot store)
+    """
+    if not os.path.isdir(images_dir):
+        raise GridError("%r is not a folder" % images_dir)
+    if dataset is None:
+        dataset = dataset_name_for(images_dir)
+    try:
+        return folder_dataset(images_dir, dataset, label_field)
+    except ValueError as e:
+        raise GridError(str(e)) from None
+
+
 def folder_dataset(images_dir, name, label_field="ground_truth", skip_dirs=()):
     """A persistent dataset of every image below ``images_dir``.
 
     Labels are the names of the images' parent folders. Re-running on the
     same folder reuses the dataset and adds only new files. Folders of
-    gridtsne runs (and ``skip_dirs``) are not imported.
+    gridtsne runs (and ``skip_dirs``) are not imported. ``name`` may also be
+    a dataset.
 
     Returns:
         an :class:`Imported`
@@ -65,16 +101,17 @@ def folder_dataset(images_dir, name, label_field="ground_truth", skip_dirs=()):
     paths, undecodable = list_images(images_dir, skip_dirs=skip_dirs, skip_marker=MARKER)
     if not paths:
         raise ValueError("no images found under %r" % images_dir)
-    created = not fo.dataset_exists(name)
+    created = isinstance(name, str) and not fo.dataset_exists(name)
+    found = len(paths)
     if created:
         dataset = fo.Dataset(name, persistent=True)
         dataset.info[SOURCE_INFO] = images_dir
         dataset.save()
     else:
-        dataset = fo.load_dataset(name)
+        dataset = fo.load_dataset(name) if isinstance(name, str) else name
         known = set(dataset.values("filepath"))
         paths = [p for p in paths if p not in known]
-    imported = Imported(dataset, created, undecodable=undecodable)
+    imported = Imported(dataset, created, undecodable=undecodable, already=found - len(paths))
     samples = []
     for p in paths:
         folder = os.path.dirname(p)
