@@ -451,7 +451,7 @@
     return new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
   }
   const DIM = [0, 0, 0, 200];
-  const SELECTED = [255, 255, 255, 150];
+  const SELECTED = [255, 255, 255, 170];
   const HIDDEN = [24, 24, 24, 255];
   const FILL_ALPHA = 120;
   const BORDER_FROM_PX = 10;
@@ -665,11 +665,13 @@
   }
   function drawSelected(ctx, view, cols, cells) {
     const lw = Math.max(2, view.scale * 0.06);
-    ctx.lineWidth = lw;
-    ctx.strokeStyle = "#ffffff";
-    for (const cell of cells) {
-      const [x, y, s] = cellRect(view, cols, cell);
-      ctx.strokeRect(x + lw * 1.5, y + lw * 1.5, s - lw * 3, s - lw * 3);
+    for (const [colour, width] of [["#000000", lw * 2], ["#ffffff", lw]]) {
+      ctx.lineWidth = width;
+      ctx.strokeStyle = colour;
+      for (const cell of cells) {
+        const [x, y, s] = cellRect(view, cols, cell);
+        ctx.strokeRect(x + lw * 2, y + lw * 2, s - lw * 4, s - lw * 4);
+      }
     }
   }
   function drawCurrent(ctx, view, cols, cell) {
@@ -1127,11 +1129,19 @@
       const r = canvasRef.current.getBoundingClientRect();
       return [e.clientX - r.left, e.clientY - r.top];
     };
+    const hoverAt = (p) => {
+      const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, p[0], p[1]);
+      if (selectable(c)) {
+        askInfo([c]);
+        setHover({ cell: c, x: p[0], y: p[1] });
+      } else setHover(null);
+    };
     const onWheel = (e) => {
       e.preventDefault();
       if (!ready) return;
       const [sx, sy] = pointer(e);
       zoom(Math.exp(-e.deltaY * 15e-4), sx, sy);
+      hoverAt([sx, sy]);
     };
     const wheelRef = React.useRef(onWheel);
     wheelRef.current = onWheel;
@@ -1167,6 +1177,7 @@
       canvasRef.current.focus({ preventScroll: true });
       const p = pointer(e);
       dragRef.current = { start: p, last: p, path: [p], moved: false };
+      setHover(null);
     };
     const onMouseMove = (e) => {
       if (!ready) return;
@@ -1185,11 +1196,7 @@
         d.last = p;
         return;
       }
-      const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, p[0], p[1]);
-      if (selectable(c)) {
-        askInfo([c]);
-        setHover({ cell: c, x: p[0], y: p[1] });
-      } else setHover(null);
+      hoverAt(p);
     };
     const drawSelectionShape = (d, shape) => {
       redraw();
@@ -1216,6 +1223,7 @@
       dragRef.current = null;
       if (!d || !ready) return;
       const p = pointer(e);
+      if (d.moved) hoverAt(p);
       const shape = e.shiftKey && mode === "pan" ? "box" : mode;
       if (!d.moved) {
         if (e.detail >= 2) {
@@ -1984,7 +1992,7 @@
         regionMode: regions ? regionMode : null,
         setRegionMode
       }
-    ), /* @__PURE__ */ React.createElement(PendingLine, { pending }), /* @__PURE__ */ React.createElement(StatusBar, { summary, appSelection: selectedIds(appSelected), selectionText }), /* @__PURE__ */ React.createElement("div", { ref: boxRef, style: { position: "relative", width: "100%", height: size.height, overflow: "hidden" } }, /* @__PURE__ */ React.createElement(
+    ), /* @__PURE__ */ React.createElement(PendingLine, { pending }), /* @__PURE__ */ React.createElement(StatusBar, { summary, appSelection: selectedIds(appSelected), selectionText }), /* @__PURE__ */ React.createElement("div", { ref: boxRef, style: { position: "relative", width: "calc(100% - 24px)", margin: "0 12px", height: size.height, overflow: "hidden" } }, /* @__PURE__ */ React.createElement(
       "canvas",
       {
         ref: canvasRef,

@@ -169,6 +169,44 @@ def test_colour_by_none_draws_no_label_colours(page_of):
     assert border_saturation(s.rgb("colour-by-none")) < 30
 
 
+def test_the_hover_card_follows_the_pointer_through_drags_and_pans(page_of):
+    import os
+
+    s = page_of
+    page, res = s.page, s.res
+    box = s.canvas.bounding_box()
+    hover = page.locator("[data-testid=gridtsne-hover]")
+    sample = next(x for x in s.samples if 2 <= x["grid_col"] <= res.cols // 2)
+    x, y = cell_center(box, res.rows, res.cols, sample["grid_row"], sample["grid_col"])
+    name = os.path.basename(sample.filepath)
+    page.mouse.move(x, y)
+    hover.get_by_text(name).wait_for(timeout=10000)
+    card_x = hover.bounding_box()["x"]
+    # a box being drawn is not covered by the card
+    page.keyboard.down("Shift")
+    page.mouse.down()
+    page.mouse.move(x + 30, y + 30, steps=4)
+    hover.wait_for(state="detached", timeout=10000)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    page.locator("[data-testid=gridtsne-clear-selection]").click()
+    # a pan of two cells to the left: no card while it pans; then the card is
+    # back beside the pointer, on the sample the pointer holds, not where it was
+    scale = min(box["width"] / res.cols, box["height"] / res.rows)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - scale, y, steps=3)
+    assert hover.count() == 0
+    page.mouse.move(x - 2 * scale, y, steps=3)
+    page.mouse.up()
+    hover.get_by_text(name).wait_for(timeout=10000)
+    assert abs(hover.bounding_box()["x"] - (card_x - 2 * scale)) < 3
+    # the mosaic keeps off the panel's edges, where the splitter is
+    panel = page.locator("[data-testid=gridtsne-view]").bounding_box()
+    assert box["x"] - panel["x"] >= 8
+    assert panel["x"] + panel["width"] - (box["x"] + box["width"]) >= 8
+
+
 def test_the_panel_says_how_many_samples_the_grid_has_not_placed(page_of, shapes_dir):
     s = page_of
     extra = [fo.Sample(filepath=sample.filepath, ground_truth=sample.ground_truth.copy())

@@ -374,7 +374,9 @@ export default function GridMosaicView(props) {
       />
       <PendingLine pending={pending} />
       <StatusBar summary={summary} appSelection={selectedIds(appSelected)} selectionText={selectionText} />
-      <div ref={boxRef} style={{ position: "relative", width: "100%", height: size.height, overflow: "hidden" }}>
+      {/* a gutter each side: a drag that starts at the mosaic's edge must not
+          take the splitter beside the panel */}
+      <div ref={boxRef} style={{ position: "relative", width: "calc(100% - 24px)", margin: "0 12px", height: size.height, overflow: "hidden" }}>
         <canvas
           ref={canvasRef}
           width={size.width}

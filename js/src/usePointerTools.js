@@ -26,11 +26,22 @@ export function usePointerTools({
     return [e.clientX - r.left, e.clientY - r.top];
   };
 
+  // the hover card belongs to the cell under the pointer: hidden while a drag
+  // draws or pans, and looked up again once the view has moved under it
+  const hoverAt = (p) => {
+    const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, p[0], p[1]);
+    if (selectable(c)) {
+      askInfo([c]);
+      setHover({ cell: c, x: p[0], y: p[1] });
+    } else setHover(null);
+  };
+
   const onWheel = (e) => {
     e.preventDefault();
     if (!ready) return;
     const [sx, sy] = pointer(e);
     zoom(Math.exp(-e.deltaY * 0.0015), sx, sy);
+    hoverAt([sx, sy]);
   };
 
   // subscribed once per canvas (React's onWheel is passive: it cannot stop the
@@ -82,6 +93,7 @@ export function usePointerTools({
     canvasRef.current.focus({ preventScroll: true });
     const p = pointer(e);
     dragRef.current = { start: p, last: p, path: [p], moved: false };
+    setHover(null);
   };
 
   const onMouseMove = (e) => {
@@ -101,11 +113,7 @@ export function usePointerTools({
       d.last = p;
       return;
     }
-    const c = hit(viewRef.current, cells.occupied, grid.rows, grid.cols, p[0], p[1]);
-    if (selectable(c)) {
-      askInfo([c]);
-      setHover({ cell: c, x: p[0], y: p[1] });
-    } else setHover(null);
+    hoverAt(p);
   };
 
   const drawSelectionShape = (d, shape) => {
@@ -134,6 +142,7 @@ export function usePointerTools({
     dragRef.current = null;
     if (!d || !ready) return;
     const p = pointer(e);
+    if (d.moved) hoverAt(p);
     const shape = e.shiftKey && mode === "pan" ? "box" : mode;
     if (!d.moved) {
       if (e.detail >= 2) {

@@ -5,8 +5,9 @@
 // [c, c+1) x [r, r+1). The view maps grid -> screen as screen = grid * scale + offset.
 
 export const DIM = [0, 0, 0, 200];
-// selection: white, which is no colour of the App's label pool
-export const SELECTED = [255, 255, 255, 150];
+// selection while cells are small: white fill (label colours are only ever
+// borders); zoomed in, a white frame lined in black (drawSelected)
+export const SELECTED = [255, 255, 255, 170];
 export const HIDDEN = [24, 24, 24, 255]; // the canvas background
 export const FILL_ALPHA = 120; // colour-by fill when cells are too small for borders
 export const BORDER_FROM_PX = 10; // screen px per cell from which colours are borders
@@ -261,14 +262,18 @@ export function fillSelected(ctx, view, cols, cells, hidden) {
   }
 }
 
-/** Selected cells, zoomed in: a white frame inside the cell. */
+/** Selected cells, zoomed in: a white frame lined in black inside the cell.
+ * A flat frame of one colour reads as a label's border (the App's pool has
+ * light greys); a two-tone frame is no label's. */
 export function drawSelected(ctx, view, cols, cells) {
   const lw = Math.max(2, view.scale * 0.06);
-  ctx.lineWidth = lw;
-  ctx.strokeStyle = "#ffffff";
-  for (const cell of cells) {
-    const [x, y, s] = cellRect(view, cols, cell);
-    ctx.strokeRect(x + lw * 1.5, y + lw * 1.5, s - lw * 3, s - lw * 3);
+  for (const [colour, width] of [["#000000", lw * 2], ["#ffffff", lw]]) {
+    ctx.lineWidth = width;
+    ctx.strokeStyle = colour;
+    for (const cell of cells) {
+      const [x, y, s] = cellRect(view, cols, cell);
+      ctx.strokeRect(x + lw * 2, y + lw * 2, s - lw * 4, s - lw * 4);
+    }
   }
 }
 
