@@ -264,3 +264,17 @@ class App:
             pass
         self.browser.close()
         self.session.close()
+
+
+def run_operator(page, label):
+    """Opens an operator's form from the App's operator browser, as a user would."""
+    page.locator(CANVAS + ", [data-testid=gridtsne-empty]").first.focus()
+    page.keyboard.press("Backquote")
+    page.keyboard.type(label)
+    try:
+        page.wait_for_selector("text=%s" % label, timeout=10000)
+    except Exception:
+        page.screenshot(path=os.path.join(ARTIFACTS, "failed-operator-browser.png"))
+        raise
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Execute").wait_for(timeout=60000)

@@ -21,8 +21,8 @@ from fiftyone import ViewField as F
 import gridtsne
 from gridtsne.fo import panel as gpanel
 
-from browser import (ARTIFACTS, CANVAS, CHROMIUM, App, cell_brightness, cell_center, shot,
-                     shot_rgb)
+from browser import (ARTIFACTS, CANVAS, CHROMIUM, App, cell_brightness, cell_center,
+                     run_operator, shot, shot_rgb)
 
 pytestmark = pytest.mark.browser
 
@@ -647,20 +647,6 @@ def test_a_run_deleted_while_it_is_chosen_is_dropped_not_a_traceback(dataset, tm
         sent.update(request.params.get("data") or {})
     assert sent.get("keys") == ["kept"] and sent.get("key") == "kept"
     assert sent["grid"]["key"] == "kept"
-
-
-def run_operator(page, label):
-    """Opens an operator's form from the App's operator browser, as a user would."""
-    page.locator(CANVAS + ", [data-testid=gridtsne-empty]").first.focus()
-    page.keyboard.press("Backquote")
-    page.keyboard.type(label)
-    try:
-        page.wait_for_selector("text=%s" % label, timeout=10000)
-    except Exception:
-        page.screenshot(path=os.path.join(ARTIFACTS, "failed-operator-browser.png"))
-        raise
-    page.keyboard.press("Enter")
-    page.get_by_role("button", name="Execute").wait_for(timeout=60000)
 
 
 def test_first_use_compute_and_delete_from_the_form_and_switch_datasets(make_dataset,

@@ -1,0 +1,82 @@
+"""Every curation operator, run from the App's operator browser as a user
+runs it (headless Chromium, see tests/browser.py), says what it changed."""
+
+import json
+
+import pytest
+
+import gridtsne
+
+from browser import CANVAS, app_on_a_run, cell_center, run_operator
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def app(shapes_dir, tmp_path_factory):
+    from conftest import make_dataset_of
+
+    dataset = make_dataset_of(shapes_dir)
+    res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth", cell_px=32,
+                                output_dir=str(tmp_path_factory.mktemp("messages-run")))
+    for app in app_on_a_run(dataset, res):
+        app.dataset, app.res = dataset, res
+        yield app
+
+
+def said(page, text):
+    """Until the App shows a notification holding ``text``."""
+    page.get_by_text(text).first.wait_for(timeout=60000)
+
+
+def test_relabel_and_undo_say_how_many(app):
+    page, res = app.page, app.res
+    box = page.locator(CANVAS).bounding_box()
+    picked = [s for s in app.dataset.sort_by("filepath")][:2]
+    for k, sample in enumerate(picked):
+        x, y = cell_center(box, res.rows, res.cols, sample["grid_row"], sample["grid_col"])
+        if k:
+            page.keyboard.down("Control")
+        page.mouse.click(x, y)
+        if k:
+            page.keyboard.up("Control")
+    page.wait_for_selector("[data-testid=gridtsne-selection][data-app-selection=%s]"
+                           % json.dumps(",".join(sorted(s.id for s in picked))), timeout=10000)
+
+    run_operator(page, "relabel the selected")
+    form = page.locator("[role=dialog]").last
+    form.get_by_text("for the 2 selected samples").wait_for(timeout=30000)
+    # the App marks every field "Required property" until the form's first
+    # values come back; then none is (the label opens on the selection's own)
+    page.wait_for_function("() => !document.querySelector('[role=dialog]:last-of-type')"
+                           ".innerText.includes('Required property')", timeout=10000)
+    box_input = form.locator("input[role=combobox]").first
+    box_input.fill("zebra")
+    page.keyboard.press("Tab")  # a new class: typed, not picked from the list
+    page.get_by_role("button", name="Execute").click()
+    said(page, "Relabelled 2 samples 'zebra'")
+    app.dataset.reload()
+    assert sorted(app.dataset.match_tags("relabelled").values("ground_truth.label")) == [
+        "zebra", "zebra"]
+
+    run_operator(page, "undo relabelling")
+    page.get_by_text("Puts back the previous label of 2 relabelled items").wait_for(
+        timeout=30000)
+    page.get_by_role("button", name="Execute").click()
+    said(page, "Put back the previous label of 2 items")
+    app.dataset.reload()
+    assert "zebra" not in app.dataset.distinct("ground_truth.label")
+
+
+def test_diverse_subset_and_duplicates_say_what_they_did(app):
+    page = app.page
+    run_operator(page, "pick a diverse subset")
+    page.get_by_role("button", name="Execute").click()
+    said(page, "The view is a diverse subset of")
+    app.wait_view(min(100, len(app.dataset)))
+    app.session.view = None
+    app.wait_view(len(app.dataset))
+
+    run_operator(page, "show or tag near-duplicates")
+    page.get_by_role("button", name="Execute").click()
+    said(page, "samples in near-duplicate groups")
