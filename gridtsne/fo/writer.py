@@ -314,9 +314,11 @@ def _write_brain_run(dataset, w, token):
     index (``points_field``), so that a lasso in the Embeddings panel queries
     MongoDB instead of sending id lists; the field is named per version
     (``tsne_points_{version}``) because the run set aside still owns its
-    own until the commit ends, and the brain run deletes it with itself."""
+    own until the commit ends (so two names take turns, see :func:`points_field`),
+    and the brain run deletes it with itself."""
     import fiftyone.brain as fob
 
+    field_name = points_field(dataset, w.key)
     if w.key in dataset.list_brain_runs():
         dataset.rename_brain_run(w.key, _backup_key(token))
     from fiftyone import ViewField as F
@@ -332,7 +334,7 @@ def _write_brain_run(dataset, w, token):
         fob.compute_visualization(placed, patches_field=field,
                                   points=np.asarray(w.brain_points)[order],
                                   brain_key=w.key, progress=False, create_index=True,
-                                  points_field=points_field(token))
+                                  points_field=field_name)
         return
     if w.items.kind == "frames":  # (its generated frames predate the renames)
         placed = w.items.view.select(w.ids, ordered=True)
@@ -340,15 +342,27 @@ def _write_brain_run(dataset, w, token):
         placed = w.register_on.exists(row)
     order = [position[i] for i in placed.values("id")]
     index = {} if w.items.kind == "frames" else {
-        "create_index": True, "points_field": points_field(token)}
+        "create_index": True, "points_field": field_name}
     fob.compute_visualization(placed, points=np.asarray(w.brain_points)[order],
                               brain_key=w.key, progress=False, **index)
 
 
-def points_field(token):
-    # named by the version alone: renaming the run (and so its brain run)
-    # keeps it valid, and the brain run deletes it with itself
-    return "tsne_points_%s" % token[:12]
+def points_field(dataset, key):
+    """``tsne_points_<key>``, or ``tsne_points_<key>_2`` while the run being
+    replaced holds the first (a name the App's sidebar shows readably, not a
+    version hash). A run renamed later keeps its field's name; the brain run
+    deletes the field with itself."""
+    taken = set()
+    for brain_key in dataset.list_brain_runs():
+        try:
+            taken.add(getattr(dataset.get_brain_info(brain_key).config, "points_field", None))
+        except Exception:  # a brain run of another fiftyone-brain version
+            continue
+    base = "tsne_points_%s" % key
+    for name in [base] + ["%s_%d" % (base, k) for k in range(2, 100)]:
+        if name not in taken and not dataset.has_sample_field(name):
+            return name
+    raise GridError("The dataset holds tsne_points_%s_2 ... _99: delete unused ones" % key)
 
 
 def _installed_results(w, j):
