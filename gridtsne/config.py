@@ -51,8 +51,9 @@ def _option(default, help, cli=None, label=None, **extra):
 class GridConfig:
     """Every option of a grid run, with its default."""
 
-    key: str = _option("grid", "run key; fields {key}_x, {key}_y, {key}_row, {key}_col",
-                       cli="--key", label="Run key")
+    key: str = _option("grid", "a name for this run (a dataset can hold several); the "
+                       "fields it writes on each sample start with it: {key}_row, {key}_col",
+                       cli="--key", label="Run name")
     patches_field: Optional[str] = _option(
         None, "lay out the objects of this Detections or Polylines field, one cell each, "
         "instead of whole images", cli="--patches-field", label="Objects of label field")

@@ -676,13 +676,19 @@ def test_first_use_compute_and_delete_from_the_form_and_switch_datasets(make_dat
 
             run_operator(page, "compute similarity grid")
             page.get_by_role("button", name="Execute").click()
-            # the results dialog offers the panel; the panel already shows the run
-            page.get_by_role("button", name="Open in panel").wait_for(timeout=300000)
+            # the results dialog says the panel shows the run, and it does
+            page.get_by_text("Grid run 'grid' is ready: the Gridded t-SNE panel shows it"
+                             ).wait_for(timeout=300000)
             page.screenshot(path=os.path.join(ARTIFACTS, "app-first-run-done.png"))
             app.wait_text("gridtsne-summary", "grid: 6 x 7, 40 samples, 40 in view",
                           timeout=30000)
-            page.get_by_role("button", name="Open in panel").click()
             page.get_by_role("button", name="Done").click()
+            # a second run, from the form: the panel switches to it by itself
+            run_operator(page, "compute similarity grid")
+            page.get_by_role("button", name="Execute").click()
+            app.wait_text("gridtsne-summary", "grid2: 6 x 7, 40 samples", timeout=300000)
+            page.get_by_role("button", name="Done").click()
+            gridtsne.delete_grid(ds, "grid2")
             app.wait_drawn()
             ds.reload()
             assert gridtsne.list_grids(ds) == ["grid"]

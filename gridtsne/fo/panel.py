@@ -210,6 +210,11 @@ class GridMosaicPanel(foo.Panel):
         key = ctx.panel.state.key
         if key not in keys:
             key = keys[0] if keys else None
+        # a run that appeared since the last look (just computed): show it
+        known = ctx.panel.state.keys
+        new = [k for k in keys if known is not None and k not in known]
+        if new:
+            key = new[0]
         if keys != ctx.panel.state.keys:
             ctx.panel.state.keys = keys
         pending = pending_grids(ctx.dataset)

@@ -101,7 +101,14 @@ def streamed(ctx, work, weights=COMPUTE_WEIGHTS):
     if "error" in result:
         raise result["error"]
     yield ctx.ops.reload_dataset()
-    view = results_view(result["outputs"].get("key"), result["outputs"])
+    key = result["outputs"].get("key")
+    if key and not result["outputs"].get("sharded_run"):
+        # the panel shows a new run by itself; opened here when it is not open
+        from gridtsne.fo.panel import NAME as PANEL_NAME
+
+        yield ctx.ops.open_panel(PANEL_NAME, layout="horizontal", is_active=True,
+                                 state={"key": key})
+    view = results_view(key, result["outputs"])
     yield ctx.ops.show_output(outputs=view.to_json(), results=result["outputs"])
 
 
@@ -134,22 +141,26 @@ def _rounded(value):
 
 def results_view(key=None, shown=None):
     """The results dialog; ``shown``: the outputs it shows, when known (an
-    update that lost layout quality offers the recompute)."""
+    update that lost layout quality offers the recompute). The panel opens
+    on the run by itself (see :func:`streamed`), so the dialog only tells."""
+    from gridtsne.core.metrics import PLAIN_NAMES
+
     shown = shown or {}
     outputs = types.Object()
+    if key:  # (the App does not show an output dialog's title)
+        outputs.view("ready", types.Notice(
+            label="Grid run '%s' is ready: the Gridded t-SNE panel shows it" % key))
     if shown.get("update"):
         outputs.view("update_note", types.Notice(label=shown["update"]))
-    outputs.str("key", label="Run key")
-    outputs.str("grid", label="Grid (rows x cols)")
+    outputs.str("grid", label="Grid (rows x columns)")
     outputs.int("samples", label="Samples placed")
     outputs.int("skipped", label="Samples skipped")
-    outputs.str("mosaic_path", label="Mosaic")
-    outputs.str("timings", label="Timings")
-    outputs.float("dpq_16", label="Distance preservation quality (DPQ_16)")
-    outputs.float("neighbor_label_agreement", label="Neighbour label agreement")
-    if key:
-        outputs.btn("open_in_panel", label="Open in panel", on_click=uris.OPEN_GRID_PANEL,
-                    params={"key": key})
+    outputs.float("dpq_16", label="%s (distance preservation, DPQ_16; 1 is best)"
+                  % PLAIN_NAMES["dpq_16"].capitalize())
+    outputs.float("neighbor_label_agreement", label="%s (share of adjacent cells with "
+                  "the same label)" % PLAIN_NAMES["neighbor_label_agreement"].capitalize())
+    outputs.str("timings", label="Time taken")
+    outputs.str("mosaic_path", label="Mosaic image file, for export")
     if key and shown.get("recompute"):
         outputs.btn("recompute", label="Recompute the run", on_click=uris.COMPUTE_GRID,
                     prompt=True, params={"key": key, "overwrite": True})

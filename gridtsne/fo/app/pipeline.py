@@ -40,7 +40,7 @@ class ComputeGrid(DelegatedWhenLarge):
         key = option_input(inputs, "key", required=True, default=forms.unused_key(ctx.dataset))
         _embedding_inputs(ctx, inputs, media)
         rows = _layout_inputs(ctx, inputs, media)
-        _check(ctx, len(view), key, rows)
+        _check(ctx, inputs, len(view), key, rows)
         return types.Property(inputs, view=form)
 
     def resolve_run_name(self, ctx):
@@ -105,7 +105,8 @@ def _embedding_inputs(ctx, inputs, media):
     inputs.enum("embeddings_source", source.values(), default="default",
                 label="Embeddings", view=source)
     choice = p.get("embeddings_source", "default")
-    if choice == "default" and media == "image" and not p.get("patches_field"):
+    if (choice == "default" and media == "image" and not p.get("patches_field")
+            and delegation_available()):  # shards are scheduled operations
         inputs.int("shards", label="Shards (delegated workers)", default=1, min=1,
                    description="split the embedding into this many delegated "
                    "operations, which any `fiftyone delegated launch` workers take; "
@@ -149,11 +150,26 @@ def _layout_inputs(ctx, inputs, media):
     return rows
 
 
-def _check(ctx, n, key, rows):
-    """The run's own checks, shown on the field they concern before it runs."""
+def _check(ctx, inputs, n, key, rows):
+    """The run's own checks, shown on the field they concern before it runs:
+    every option on its own first, so that all the bad ones are marked at
+    once; then those that need the whole config and the dataset."""
     from gridtsne.fo.plan import checked_shape
 
     p, dataset = ctx.params, ctx.dataset
+    bad = False
+    for name, prop in inputs.properties.items():
+        if name not in GridConfig.__dataclass_fields__ or name == "key" or p.get(name) in (
+                None, ""):
+            continue
+        try:
+            GridConfig.from_params({name: p[name], "grid": p.get("grid"),
+                                    "embeddings_source": p.get("embeddings_source")})
+        except GridError as e:
+            forms.mark_invalid(prop, e)
+            bad = True
+    if bad:
+        return
     try:
         config = GridConfig.from_params(dict(p, key=p.get("key", forms.unused_key(dataset))))
         if config.rows or config.cols:
