@@ -88,6 +88,16 @@ def test_form_rejects_existing_key_before_running(dataset):
     form = op.resolve_input(ctx)
     assert form.type.properties["key"].invalid
 
+    # every bad option is marked at once, each with its own message
+    ctx = ExecutionContext(request_params={"dataset_name": dataset.name, "params": {
+        "key": "fresh", "cell_px": 2, "perplexity": -1, "grid": "custom", "rows": 0}},
+        executor=Executor())
+    props = op.resolve_input(ctx).type.properties
+    bad = {name for name, prop in props.items() if prop.invalid}
+    assert {"cell_px", "perplexity", "rows"} <= bad, bad
+    assert "cell" in props["cell_px"].error_message.lower()
+    assert "perplexity" in props["perplexity"].error_message.lower()
+
 
 def test_regrid_reuses_tsne_and_delete_needs_confirmation(dataset):
     run_in_app("compute_grid", dataset, {"key": "grid", "label_field": "ground_truth"})
