@@ -115,6 +115,86 @@
   function expose(element, facts) {
     if (element && debugOn()) Object.assign(element.dataset, facts);
   }
+  const mui = () => typeof window !== "undefined" && window.__mui__ || null;
+  function Btn({ active = false, children, style, ...props }) {
+    const m = mui();
+    if (m && m.Button) {
+      return /* @__PURE__ */ React.createElement(
+        m.Button,
+        {
+          size: "small",
+          variant: active ? "contained" : "outlined",
+          color: active ? "primary" : "inherit",
+          "aria-pressed": active,
+          sx: { textTransform: "none", minWidth: 0, px: 1, py: 0, lineHeight: 1.6, ...style },
+          ...props
+        },
+        children
+      );
+    }
+    const look = active ? { background: "#555", borderColor: "#ddd" } : {};
+    return /* @__PURE__ */ React.createElement("button", { style: { ...BUTTON, ...look, ...style }, "aria-pressed": active, ...props }, children);
+  }
+  function Choice({ value, onChange, onFocus, testid, title, children }) {
+    const m = mui();
+    if (m && m.NativeSelect) {
+      return /* @__PURE__ */ React.createElement(
+        m.NativeSelect,
+        {
+          value,
+          onChange,
+          onFocus,
+          title,
+          size: "small",
+          disableUnderline: false,
+          sx: { fontSize: 13 },
+          inputProps: { "data-testid": testid }
+        },
+        children
+      );
+    }
+    return /* @__PURE__ */ React.createElement(
+      "select",
+      {
+        value,
+        onChange,
+        onFocus,
+        title,
+        style: { ...BUTTON, padding: "2px 4px" },
+        "data-testid": testid
+      },
+      children
+    );
+  }
+  const ICONS = {
+    refresh: "M12 5V2L8 6l4 4V7a5 5 0 1 1-5 5H5a7 7 0 1 0 7-7z",
+    pan: "M12 2l3 3h-2v4h-2V5H9l3-3zm0 20l-3-3h2v-4h2v4h2l-3 3zM2 12l3-3v2h4v2H5v2l-3-3zm20 0l-3 3v-2h-4v-2h4V9l3 3z",
+    box: "M3 3h4v2H5v2H3V3zm6 0h6v2H9V3zm8 0h4v4h-2V5h-2V3zM3 9h2v6H3V9zm16 0h2v6h-2V9zM3 17h2v2h2v2H3v-4zm6 2h6v2H9v-2zm10-2h2v4h-4v-2h2v-2z",
+    lasso: "M12 4C7 4 3 6.7 3 10s4 6 9 6 9-2.7 9-6-4-6-9-6zm0 10c-3.9 0-7-1.8-7-4s3.1-4 7-4 7 1.8 7 4-3.1 4-7 4zM8 15.5L6.5 21l2-.8 1.2-4.2z",
+    zoomIn: "M11 5h2v6h6v2h-6v6h-2v-6H5v-2h6z",
+    zoomOut: "M5 11h14v2H5z",
+    fit: "M3 3h6v2H5v4H3V3zm12 0h6v6h-2V5h-4V3zM3 15h2v4h4v2H3v-6zm16 0h2v6h-6v-2h4v-4z"
+  };
+  function IconBtn({ icon, label, active = false, ...props }) {
+    const m = mui();
+    const path = /* @__PURE__ */ React.createElement("path", { d: ICONS[icon] });
+    if (m && m.IconButton && m.SvgIcon) {
+      const button = /* @__PURE__ */ React.createElement(
+        m.IconButton,
+        {
+          size: "small",
+          "aria-label": label,
+          "aria-pressed": active,
+          color: active ? "primary" : "default",
+          sx: { p: "3px" },
+          ...props
+        },
+        /* @__PURE__ */ React.createElement(m.SvgIcon, { fontSize: "small" }, path)
+      );
+      return m.Tooltip ? /* @__PURE__ */ React.createElement(m.Tooltip, { title: label }, button) : button;
+    }
+    return /* @__PURE__ */ React.createElement(Btn, { active, "aria-label": label, title: label, ...props }, /* @__PURE__ */ React.createElement("svg", { width: "16", height: "16", viewBox: "0 0 24 24", fill: "currentColor" }, path));
+  }
   const DEFAULT_POOL = [
     "#ee0000",
     "#ee6600",
@@ -222,7 +302,7 @@
           "data-testid": "gridtsne-colorbar-gradient",
           style: { display: "inline-block", width: 200, height: 12, background: viridisGradient(), border: "1px solid #555" }
         }
-      ), input(fmt(hi) === "" ? hi : Number(fmt(hi)), 1), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => setRange([colorData.min, colorData.max]) }, "reset"));
+      ), input(fmt(hi) === "" ? hi : Number(fmt(hi)), 1), /* @__PURE__ */ React.createElement(Btn, { onClick: () => setRange([colorData.min, colorData.max]) }, "reset"));
     }
     const toggle = (k) => setHiddenCats((old) => {
       const next = new Set(old);
@@ -252,13 +332,13 @@
   }
   function RunPicker({ keys, pending, value, trigger }) {
     return /* @__PURE__ */ React.createElement(
-      "select",
+      Choice,
       {
         value: value || "",
         onChange: (e) => trigger("on_change_key", { value: e.target.value }),
         onFocus: () => trigger("on_refresh", {}),
-        style: { ...BUTTON, padding: "2px 4px" },
-        "data-testid": "gridtsne-key"
+        title: "the grid run shown",
+        testid: "gridtsne-key"
       },
       keys.map((k) => /* @__PURE__ */ React.createElement("option", { key: k, value: k }, k)),
       pending.map((p) => /* @__PURE__ */ React.createElement("option", { key: p.id, value: `pending:${p.id}`, disabled: true, "data-testid": "gridtsne-pending-run", "data-state": p.state }, p.key, " — ", p.state, p.state === "running" && p.progress != null ? ` ${Math.round(p.progress * 100)}%` : ""))
@@ -271,34 +351,33 @@
     ).join(" | "));
   }
   function EmptyState({ pending, trigger }) {
-    return /* @__PURE__ */ React.createElement("div", { style: { padding: 16, color: "#bbb" }, "data-testid": "gridtsne-empty" }, pending.length ? /* @__PURE__ */ React.createElement(PendingLine, { pending }) : /* @__PURE__ */ React.createElement("span", null, "No grid runs on this dataset yet. Run ", /* @__PURE__ */ React.createElement("b", null, "Gridded t-SNE: compute similarity grid"), " from the operator menu.", " "), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_refresh", {}), "data-testid": "gridtsne-refresh" }, "Look again"));
+    return /* @__PURE__ */ React.createElement("div", { style: { padding: 16, color: "#bbb" }, "data-testid": "gridtsne-empty" }, pending.length ? /* @__PURE__ */ React.createElement(PendingLine, { pending }) : /* @__PURE__ */ React.createElement("span", null, "No grid runs on this dataset yet. Run ", /* @__PURE__ */ React.createElement("b", null, "Gridded t-SNE: compute similarity grid"), " from the operator menu.", " "), /* @__PURE__ */ React.createElement(Btn, { onClick: () => trigger("on_refresh", {}), "data-testid": "gridtsne-refresh" }, "Look again"));
   }
   const REGION_MODES = { off: "outlines", outlines: "purity", purity: "off" };
   function Toolbar({ runPicker, mode, setMode, zoom, fit, clear, trigger, colorField, colorFields, regionMode, setRegionMode }) {
     return /* @__PURE__ */ React.createElement("div", { style: { display: "flex", gap: 6, alignItems: "center", flexWrap: "wrap", padding: "4px 0" } }, runPicker, /* @__PURE__ */ React.createElement(
-      "button",
+      IconBtn,
       {
-        style: BUTTON,
+        icon: "refresh",
+        label: "look for runs added, deleted or recomputed since the panel opened",
         onClick: () => trigger("on_refresh", {}),
-        title: "look for runs added, deleted or recomputed since the panel opened",
         "data-testid": "gridtsne-refresh"
-      },
-      "↻"
+      }
     ), ["pan", "box", "lasso"].map((m) => /* @__PURE__ */ React.createElement(
-      "button",
+      IconBtn,
       {
         key: m,
-        style: { ...BUTTON, background: mode === m ? "#555" : BUTTON.background, borderColor: mode === m ? "#ddd" : "#555" },
+        icon: m,
+        active: mode === m,
         onClick: () => setMode(m),
-        title: m === "pan" ? "drag to pan (shift-drag: box select)" : `drag to ${m}-select`,
+        label: m === "pan" ? "pan: drag to move (shift-drag: box select)" : `${m} select: drag to select`,
         "data-testid": `gridtsne-mode-${m}`,
         "data-active": mode === m ? "true" : "false"
-      },
-      m
-    )), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => zoom(1.5), "data-testid": "gridtsne-zoom-in" }, "+"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => zoom(1 / 1.5), "data-testid": "gridtsne-zoom-out" }, "-"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: fit }, "fit"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: () => trigger("on_selection_to_view", {}), "data-testid": "gridtsne-to-view" }, "Selection to view"), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: clear, "data-testid": "gridtsne-clear-selection" }, "Clear selection"), regionMode !== null && /* @__PURE__ */ React.createElement(
-      "button",
+      }
+    )), /* @__PURE__ */ React.createElement(IconBtn, { icon: "zoomIn", label: "zoom in", onClick: () => zoom(1.5), "data-testid": "gridtsne-zoom-in" }), /* @__PURE__ */ React.createElement(IconBtn, { icon: "zoomOut", label: "zoom out", onClick: () => zoom(1 / 1.5), "data-testid": "gridtsne-zoom-out" }), /* @__PURE__ */ React.createElement(IconBtn, { icon: "fit", label: "fit", onClick: fit, "data-testid": "gridtsne-fit" }), /* @__PURE__ */ React.createElement(Btn, { onClick: () => trigger("on_selection_to_view", {}), title: "make the selection the App's view", "data-testid": "gridtsne-to-view" }, "Selection to view"), /* @__PURE__ */ React.createElement(Btn, { onClick: clear, "data-testid": "gridtsne-clear-selection" }, "Clear selection"), regionMode !== null && /* @__PURE__ */ React.createElement(
+      Btn,
       {
-        style: { ...BUTTON, background: regionMode !== "off" ? "#555" : BUTTON.background },
+        active: regionMode !== "off",
         onClick: () => setRegionMode(REGION_MODES[regionMode]),
         title: "regions: off -> outlines and names -> coloured by label purity",
         "data-testid": "gridtsne-regions-toggle",
@@ -307,19 +386,18 @@
       "regions",
       regionMode !== "off" ? `: ${regionMode}` : ""
     ), /* @__PURE__ */ React.createElement("label", { style: { display: "flex", gap: 4, alignItems: "center" } }, "colour by", /* @__PURE__ */ React.createElement(
-      "select",
+      Choice,
       {
         value: colorField,
         onChange: (e) => trigger("on_color_by", { field: e.target.value }),
-        style: { ...BUTTON, padding: "2px 4px" },
-        "data-testid": "gridtsne-color-by"
+        testid: "gridtsne-color-by"
       },
       /* @__PURE__ */ React.createElement("option", { value: "" }, "none"),
       colorFields.map((f) => /* @__PURE__ */ React.createElement("option", { key: f.path, value: f.path }, f.path))
     )));
   }
-  function StatusBar({ summary, appSelection, selectionText }) {
-    return /* @__PURE__ */ React.createElement(React.Fragment, null, /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-summary", style: { height: 20, lineHeight: "20px", ...ONE_LINE }, title: summary }, summary), /* @__PURE__ */ React.createElement(
+  function StatusBar({ summary, metrics, appSelection, selectionText }) {
+    return /* @__PURE__ */ React.createElement(React.Fragment, null, /* @__PURE__ */ React.createElement("div", { style: { display: "flex", height: 20, lineHeight: "20px", minWidth: 0 } }, /* @__PURE__ */ React.createElement("span", { "data-testid": "gridtsne-summary", style: { ...ONE_LINE, flexShrink: 0, maxWidth: "100%" }, title: summary }, summary), metrics && /* @__PURE__ */ React.createElement("span", { "data-testid": "gridtsne-metrics", style: { ...ONE_LINE, color: "#999", marginLeft: 10, minWidth: 0 }, title: metrics }, metrics)), /* @__PURE__ */ React.createElement(
       "div",
       {
         "data-testid": "gridtsne-selection",
@@ -836,17 +914,15 @@
         style: { maxHeight: 140, overflowY: "auto", borderTop: "1px solid #333", padding: "2px 0" }
       },
       regions.entries.map((r) => /* @__PURE__ */ React.createElement("div", { key: r.id, style: { display: "flex", gap: 6, alignItems: "center" }, "data-testid": "gridtsne-region" }, /* @__PURE__ */ React.createElement("span", { style: { ...ONE_LINE, flex: 1 }, title: r.name }, r.name), /* @__PURE__ */ React.createElement("span", { style: { color: "#aaa" } }, r.count), /* @__PURE__ */ React.createElement(
-        "button",
+        Btn,
         {
-          style: BUTTON,
           onClick: () => trigger("on_region", { region: r.id, action: "select" }),
           "data-testid": `gridtsne-region-select-${r.id}`
         },
         "select"
       ), /* @__PURE__ */ React.createElement(
-        "button",
+        Btn,
         {
-          style: BUTTON,
           onClick: () => trigger("on_region", { region: r.id, action: "filter" }),
           "data-testid": `gridtsne-region-filter-${r.id}`
         },
@@ -857,14 +933,13 @@
   function SimilarBar({ similar, cellsFound, trigger, clear }) {
     if (!similar) return null;
     return /* @__PURE__ */ React.createElement("div", { "data-testid": "gridtsne-similar", "data-count": String(cellsFound), style: { ...ONE_LINE, color: "#00e5ff" } }, similar.error ? similar.error : `${similar.ids.length} most similar to ${similar.name || similar.query}`, " ", !similar.error && /* @__PURE__ */ React.createElement(
-      "button",
+      Btn,
       {
-        style: BUTTON,
         onClick: () => trigger("on_ids_to_view", { ids: [similar.query, ...similar.ids] }),
         "data-testid": "gridtsne-similar-to-view"
       },
       "make them the view"
-    ), /* @__PURE__ */ React.createElement("button", { style: BUTTON, onClick: clear }, "clear"));
+    ), /* @__PURE__ */ React.createElement(Btn, { onClick: clear }, "clear"));
   }
   function CellMenu({ menu, close, trigger, k = 10 }) {
     if (!menu) return null;
@@ -1970,7 +2045,7 @@
     const total = grid ? grid.n : 0;
     const unplaced = grid && data.unplaced && data.unplaced.key === key ? data.unplaced.count : 0;
     const nInView = shownView ? shownView.count : total;
-    const summary = grid ? `${key}: ${grid.rows} x ${grid.cols}, ${total} ${{ labels: "objects", frames: "frames" }[grid.items] || "samples"}, ${nInView} in view` + (unplaced ? `, ${unplaced} not placed (Add new samples to a grid places them)` : "") + (grid.metrics ? ` | ${grid.metrics}` : "") : "";
+    const summary = grid ? `${key}: ${grid.rows} x ${grid.cols}, ${total} ${{ labels: "objects", frames: "frames" }[grid.items] || "samples"}, ${nInView} in view` + (unplaced ? `, ${unplaced} not placed (Add new samples to a grid places them)` : "") : "";
     const fit = () => {
       if (!ready) return;
       userMoved.current = false;
@@ -1992,7 +2067,7 @@
         regionMode: regions ? regionMode : null,
         setRegionMode
       }
-    ), /* @__PURE__ */ React.createElement(PendingLine, { pending }), /* @__PURE__ */ React.createElement(StatusBar, { summary, appSelection: selectedIds(appSelected), selectionText }), /* @__PURE__ */ React.createElement("div", { ref: boxRef, style: { position: "relative", width: "calc(100% - 24px)", margin: "0 12px", height: size.height, overflow: "hidden" } }, /* @__PURE__ */ React.createElement(
+    ), /* @__PURE__ */ React.createElement(PendingLine, { pending }), /* @__PURE__ */ React.createElement(StatusBar, { summary, metrics: grid ? grid.metrics : "", appSelection: selectedIds(appSelected), selectionText }), /* @__PURE__ */ React.createElement("div", { ref: boxRef, style: { position: "relative", width: "calc(100% - 24px)", margin: "0 12px", height: size.height, overflow: "hidden" } }, /* @__PURE__ */ React.createElement(
       "canvas",
       {
         ref: canvasRef,

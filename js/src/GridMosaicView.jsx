@@ -348,7 +348,6 @@ export default function GridMosaicView(props) {
     ? `${key}: ${grid.rows} x ${grid.cols}, ${total} ${
         { labels: "objects", frames: "frames" }[grid.items] || "samples"
       }, ${nInView} in view` + (unplaced ? `, ${unplaced} not placed (Add new samples to a grid places them)` : "")
-      + (grid.metrics ? ` | ${grid.metrics}` : "")
     : "";
   const fit = () => {
     if (!ready) return;
@@ -373,7 +372,7 @@ export default function GridMosaicView(props) {
         setRegionMode={setRegionMode}
       />
       <PendingLine pending={pending} />
-      <StatusBar summary={summary} appSelection={selectedIds(appSelected)} selectionText={selectionText} />
+      <StatusBar summary={summary} metrics={grid ? grid.metrics : ""} appSelection={selectedIds(appSelected)} selectionText={selectionText} />
       {/* a gutter each side: a drag that starts at the mosaic's edge must not
           take the splitter beside the panel */}
       <div ref={boxRef} style={{ position: "relative", width: "calc(100% - 24px)", margin: "0 12px", height: size.height, overflow: "hidden" }}>

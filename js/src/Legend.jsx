@@ -2,6 +2,7 @@
 // a viridis colour bar with an editable range.
 import React from "react";
 import { BUTTON, fmt } from "./appState";
+import { Btn } from "./controls";
 import { viridisGradient } from "./colors";
 
 /** Cells of each category (codes[c] = its index, or NO_CATEGORY) that are in
@@ -43,9 +44,9 @@ export default function Legend({ coloring, colorData, inViewCounts, hiddenCats, 
           style={{ display: "inline-block", width: 200, height: 12, background: viridisGradient(), border: "1px solid #555" }}
         />
         {input(fmt(hi) === "" ? hi : Number(fmt(hi)), 1)}
-        <button style={BUTTON} onClick={() => setRange([colorData.min, colorData.max])}>
+        <Btn onClick={() => setRange([colorData.min, colorData.max])}>
           reset
-        </button>
+        </Btn>
       </div>
     );
   }

@@ -1,17 +1,18 @@
 // The panel's controls and read-outs: plain components of props (no App
 // state, no canvas), so GridMosaicView keeps only the mosaic's own logic.
 import React from "react";
-import { BUTTON, fmt, mediaUrl, ONE_LINE } from "./appState";
+import { fmt, mediaUrl, ONE_LINE } from "./appState";
+import { Btn, Choice, IconBtn } from "./controls";
 
 /** The dataset's runs, and greyed those queued or running. */
 export function RunPicker({ keys, pending, value, trigger }) {
   return (
-    <select
+    <Choice
       value={value || ""}
       onChange={(e) => trigger("on_change_key", { value: e.target.value })}
       onFocus={() => trigger("on_refresh", {})}
-      style={{ ...BUTTON, padding: "2px 4px" }}
-      data-testid="gridtsne-key"
+      title="the grid run shown"
+      testid="gridtsne-key"
     >
       {keys.map((k) => (
         <option key={k} value={k}>
@@ -24,7 +25,7 @@ export function RunPicker({ keys, pending, value, trigger }) {
           {p.state === "running" && p.progress != null ? ` ${Math.round(p.progress * 100)}%` : ""}
         </option>
       ))}
-    </select>
+    </Choice>
   );
 }
 
@@ -56,9 +57,9 @@ export function EmptyState({ pending, trigger }) {
           No grid runs on this dataset yet. Run <b>Gridded t-SNE: compute similarity grid</b> from the operator menu.{" "}
         </span>
       )}
-      <button style={BUTTON} onClick={() => trigger("on_refresh", {})} data-testid="gridtsne-refresh">
+      <Btn onClick={() => trigger("on_refresh", {})} data-testid="gridtsne-refresh">
         Look again
-      </button>
+      </Btn>
     </div>
   );
 }
@@ -70,55 +71,49 @@ export function Toolbar({ runPicker, mode, setMode, zoom, fit, clear, trigger, c
   return (
     <div style={{ display: "flex", gap: 6, alignItems: "center", flexWrap: "wrap", padding: "4px 0" }}>
       {runPicker}
-      <button
-        style={BUTTON}
+      <IconBtn
+        icon="refresh"
+        label="look for runs added, deleted or recomputed since the panel opened"
         onClick={() => trigger("on_refresh", {})}
-        title="look for runs added, deleted or recomputed since the panel opened"
         data-testid="gridtsne-refresh"
-      >
-        ↻
-      </button>
+      />
       {["pan", "box", "lasso"].map((m) => (
-        <button
+        <IconBtn
           key={m}
-          style={{ ...BUTTON, background: mode === m ? "#555" : BUTTON.background, borderColor: mode === m ? "#ddd" : "#555" }}
+          icon={m}
+          active={mode === m}
           onClick={() => setMode(m)}
-          title={m === "pan" ? "drag to pan (shift-drag: box select)" : `drag to ${m}-select`}
+          label={m === "pan" ? "pan: drag to move (shift-drag: box select)" : `${m} select: drag to select`}
           data-testid={`gridtsne-mode-${m}`}
           data-active={mode === m ? "true" : "false"}
-        >
-          {m}
-        </button>
+        />
       ))}
-      <button style={BUTTON} onClick={() => zoom(1.5)} data-testid="gridtsne-zoom-in">+</button>
-      <button style={BUTTON} onClick={() => zoom(1 / 1.5)} data-testid="gridtsne-zoom-out">-</button>
-      <button style={BUTTON} onClick={fit}>
-        fit
-      </button>
-      <button style={BUTTON} onClick={() => trigger("on_selection_to_view", {})} data-testid="gridtsne-to-view">
+      <IconBtn icon="zoomIn" label="zoom in" onClick={() => zoom(1.5)} data-testid="gridtsne-zoom-in" />
+      <IconBtn icon="zoomOut" label="zoom out" onClick={() => zoom(1 / 1.5)} data-testid="gridtsne-zoom-out" />
+      <IconBtn icon="fit" label="fit" onClick={fit} data-testid="gridtsne-fit" />
+      <Btn onClick={() => trigger("on_selection_to_view", {})} title="make the selection the App's view" data-testid="gridtsne-to-view">
         Selection to view
-      </button>
-      <button style={BUTTON} onClick={clear} data-testid="gridtsne-clear-selection">
+      </Btn>
+      <Btn onClick={clear} data-testid="gridtsne-clear-selection">
         Clear selection
-      </button>
+      </Btn>
       {regionMode !== null && (
-        <button
-          style={{ ...BUTTON, background: regionMode !== "off" ? "#555" : BUTTON.background }}
+        <Btn
+          active={regionMode !== "off"}
           onClick={() => setRegionMode(REGION_MODES[regionMode])}
           title="regions: off -> outlines and names -> coloured by label purity"
           data-testid="gridtsne-regions-toggle"
           data-mode={regionMode}
         >
           regions{regionMode !== "off" ? `: ${regionMode}` : ""}
-        </button>
+        </Btn>
       )}
       <label style={{ display: "flex", gap: 4, alignItems: "center" }}>
         colour by
-        <select
+        <Choice
           value={colorField}
           onChange={(e) => trigger("on_color_by", { field: e.target.value })}
-          style={{ ...BUTTON, padding: "2px 4px" }}
-          data-testid="gridtsne-color-by"
+          testid="gridtsne-color-by"
         >
           <option value="">none</option>
           {colorFields.map((f) => (
@@ -126,19 +121,27 @@ export function Toolbar({ runPicker, mode, setMode, zoom, fit, clear, trigger, c
               {f.path}
             </option>
           ))}
-        </select>
+        </Choice>
       </label>
     </div>
   );
 }
 
-/** The run's summary and the App's selection, one line each (never wrapping,
- * which would move the canvas under the pointer). */
-export function StatusBar({ summary, appSelection, selectionText }) {
+/** The run's summary (its quality after it, cut first when the panel is
+ * narrow) and the App's selection, one line each (never wrapping, which
+ * would move the canvas under the pointer). */
+export function StatusBar({ summary, metrics, appSelection, selectionText }) {
   return (
     <>
-      <div data-testid="gridtsne-summary" style={{ height: 20, lineHeight: "20px", ...ONE_LINE }} title={summary}>
-        {summary}
+      <div style={{ display: "flex", height: 20, lineHeight: "20px", minWidth: 0 }}>
+        <span data-testid="gridtsne-summary" style={{ ...ONE_LINE, flexShrink: 0, maxWidth: "100%" }} title={summary}>
+          {summary}
+        </span>
+        {metrics && (
+          <span data-testid="gridtsne-metrics" style={{ ...ONE_LINE, color: "#999", marginLeft: 10, minWidth: 0 }} title={metrics}>
+            {metrics}
+          </span>
+        )}
       </div>
       <div
         data-testid="gridtsne-selection"

@@ -2,6 +2,7 @@
 // samples or making them the view; and the bar of a "Similar images" answer.
 import React, { useMemo } from "react";
 import { BUTTON, ONE_LINE } from "./appState";
+import { Btn } from "./controls";
 import { decodeRegions } from "./regions";
 
 /** The decoded regions of a run (null without regions), once per run version. */
@@ -23,20 +24,18 @@ export function RegionList({ regions, trigger }) {
             {r.name}
           </span>
           <span style={{ color: "#aaa" }}>{r.count}</span>
-          <button
-            style={BUTTON}
+          <Btn
             onClick={() => trigger("on_region", { region: r.id, action: "select" })}
             data-testid={`gridtsne-region-select-${r.id}`}
           >
             select
-          </button>
-          <button
-            style={BUTTON}
+          </Btn>
+          <Btn
             onClick={() => trigger("on_region", { region: r.id, action: "filter" })}
             data-testid={`gridtsne-region-filter-${r.id}`}
           >
             view
-          </button>
+          </Btn>
         </div>
       ))}
     </div>
@@ -51,14 +50,14 @@ export function SimilarBar({ similar, cellsFound, trigger, clear }) {
         ? similar.error
         : `${similar.ids.length} most similar to ${similar.name || similar.query}`}{" "}
       {!similar.error && (
-        <button style={BUTTON} onClick={() => trigger("on_ids_to_view", { ids: [similar.query, ...similar.ids] })}
+        <Btn onClick={() => trigger("on_ids_to_view", { ids: [similar.query, ...similar.ids] })}
           data-testid="gridtsne-similar-to-view">
           make them the view
-        </button>
+        </Btn>
       )}
-      <button style={BUTTON} onClick={clear}>
+      <Btn onClick={clear}>
         clear
-      </button>
+      </Btn>
     </div>
   );
 }
