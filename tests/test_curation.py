@@ -285,8 +285,10 @@ def test_subset_blocks_partition_any_grid():
 def test_new_samples_take_free_cells_and_old_ones_stay(make_dataset, shapes_dir, tmp_path):
     items = shape_items(shapes_dir)
     ds = make_dataset(items=items[:30])
+    # a 6 x 7 grid has room for 10 more: they take free cells (a grid that must
+    # grow is stretched instead: tests/test_core.py)
     res = gridtsne.compute_grid(ds, key="grid", label_field="ground_truth", cell_px=32,
-                                output_dir=str(tmp_path / "out"))
+                                rows=6, cols=7, output_dir=str(tmp_path / "out"))
     old = dict(zip(ds.values("id"), zip(*ds.values(["grid_row", "grid_col"]))))
     ds.add_samples([fo.Sample(filepath=p, ground_truth=fo.Classification(label=l))
                     for p, l in items[30:]])

@@ -223,3 +223,21 @@ def test_two_delegated_runs_complete_independently(dataset):
     assert len(dataset.exists("one_row")) == 40 and len(dataset.exists("two_row")) == 30
     assert one.mosaic_path != two.mosaic_path
     assert sorted(gridtsne.list_grids(dataset)) == ["one", "two"]
+
+
+def test_the_shards_field_is_offered_only_where_scheduling_exists(dataset, monkeypatch):
+    import fiftyone as fo
+
+    op = foo.get_operator(URI)
+
+    def fields():
+        ctx = ExecutionContext(request_params={"dataset_name": dataset.name,
+                                               "params": {"key": "grid"}}, executor=Executor())
+        return op.resolve_input(ctx).type.properties
+
+    monkeypatch.setattr(fo.config, "allow_legacy_orchestrators", False)
+    props = fields()
+    assert "shards" not in props and "immediate" in props  # says it runs now instead
+    monkeypatch.setattr(fo.config, "allow_legacy_orchestrators", True)
+    props = fields()
+    assert "shards" in props and "immediate" not in props
