@@ -92,6 +92,19 @@ def app_on_a_run(dataset, results):
                 dataset.delete()
 
 
+def app_on_shapes(shapes_dir, out_dir, cell_px):
+    """:func:`app_on_a_run` on the shapes folder's images laid out with their
+    labels; yields (app, dataset, results)."""
+    import gridtsne
+    from conftest import make_dataset_of
+
+    dataset = make_dataset_of(shapes_dir)
+    res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth",
+                                cell_px=cell_px, output_dir=out_dir)
+    for app in app_on_a_run(dataset, res):
+        yield app, dataset, res
+
+
 class App:
     """The App on a dataset in headless Chromium, with the grid_mosaic panel open."""
 
@@ -218,6 +231,24 @@ class App:
         page.keyboard.type(value)
         page.wait_for_selector("[data-cy='selector-results-container-sidebar-search-%s.label']"
                                ":has-text(%s)" % (field, json.dumps(value)), timeout=60000)
+
+    def click_cells(self, rows, cols, samples):
+        """Selects ``samples`` as a user does: a click on the first one's cell,
+        ctrl-clicks on the others'; waits until the panel shows them selected."""
+        import json
+
+        box = self.page.locator(CANVAS).bounding_box()
+        for k, sample in enumerate(samples):
+            x, y = cell_center(box, rows, cols, sample["grid_row"], sample["grid_col"])
+            if k:
+                self.page.keyboard.down("Control")
+            self.page.mouse.click(x, y)
+            if k:
+                self.page.keyboard.up("Control")
+        selector = "[data-testid=gridtsne-selection][data-app-selection=%s]" % json.dumps(
+            ",".join(sorted(sample.id for sample in samples)))
+        self.page.wait_for_selector(selector, timeout=10000)
+        return selector
 
     def box_select(self, box, rows, cols, last_row, last_col):
         """Box mode, then drag from cell (0, 0) over cell (last_row, last_col).

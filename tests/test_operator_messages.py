@@ -1,25 +1,17 @@
 """Every curation operator, run from the App's operator browser as a user
 runs it (headless Chromium, see tests/browser.py), says what it changed."""
 
-import json
-
 import pytest
 
-import gridtsne
-
-from browser import CANVAS, app_on_a_run, cell_center, run_operator
+from browser import app_on_shapes, run_operator
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def app(shapes_dir, tmp_path_factory):
-    from conftest import make_dataset_of
-
-    dataset = make_dataset_of(shapes_dir)
-    res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth", cell_px=32,
-                                output_dir=str(tmp_path_factory.mktemp("messages-run")))
-    for app in app_on_a_run(dataset, res):
+    for app, dataset, res in app_on_shapes(shapes_dir, str(tmp_path_factory.mktemp("messages")),
+                                           cell_px=32):
         app.dataset, app.res = dataset, res
         yield app
 
@@ -31,17 +23,7 @@ def said(page, text):
 
 def test_relabel_and_undo_say_how_many(app):
     page, res = app.page, app.res
-    box = page.locator(CANVAS).bounding_box()
-    picked = [s for s in app.dataset.sort_by("filepath")][:2]
-    for k, sample in enumerate(picked):
-        x, y = cell_center(box, res.rows, res.cols, sample["grid_row"], sample["grid_col"])
-        if k:
-            page.keyboard.down("Control")
-        page.mouse.click(x, y)
-        if k:
-            page.keyboard.up("Control")
-    page.wait_for_selector("[data-testid=gridtsne-selection][data-app-selection=%s]"
-                           % json.dumps(",".join(sorted(s.id for s in picked))), timeout=10000)
+    app.click_cells(res.rows, res.cols, list(app.dataset.sort_by("filepath"))[:2])
 
     run_operator(page, "relabel the selected")
     form = page.locator("[role=dialog]").last

@@ -4,7 +4,6 @@ that makes a small view stand out, no label colours when colouring by none,
 and a word on samples the grid has not placed. One App serves the module's
 tests; each puts back what it changed (the last one adds samples)."""
 
-import json
 import time
 
 import numpy as np
@@ -13,9 +12,7 @@ from PIL import Image
 
 import fiftyone as fo
 
-import gridtsne
-
-from browser import CANVAS, app_on_a_run, cell_center, shot_rgb
+from browser import CANVAS, app_on_shapes, cell_center, shot_rgb
 
 pytestmark = pytest.mark.browser
 
@@ -57,14 +54,10 @@ def wait_session_selected(app, expected, timeout=30.0):
 
 @pytest.fixture(scope="module")
 def shown(shapes_dir, tmp_path_factory):
-    from conftest import make_dataset_of
-
-    dataset = make_dataset_of(shapes_dir)
     # cells of 128 px: at fit zoom the panel shows the mosaic file itself (it
     # draws each image only once a cell is larger than the file's)
-    res = gridtsne.compute_grid(dataset, key="grid", label_field="ground_truth", cell_px=128,
-                                output_dir=str(tmp_path_factory.mktemp("polish-run")))
-    for app in app_on_a_run(dataset, res):
+    for app, dataset, res in app_on_shapes(shapes_dir, str(tmp_path_factory.mktemp("polish")),
+                                           cell_px=128):
         yield Shown(app, dataset, res)
 
 
@@ -92,17 +85,8 @@ def test_double_click_and_escape_leave_python_the_apps_selection(shown):
     page, res = s.page, s.res
     box = s.canvas.bounding_box()
     picked = s.samples[:2]
-    for k, sample in enumerate(picked):
-        x, y = cell_center(box, res.rows, res.cols, sample["grid_row"], sample["grid_col"])
-        if k:
-            page.keyboard.down("Control")
-        page.mouse.click(x, y)
-        if k:
-            page.keyboard.up("Control")
+    shown_selection = s.app.click_cells(res.rows, res.cols, picked)
     expected = {sample.id for sample in picked}
-    shown_selection = "[data-testid=gridtsne-selection][data-app-selection=%s]" % json.dumps(
-        ",".join(sorted(expected)))
-    page.wait_for_selector(shown_selection, timeout=10000)
     assert wait_session_selected(s.app, expected) == expected
     for attempt in range(3):
         other = s.samples[10 + attempt]
