@@ -696,6 +696,7 @@ def test_first_use_compute_and_delete_from_the_form_and_switch_datasets(make_dat
             run_operator(page, "delete a grid run")
             page.get_by_text("Yes, delete it").click()
             page.get_by_role("button", name="Execute").click()
+            page.get_by_text("Deleted grid run 'grid'").first.wait_for(timeout=60000)
             page.wait_for_selector("[data-testid=gridtsne-empty]", timeout=60000)
             ds.reload()
             assert gridtsne.list_grids(ds) == []

@@ -375,4 +375,6 @@ class DeleteGrid(foo.Operator):
         key = ctx.params["key"]
         runs.delete_grid(ctx.dataset, key)
         ctx.ops.reload_dataset()
+        ctx.ops.notify("Deleted grid run %r: its record, fields, brain run and files" % key,
+                       variant="success")
         return {"deleted": key}
