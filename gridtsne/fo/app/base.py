@@ -117,7 +117,7 @@ def outputs_of(results, timings="timings"):
     results entry of the operation that made it (timings, regrid_timings or
     update_timings)."""
     t = getattr(results, timings) or {}
-    out = {
+    return {
         "key": results.key,
         "grid": "%d x %d" % (results.rows, results.cols),
         "samples": results.n_samples,
@@ -127,12 +127,6 @@ def outputs_of(results, timings="timings"):
         "dpq_16": _rounded(results.metrics.get("dpq_16")),
         "neighbor_label_agreement": _rounded(results.metrics.get("neighbor_label_agreement")),
     }
-    if timings == "update_timings" and results.update_report:
-        from gridtsne.core.metrics import update_summary
-
-        out["update"] = update_summary(results.update_report)
-        out["recompute"] = bool(results.update_report["fell"])
-    return out
 
 
 def _rounded(value):

@@ -169,8 +169,7 @@ class UndoRelabel(foo.Operator):
                 "Puts back the previous label of %d relabelled item%s (tagged %r) and "
                 "removes the tag" % (n, "" if n == 1 else "s", tag))))
         else:
-            prop = inputs.view("count", types.Warning(label=(
-                "Nothing to undo: no item tagged %r has a previous label" % tag)))
+            prop = inputs.view("count", types.Warning(label=_nothing_to_undo(tag)))
             prop.invalid = True
         return types.Property(inputs, view=types.View(label="Undo relabelling"))
 
@@ -183,10 +182,13 @@ class UndoRelabel(foo.Operator):
         n = curate.undo_relabel(ctx.dataset, field, tag=tag, key=key)
         ctx.ops.reload_dataset()
         ctx.ops.notify("Put back the previous label of %d item%s (tag %r removed)"
-                       % (n, "" if n == 1 else "s", tag) if n else
-                       "Nothing to undo: no item tagged %r has a previous label" % tag,
+                       % (n, "" if n == 1 else "s", tag) if n else _nothing_to_undo(tag),
                        variant="success" if n else "info")
         return {"restored": n}
+
+
+def _nothing_to_undo(tag):
+    return "Nothing to undo: no item tagged %r has a previous label" % tag
 
 
 class DiverseSubset(foo.Operator):

@@ -287,11 +287,11 @@ class UpdateGrid(DelegatedWhenLarge):
             res = runs.load_grid(ctx.dataset, key)
             new = res.unplaced_count()
             free = res.rows * res.cols - res.n_samples
-            text = "Places %d new sample%s of run '%s' into its %d x %d grid%s; the %d placed " \
-                "samples keep their cells." % (
-                    new, "" if new == 1 else "s", key, res.rows, res.cols,
-                    " (which grows at the bottom or right to fit them)" if new > free else "",
-                    res.n_samples)
+            text = "Places %d new sample%s of run '%s' into its %d x %d grid; %s." % (
+                new, "" if new == 1 else "s", key, res.rows, res.cols,
+                ("it grows to fit them, and the %d placed samples are spread over it in the "
+                 "same arrangement" if new > free else
+                 "the %d placed samples keep their cells") % res.n_samples)
             if new > UPDATE_FRACTION * res.n_samples:
                 text += (" %d new samples are %d%% of the run: the layout is likely to end less "
                          "sorted than a fresh run (the result says how far); recomputing the "
@@ -304,8 +304,14 @@ class UpdateGrid(DelegatedWhenLarge):
         def work(progress):
             from gridtsne.fo.compute import update_grid
 
-            return outputs_of(update_grid(ctx.dataset, ctx.params["key"], progress=progress),
-                              timings="update_timings")
+            from gridtsne.core.metrics import update_summary
+
+            results = update_grid(ctx.dataset, ctx.params["key"], progress=progress)
+            out = outputs_of(results, timings="update_timings")
+            if results.update_report:  # what the update did; the recompute when it fell
+                out.update(update=update_summary(results.update_report),
+                           recompute=bool(results.update_report["fell"]))
+            return out
 
         return work
 
