@@ -103,12 +103,16 @@ def import_parser():
     return p
 
 
-def run_import(args):
+def _require_database():
     from gridtsne.fo.database import database_problem
 
     problem = database_problem()
     if problem:
         raise GridError(problem)
+
+
+def run_import(args):
+    _require_database()
     from gridtsne.fo import imports
 
     imported = imports.import_folder(args.images_dir, args.dataset, args.label_field)
@@ -227,11 +231,7 @@ def run(args):
     if args.shards is not None and (args.shards < 1 or not args.queue):
         raise GridError("--shards N needs --queue and N of at least 1")
 
-    from gridtsne.fo.database import database_problem
-
-    problem = database_problem()
-    if problem:
-        raise GridError(problem)
+    _require_database()
 
     import fiftyone as fo
 

@@ -20,6 +20,7 @@ and refinement then works on all of them, as in a fresh run.
 import numpy as np
 
 from . import reduce, refine
+from .grid import assign_to_grid
 
 
 def grown_shape(rows, cols, n):
@@ -83,8 +84,6 @@ def place_new(features_old, xy_old, cells_old, rows, cols, features_new, *,
         (xy_new (M, 2), cells of all N + M images (old first), rows, cols,
         whether the old images moved)
     """
-    from .grid import assign_to_grid
-
     cells_old = np.asarray(cells_old, dtype=np.int64)
     xy_new = reduce.tsne_transform(features_old, xy_old, features_new,
                                    perplexity=perplexity, metric=metric, seed=seed)
